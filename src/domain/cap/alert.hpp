@@ -88,6 +88,10 @@ struct Alert {
 struct Issue {
   std::string code;
   std::string message;
+  /// For errors: true when the finding makes the document unusable (quarantine);
+  /// false for deviations real feeds commit that do not change the meaning (the alert is
+  /// invalid but usable). Ignored for warnings.
+  bool fatal = true;
 };
 
 /// What reading + validating one document yields.
