@@ -1,0 +1,67 @@
+#include "domain/pipeline/events.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace fanout::domain::pipeline {
+
+namespace {
+constexpr std::string_view kEventNames[] = {"received",    "owned",      "quarantined", "processed",
+                                            "unit-queued", "batch-done", "unit-done",   "takeover",
+                                            "alert-done",  "skipped"};
+}
+
+std::string_view EventTypeName(EventType t) { return kEventNames[static_cast<size_t>(t)]; }
+
+std::optional<EventType> ParseEventType(std::string_view s) {
+  for (size_t i = 0; i < std::size(kEventNames); ++i) {
+    if (kEventNames[i] == s) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
+double LatencyBucketBoundMs(size_t i) { return 0.5 * std::pow(1.25, static_cast<double>(i)); }
+
+size_t LatencyBucketOf(double ms) {
+  if (ms <= 0.5) return 0;
+  size_t i = static_cast<size_t>(std::ceil(std::log(ms / 0.5) / std::log(1.25)));
+  // Guard against rounding at exact bounds.
+  while (i > 0 && LatencyBucketBoundMs(i - 1) >= ms) --i;
+  return i < kLatencyBuckets ? i : kLatencyBuckets - 1;
+}
+
+double HistogramQuantileMs(const LatencyHistogram& h, double q) {
+  uint64_t total = 0;
+  for (uint32_t c : h) total += c;
+  if (total == 0) return 0;
+  uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
+  if (rank == 0) rank = 1;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    seen += h[i];
+    if (seen >= rank) return LatencyBucketBoundMs(i);
+  }
+  return LatencyBucketBoundMs(h.size() - 1);
+}
+
+std::string UnitKey::ToString() const {
+  return std::string(device::PlatformName(platform)) + "/" + std::string(device::FlowName(flow)) +
+         "/" + std::to_string(shard);
+}
+
+std::optional<UnitKey> UnitKey::Parse(std::string_view s) {
+  size_t a = s.find('/');
+  if (a == std::string_view::npos) return std::nullopt;
+  size_t b = s.find('/', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto p = device::ParsePlatform(s.substr(0, a));
+  auto f = device::ParseFlow(s.substr(a + 1, b - a - 1));
+  std::string shard(s.substr(b + 1));
+  if (!p || !f || shard.empty() || shard.size() > 9) return std::nullopt;
+  for (char c : shard) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return UnitKey{*p, *f, static_cast<uint32_t>(std::strtoul(shard.c_str(), nullptr, 10))};
+}
+
+}  // namespace fanout::domain::pipeline

@@ -1,0 +1,74 @@
+#pragma once
+// Alert lifecycle events (DESIGN §1.6) and the fanout unit naming shared by the stages.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/device/device.hpp"
+
+namespace fanout::domain::pipeline {
+
+enum class EventType : uint8_t {
+  kReceived,     // ingest stored the bytes (every region that got them)
+  kOwned,        // the owner region started processing
+  kQuarantined,  // not usable: reasons in detail
+  kProcessed,    // parsed, area resolved, units planned (count = units)
+  kUnitQueued,   // queuer finished a unit: count = batches, targeted = devices
+  kBatchDone,    // sender finished a batch: accepted/failed/invalid, latencies
+  kUnitDone,     // every batch of the unit is done
+  kTakeover,     // a watcher took over unfinished units (detail = reason)
+  kAlertDone,    // every planned unit is done
+  kSkipped,      // usable but not pushed (status/scope policy): reason in detail
+};
+std::string_view EventTypeName(EventType t);
+std::optional<EventType> ParseEventType(std::string_view s);
+
+/// Latency histogram: bucket i holds values <= kBucketBoundsMs[i] (geometric, x1.25).
+inline constexpr size_t kLatencyBuckets = 64;
+double LatencyBucketBoundMs(size_t i);
+size_t LatencyBucketOf(double ms);
+using LatencyHistogram = std::array<uint32_t, kLatencyBuckets>;
+/// The bucket bound at quantile q (0..1) of a histogram; 0 for an empty one.
+double HistogramQuantileMs(const LatencyHistogram& h, double q);
+
+/// A fanout unit: one (platform, flow, shard) of one alert.
+struct UnitKey {
+  device::Platform platform = device::Platform::kApns;
+  device::Flow flow = device::Flow::kAll;
+  uint32_t shard = 0;
+  std::string ToString() const;  // "apns/all/17"
+  static std::optional<UnitKey> Parse(std::string_view s);
+  auto operator<=>(const UnitKey&) const = default;
+};
+
+struct Event {
+  EventType type = EventType::kReceived;
+  std::string alert_id;
+  std::string region;  // the region that recorded the event
+  int64_t t_ms = 0;
+
+  // received / processed
+  std::string hash;
+  std::string provider;
+  std::string priority;  // "high" | "regular"
+  uint32_t owner = 0;
+
+  // units and batches
+  std::string unit;  // UnitKey::ToString()
+  uint32_t batch = 0;
+  uint32_t count = 0;  // processed: units planned; unit-queued: batches
+  uint64_t targeted = 0;
+  uint64_t accepted = 0;
+  uint64_t failed = 0;
+  uint64_t invalid = 0;
+  int64_t first_push_ms = 0;
+  int64_t last_push_ms = 0;
+  LatencyHistogram latency{};  // batch-done: ingest -> accepted, per push
+
+  std::string detail;  // quarantine reasons, skip reason, takeover reason, notes
+};
+
+}  // namespace fanout::domain::pipeline

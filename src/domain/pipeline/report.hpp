@@ -1,0 +1,48 @@
+#pragma once
+// The per-alert delivery report, derived only from protocol events (DESIGN §1.6, §7.2).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "domain/pipeline/events.hpp"
+
+namespace fanout::domain::pipeline {
+
+struct FlowReport {
+  device::Platform platform = device::Platform::kApns;
+  device::Flow flow = device::Flow::kAll;
+  uint32_t units_queued = 0;
+  uint32_t units_done = 0;
+  uint64_t targeted = 0;
+  uint64_t accepted = 0;  // "sent": the platform accepted the push
+  uint64_t failed = 0;
+  uint64_t invalid = 0;
+  int64_t first_push_ms = 0;  // wall clock, 0 when none
+  int64_t last_push_ms = 0;
+  double p50_ms = 0;  // ingest -> accepted
+  double p99_ms = 0;
+};
+
+struct AlertReport {
+  std::string alert_id;
+  /// received | quarantined | skipped | processing | done
+  std::string status;
+  std::string hash;
+  std::string provider;
+  std::string priority;
+  uint32_t owner = 0;
+  std::vector<std::string> received_by;  // regions
+  std::string processing_region;
+  int64_t received_ms = 0;  // first receipt in any region
+  int64_t processed_ms = 0;
+  int64_t done_ms = 0;
+  uint32_t units_planned = 0;
+  uint32_t takeovers = 0;
+  std::vector<std::string> reasons;  // quarantine / skip reasons, takeover reasons
+  std::vector<FlowReport> flows;     // apns/all, apns/selected, fcm/all, fcm/selected
+  FlowReport total;                  // sums; percentiles over all pushes
+};
+
+AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& events);
+
+}  // namespace fanout::domain::pipeline

@@ -1,0 +1,94 @@
+#include "domain/pipeline/report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fanout::domain::pipeline {
+namespace {
+
+Event E(EventType t, std::string region, int64_t t_ms) {
+  Event e;
+  e.type = t;
+  e.alert_id = "a1";
+  e.region = std::move(region);
+  e.t_ms = t_ms;
+  return e;
+}
+
+TEST(Latency, BucketsAreMonotoneAndQuantilesBoundValues) {
+  for (double ms : {0.1, 0.5, 0.7, 1.0, 3.3, 50.0, 999.0}) {
+    size_t b = LatencyBucketOf(ms);
+    EXPECT_GE(LatencyBucketBoundMs(b), ms);
+    if (b > 0) {
+      EXPECT_LT(LatencyBucketBoundMs(b - 1), ms);
+    }
+  }
+  LatencyHistogram h{};
+  for (int i = 1; i <= 100; ++i) h[LatencyBucketOf(i)]++;
+  EXPECT_GE(HistogramQuantileMs(h, 0.5), 50.0);
+  EXPECT_LE(HistogramQuantileMs(h, 0.5), 50.0 * 1.25);
+  EXPECT_GE(HistogramQuantileMs(h, 0.99), 99.0);
+  EXPECT_EQ(HistogramQuantileMs(LatencyHistogram{}, 0.5), 0.0);
+}
+
+TEST(UnitKey, RoundTrips) {
+  UnitKey k{device::Platform::kFcm, device::Flow::kSelected, 17};
+  EXPECT_EQ(k.ToString(), "fcm/selected/17");
+  EXPECT_EQ(UnitKey::Parse("fcm/selected/17"), k);
+  EXPECT_FALSE(UnitKey::Parse("fcm/selected/"));
+  EXPECT_FALSE(UnitKey::Parse("web/all/1"));
+  EXPECT_FALSE(UnitKey::Parse("apns/all/1x"));
+}
+
+TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
+  std::vector<Event> ev;
+  Event r = E(EventType::kReceived, "eu-west", 1000);
+  r.hash = "ab";
+  r.provider = "AP1";
+  r.priority = "high";
+  r.owner = 1;
+  ev.push_back(r);
+  ev.push_back(E(EventType::kReceived, "eu-central", 990));
+  ev.push_back(E(EventType::kOwned, "eu-west", 1001));
+  Event p = E(EventType::kProcessed, "eu-west", 1002);
+  p.count = 2;
+  ev.push_back(p);
+  Event q = E(EventType::kUnitQueued, "eu-west", 1003);
+  q.unit = "apns/selected/0";
+  q.targeted = 3;
+  q.count = 1;
+  ev.push_back(q);
+  ev.push_back(q);  // replayed after a takeover: counted once
+  Event b = E(EventType::kBatchDone, "eu-west", 1010);
+  b.unit = "apns/selected/0";
+  b.accepted = 2;
+  b.invalid = 1;
+  b.first_push_ms = 1005;
+  b.last_push_ms = 1009;
+  b.latency[LatencyBucketOf(5)] = 2;
+  ev.push_back(b);
+  ev.push_back(b);
+  Event u = E(EventType::kUnitDone, "eu-west", 1011);
+  u.unit = "apns/selected/0";
+  ev.push_back(u);
+  AlertReport rep = DeriveReport("a1", ev);
+  EXPECT_EQ(rep.status, "processing");  // no alert-done yet
+  EXPECT_EQ(rep.received_ms, 990);
+  EXPECT_EQ(rep.received_by.size(), 2u);
+  EXPECT_EQ(rep.processing_region, "eu-west");
+  EXPECT_EQ(rep.units_planned, 2u);
+  EXPECT_EQ(rep.total.targeted, 3u);
+  EXPECT_EQ(rep.total.accepted, 2u);
+  EXPECT_EQ(rep.total.invalid, 1u);
+  EXPECT_EQ(rep.total.first_push_ms, 1005);
+  EXPECT_EQ(rep.total.units_done, 1u);
+  EXPECT_GE(rep.total.p50_ms, 5.0);
+  ev.push_back(E(EventType::kAlertDone, "eu-west", 1020));
+  EXPECT_EQ(DeriveReport("a1", ev).status, "done");
+  Event qu = E(EventType::kQuarantined, "eu-west", 1);
+  qu.detail = "INVALID_DATE";
+  ev.push_back(qu);
+  EXPECT_EQ(DeriveReport("a1", ev).status, "quarantined");
+}
+
+}  // namespace
+}  // namespace fanout::domain::pipeline

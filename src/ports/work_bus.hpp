@@ -1,0 +1,34 @@
+#pragma once
+// Port: work queues between pipeline stages (DESIGN §1, §6). At-least-once: a handler that
+// returns kRetry (or a process that dies mid-handler, with a durable adapter) gets the
+// message again. Subjects carry the priority, so high and regular never share a queue or
+// a worker pool. Adapters: adapters/memory (in-process), NATS JetStream (distributed).
+#include <functional>
+#include <string>
+
+#include "domain/common/result.hpp"
+
+namespace fanout::ports {
+
+struct BusMessage {
+  std::string subject;  // e.g. "units.high"
+  std::string msg_id;   // dedup key: publishing the same id twice delivers once
+  std::string payload;
+};
+
+class WorkBus {
+ public:
+  enum class Ack { kDone, kRetry };
+  using Handler = std::function<Ack(const BusMessage&)>;
+
+  virtual ~WorkBus() = default;
+  [[nodiscard]] virtual Result<void, Error> Publish(BusMessage msg) = 0;
+  /// Starts `workers` threads that consume `subject` (competing consumers).
+  virtual void Subscribe(const std::string& subject, int workers, Handler handler) = 0;
+  /// Messages published but not yet acknowledged, over all subjects.
+  virtual size_t Pending() const = 0;
+  /// Stops the workers after their current message; unconsumed messages stay queued.
+  virtual void Stop() = 0;
+};
+
+}  // namespace fanout::ports
