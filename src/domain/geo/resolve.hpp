@@ -1,6 +1,7 @@
 #pragma once
 // Alert area -> affected municipalities (DESIGN §3).
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/cap/alert.hpp"
@@ -20,5 +21,26 @@ struct AreaResolution {
 
 /// Resolves the union of all areas of all info blocks of the alert.
 AreaResolution ResolveArea(const cap::Alert& alert, const GeoCatalog& catalog);
+
+// --- additions (Stage A) ---
+
+/// How one DWD warn-cell id maps onto region keys (docs/geo.md "Warn cells").
+struct WarnCellResolution {
+  enum class Kind {
+    kExact,           // the keys cover exactly the cell (type 8, type 1, derivable type 7/9)
+    kSuperset,        // the keys are the smallest enclosing area we can derive
+    kNeedsGeometry,   // lakes (2) and coasts (5): only warn-cell geometry can resolve them
+    kNoMunicipality,  // sea areas (4): known, but cover no municipality
+    kUnknown,         // not in the DWD list / not derivable
+  };
+  Kind kind = Kind::kUnknown;
+  std::vector<std::string> keys;  // 12-digit region keys at any level, to be expanded
+  std::string note;               // what rule was applied, for operators
+};
+WarnCellResolution ResolveWarnCell(std::string_view id, const GeoCatalog& catalog);
+
+/// Geocode value names (compared case-insensitively) and the NINA info parameter that carry
+/// region keys.
+inline constexpr std::string_view kNinaAreaParameter = "warnVerwaltungsbereiche";
 
 }  // namespace fanout::domain::geo
