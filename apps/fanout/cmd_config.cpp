@@ -1,0 +1,118 @@
+// `fanout config example|check|docs` (DESIGN §7.4).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "platform/config/example_keys.hpp"
+#include "platform/config/settings.hpp"
+
+namespace fanout::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace cfg = fanout::config;
+
+struct ExampleArgs {
+  bool distributed = false;
+  std::string keys_dir;
+};
+
+struct CheckArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  bool show_secrets = false;
+};
+
+int RunExample(const ExampleArgs& args) {
+  const char* env = std::getenv("FANOUT_DATA_DIR");
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  auto geo = cfg::FindGeoDataDir(env, exe);
+  if (!geo) {
+    std::cerr << "fanout config example: cannot find the geodata folder: "
+              << (env && *env ? "FANOUT_DATA_DIR=" + std::string(env) + " has no geo/ folder"
+                              : "no data/geo above " + exe.parent_path().string())
+              << ". Set FANOUT_DATA_DIR to the repository's data folder.\n";
+    return 1;
+  }
+  std::cerr << "fanout config example: geodata " << geo->string() << " ("
+            << (env && *env ? "from FANOUT_DATA_DIR" : "found above the executable") << ")\n";
+
+  cfg::ExampleOptions opts{.distributed = args.distributed, .geo_data_dir = *geo};
+  if (!args.keys_dir.empty()) {
+    opts.keys_dir = fs::absolute(args.keys_dir, ec).lexically_normal();
+  }
+  cfg::Settings example = cfg::ExampleSettings(opts);
+  if (!opts.keys_dir.empty()) {
+    auto keys = cfg::WriteExampleKeys(example);
+    if (!keys) {
+      std::cerr << "fanout config example: " << keys.error() << "\n";
+      return 2;
+    }
+    std::cerr << "fanout config example: " << example.push.apns.key_file.string()
+              << (keys->apns_key_written ? " generated" : " exists, kept") << "; "
+              << example.push.fcm.service_account_file.string()
+              << (keys->service_account_written ? " generated" : " exists, kept") << "\n";
+  }
+  std::cout << cfg::RenderExampleConfig(example, opts);
+  return 0;
+}
+
+int RunCheck(const CheckArgs& args) {
+  auto settings = cfg::LoadSettings(args.file, args.sets);
+  if (!settings) {
+    std::cerr << "fanout config check: " << args.file << " is not a valid configuration:\n"
+              << settings.error().ToString();
+    return settings.error().Has(cfg::ConfigProblem::Kind::kIo) ? 2 : 1;
+  }
+  std::cout << "# effective configuration of " << args.file << " (defaults filled in"
+            << (args.show_secrets ? "" : ", secrets redacted") << ")\n"
+            << cfg::RenderToml(*settings, {.comments = false, .show_secrets = args.show_secrets});
+  return 0;
+}
+
+}  // namespace
+
+void RegisterConfigCommands(CLI::App& app) {
+  auto* config = app.add_subcommand("config", "Print an example config, check one, or list keys");
+  config->require_subcommand(1);
+
+  auto example_args = std::make_shared<ExampleArgs>();
+  auto* example = config->add_subcommand(
+      "example", "Print a complete working config (random tokens, absolute geodata path)");
+  example->add_flag("--distributed", example_args->distributed,
+                    "store.mode = \"distributed\" (NATS JetStream + PostgreSQL)");
+  example->add_option("--keys-dir", example_args->keys_dir,
+                      "Generate an APNs .p8 key and an FCM service-account JSON in DIR (kept if "
+                      "present) and point the config at them");
+  example->callback([example_args] { ExitCode() = RunExample(*example_args); });
+
+  auto check_args = std::make_shared<CheckArgs>();
+  auto* check = config->add_subcommand(
+      "check",
+      "Load and validate FILE; print the effective config (exit 0) or the problems "
+      "(exit 1; 2 if unreadable)");
+  check->add_option("file", check_args->file, "TOML config file")->required();
+  check
+      ->add_option("--set", check_args->sets,
+                   "Override a key: key=value, value read as TOML (a bare word is a string); "
+                   "repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  check->add_flag("--show-secrets", check_args->show_secrets, "Print tokens and URLs in clear");
+  check->callback([check_args] { ExitCode() = RunCheck(*check_args); });
+
+  auto* docs = config->add_subcommand("docs", "Print the reference of every key (markdown)");
+  docs->callback([] {
+    std::cout << cfg::RenderDocsMarkdown();
+    ExitCode() = 0;
+  });
+}
+
+}  // namespace fanout::cli

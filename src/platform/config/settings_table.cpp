@@ -1,0 +1,198 @@
+// The declared settings table: the one place that lists every config key (DESIGN §7.4).
+// Add a key here and to Settings; docs/CONFIG.md is regenerated with `fanout config docs`
+// (a unit test fails while it is stale).
+#include <algorithm>
+#include <array>
+
+#include "platform/config/schema.hpp"
+
+namespace fanout::config {
+namespace {
+
+// A captureless lambda returning a reference to one Settings field, as a function pointer.
+#define FIELD(member) +[](Settings& s) -> decltype(auto) { return (s.member); }
+
+using T = SettingType;
+
+const SettingSpec kSettings[] = {
+    // --- top level
+    {"roles", T::kStringList,
+     R"(["ingest", "processor", "queuer", "sender", "watchdog", "dashboard", "registry"])",
+     "Roles this process runs: any of ingest, processor, queuer, sender, watchdog, dashboard, "
+     "registry.",
+     FIELD(roles)},
+    // --- [region]
+    {"region.name", T::kString, R"("eu-central")", "This region's name (letters, digits, '-').",
+     FIELD(region.name)},
+    {"region.index", T::kInt, "0",
+     "This region's number 0..N-1, N = number of peers + 1; alert ownership is hash mod N.",
+     FIELD(region.index), 0, 1023},
+    {"region.peers", T::kStringList, R"(["http://127.0.0.1:8081"])",
+     "The other regions' base URLs (ingest forwarding and replication), in no particular order.",
+     FIELD(region.peers)},
+    // --- [http]
+    {"http.listen", T::kString, R"("127.0.0.1:8080")",
+     "host:port of the HTTP API, dashboards, /metrics and the operator page (IPv6: [::1]:8080).",
+     FIELD(http.listen)},
+    {"http.threads", T::kInt, "2", "HTTP server worker threads.", FIELD(http.threads), 1, 256},
+    {"http.dashboard_max_age_s", T::kSeconds, "5",
+     "Cache-Control max-age of dashboard responses, seconds.", FIELD(http.dashboard_max_age), 0,
+     86400},
+    // --- [store]
+    {"store.mode", T::kString, R"("embedded")",
+     "embedded (in-process bus, SQLite, files) or distributed (NATS JetStream, PostgreSQL).",
+     FIELD(store.mode)},
+    {"store.data_dir", T::kPath, R"("./data/eu-central")",
+     "Folder for the alert archive, SQLite registry and dashboards; created if missing.",
+     FIELD(store.data_dir)},
+    {"store.nats_url", T::kString, R"("nats://127.0.0.1:4222")", "NATS server (distributed only).",
+     FIELD(store.nats_url)},
+    {"store.postgres_url", T::kString, R"("postgresql://fanout@127.0.0.1/fanout")",
+     "PostgreSQL connection URI (distributed only).", FIELD(store.postgres_url), 0, 0, true},
+    // --- [geo]
+    {"geo.data_dir", T::kPath, R"("data/geo")",
+     "Folder with the municipality, district and state geodata and the DWD warn-cell list.",
+     FIELD(geo.data_dir)},
+    // --- [auth]
+    {"auth.provider_tokens", T::kStringMap, "{}",
+     "Provider name -> bearer token for PUT /v1/alerts/{provider}/...; the keys are the "
+     "configured providers (e.g. AP1..AP4).",
+     FIELD(auth.provider_tokens), 0, 0, true},
+    {"auth.device_token", T::kString, R"("")", "Bearer token for the /v1/devices API.",
+     FIELD(auth.device_token), 0, 0, true},
+    {"auth.admin_token", T::kString, R"("")",
+     "Bearer token for delivery reports and the operator page.", FIELD(auth.admin_token), 0, 0,
+     true},
+    // --- [providers]
+    {"providers.high_priority", T::kStringList, R"(["AP1"])",
+     "Providers whose every alert is high priority.", FIELD(providers.high_priority)},
+    {"providers.default_levels", T::kIntMap, "{ AP1 = 4, AP2 = 4, AP3 = 4, AP4 = 4 }",
+     "Provider -> severity threshold 0..4 for devices that do not set one (4 = everything).",
+     FIELD(providers.default_levels), 0, 4},
+    {"providers.allow_non_actual", T::kStringList, "[]",
+     "Providers whose alerts with status other than Actual (Exercise, Test, ...) are pushed.",
+     FIELD(providers.allow_non_actual)},
+    {"providers.default_lifetime_s", T::kSeconds, "86400",
+     "Dashboard lifetime of an alert without `expires`, seconds.",
+     FIELD(providers.default_lifetime), 1, 31536000},
+    // --- [push]
+    {"push.request_timeout_ms", T::kMilliseconds, "10000",
+     "Timeout of one push request (APNs or FCM), milliseconds.", FIELD(push.request_timeout), 1,
+     600000},
+    {"push.max_attempts", T::kInt, "5",
+     "Attempts per token for retryable failures (429, 5xx) before it counts as failed.",
+     FIELD(push.max_attempts), 1, 100},
+    {"push.retry_base_ms", T::kMilliseconds, "200",
+     "First retry backoff, doubled per attempt; a server's Retry-After wins.",
+     FIELD(push.retry_base), 1, 600000},
+    // --- [push.apns]
+    {"push.apns.endpoint", T::kString, R"("https://api.push.apple.com")",
+     "APNs base URL; an http:// URL means cleartext HTTP/2 (prior knowledge), for local tests.",
+     FIELD(push.apns.endpoint)},
+    {"push.apns.team_id", T::kString, R"("")", "Apple developer team id (JWT `iss`).",
+     FIELD(push.apns.team_id)},
+    {"push.apns.key_id", T::kString, R"("")", "APNs auth key id (JWT `kid`).",
+     FIELD(push.apns.key_id)},
+    {"push.apns.key_file", T::kPath, R"("AuthKey.p8")",
+     "APNs auth key: PKCS#8 PEM EC P-256 private key (.p8).", FIELD(push.apns.key_file)},
+    {"push.apns.topic", T::kString, R"("")", "apns-topic: the app's bundle id.",
+     FIELD(push.apns.topic)},
+    {"push.apns.ca_file", T::kPath, R"("")",
+     "CA bundle for the APNs endpoint; empty: system trust store.", FIELD(push.apns.ca_file)},
+    {"push.apns.critical_alerts", T::kBool, "false",
+     "Send Extreme alerts as critical alerts (needs Apple's entitlement).",
+     FIELD(push.apns.critical_alerts)},
+    {"push.apns.connections", T::kInt, "2", "HTTP/2 connections to APNs.",
+     FIELD(push.apns.connections), 1, 64},
+    // --- [push.fcm]
+    {"push.fcm.endpoint", T::kString, R"("https://fcm.googleapis.com")",
+     "FCM base URL; an http:// URL means cleartext HTTP/2, for local tests.",
+     FIELD(push.fcm.endpoint)},
+    {"push.fcm.token_uri", T::kString, R"("https://oauth2.googleapis.com/token")",
+     "OAuth2 token endpoint for the service-account JWT grant.", FIELD(push.fcm.token_uri)},
+    {"push.fcm.project_id", T::kString, R"("")", "Firebase project id.",
+     FIELD(push.fcm.project_id)},
+    {"push.fcm.service_account_file", T::kPath, R"("service-account.json")",
+     "Google service-account JSON (client_email, private_key).",
+     FIELD(push.fcm.service_account_file)},
+    {"push.fcm.ca_file", T::kPath, R"("")",
+     "CA bundle for the FCM and token endpoints; empty: system trust store.",
+     FIELD(push.fcm.ca_file)},
+    {"push.fcm.connections", T::kInt, "2", "HTTP/2 connections to FCM.",
+     FIELD(push.fcm.connections), 1, 64},
+    // --- [watchdog]
+    {"watchdog.deadline_high_ms", T::kMilliseconds, "3000",
+     "A non-owner takes over a high-priority alert not processed within this, milliseconds.",
+     FIELD(watchdog.deadline_high), 1, 3600000},
+    {"watchdog.deadline_regular_ms", T::kMilliseconds, "10000",
+     "Same for regular-priority alerts, milliseconds.", FIELD(watchdog.deadline_regular), 1,
+     3600000},
+    {"watchdog.stall_ms", T::kMilliseconds, "10000",
+     "A unit without progress for this long is taken over, milliseconds.", FIELD(watchdog.stall), 1,
+     3600000},
+    // --- [fanout]
+    {"fanout.shards", T::kInt, "64",
+     "Shards per (platform, flow): devices are split by hash of device id. All regions must "
+     "agree.",
+     FIELD(fanout.shards), 1, 4096},
+    {"fanout.batch_size", T::kInt, "500", "Tokens per sender batch.", FIELD(fanout.batch_size), 1,
+     100000},
+    {"fanout.sender_workers_high", T::kInt, "2", "Sender workers for high-priority batches.",
+     FIELD(fanout.sender_workers_high), 1, 256},
+    {"fanout.sender_workers_regular", T::kInt, "2",
+     "Sender workers for regular-priority batches (never shared with high).",
+     FIELD(fanout.sender_workers_regular), 1, 256},
+    // --- [cap]
+    {"cap.max_body_bytes", T::kInt, "1048576", "Largest accepted alert body, bytes (else 413).",
+     FIELD(cap.max_body_bytes), 1, 67108864},
+    {"cap.max_depth", T::kInt, "32", "Deepest accepted XML/JSON nesting.", FIELD(cap.max_depth), 1,
+     1024},
+    {"cap.max_elements", T::kInt, "20000", "Most XML elements / JSON values in one alert.",
+     FIELD(cap.max_elements), 1, 10000000},
+    {"cap.max_polygon_points", T::kInt, "20000", "Most points in one polygon.",
+     FIELD(cap.max_polygon_points), 4, 10000000},
+    // --- [log]
+    {"log.level", T::kString, R"("info")", "trace, debug, info, warn, error, critical or off.",
+     FIELD(log.level)},
+    {"log.json", T::kBool, "false", "One JSON object per log line (stderr) instead of text.",
+     FIELD(log.json)},
+};
+
+#undef FIELD
+
+}  // namespace
+
+std::span<const SettingSpec> DeclaredSettings() { return kSettings; }
+
+const SettingSpec* FindSetting(std::string_view key) {
+  for (const auto& s : kSettings) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string_view TypeName(SettingType type) {
+  switch (type) {
+    case T::kString:
+      return "string";
+    case T::kPath:
+      return "path";
+    case T::kInt:
+      return "integer";
+    case T::kBool:
+      return "boolean";
+    case T::kMilliseconds:
+      return "integer (ms)";
+    case T::kSeconds:
+      return "integer (s)";
+    case T::kStringList:
+      return "array of strings";
+    case T::kStringMap:
+      return "table of strings";
+    case T::kIntMap:
+      return "table of integers";
+  }
+  return "?";
+}
+
+}  // namespace fanout::config
