@@ -657,7 +657,7 @@ std::string RenderDocsMarkdown() {
     }
     std::string type(TypeName(spec.type));
     if (spec.min != 0 || spec.max != 0)
-      type += ", " + std::to_string(spec.min) + "..=" + std::to_string(spec.max);
+      type += ", " + std::to_string(spec.min) + ".." + std::to_string(spec.max);
     if (spec.secret) type += ", secret";
     std::string meaning(spec.meaning), def(spec.default_value);
     for (std::string* cell : {&meaning, &def}) {

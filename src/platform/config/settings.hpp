@@ -159,7 +159,8 @@ Settings DefaultSettings();
 
 /// Reads `path`, applies `overrides` ("key=value", value read as a TOML value, a bare word
 /// as a string), rejects unknown keys and type errors, resolves relative paths (from the file
-/// or an override) against the file's folder, and validates. Start-up code: call once, not on a hot path.
+/// or an override) against the file's folder, and validates. Start-up code: call once, not on a hot
+/// path.
 ConfigResult<Settings> LoadSettings(const std::filesystem::path& path,
                                     const std::vector<std::string>& overrides = {});
 
