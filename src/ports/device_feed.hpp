@@ -3,6 +3,7 @@
 // removal in any region reaches every region's registry.
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "domain/device/device.hpp"
@@ -18,9 +19,10 @@ struct DeviceUpdate {
 
 class DeviceFeed {
  public:
-  using Listener = std::function<void(const DeviceUpdate&)>;
+  using Listener = std::function<void(std::span<const DeviceUpdate>)>;
   virtual ~DeviceFeed() = default;
-  virtual void Publish(const DeviceUpdate& u) = 0;
+  /// Publishes a group of updates (an import is one group); listeners see them in order.
+  virtual void Publish(std::span<const DeviceUpdate> updates) = 0;
   virtual void Listen(Listener l) = 0;
 };
 

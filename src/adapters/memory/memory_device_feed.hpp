@@ -10,7 +10,7 @@ namespace fanout::adapters::memory {
 
 class MemoryDeviceFeed final : public ports::DeviceFeed {
  public:
-  void Publish(const ports::DeviceUpdate& u) override {
+  void Publish(std::span<const ports::DeviceUpdate> u) override {
     std::vector<Listener> ls;
     {
       std::lock_guard lock(mu_);

@@ -1,6 +1,7 @@
 #pragma once
 // The real clock.
 #include <chrono>
+#include <thread>
 
 #include "ports/clock.hpp"
 
@@ -17,6 +18,9 @@ class SystemClock final : public ports::Clock {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+  }
+  void SleepMs(int64_t ms) override {
+    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   }
 };
 

@@ -1,0 +1,58 @@
+#pragma once
+// Ingest (DESIGN §1.1-1.2): accepts an alert from a provider, archives the bytes, records
+// `received`, rejects unusable alerts into quarantine with reasons, and hands owned alerts
+// to the processor. Idempotent for the same bytes. Thread-safe.
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "app/settings.hpp"
+#include "domain/cap/alert.hpp"
+#include "ports/alert_archive.hpp"
+#include "ports/alert_decoder.hpp"
+#include "ports/clock.hpp"
+#include "ports/protocol_log.hpp"
+#include "ports/work_bus.hpp"
+
+namespace fanout::app {
+
+struct IngestOutcome {
+  int http_status = 202;  // 202 accepted, 400 invalid (quarantined), 409, 413, 503
+  std::string id;
+  std::string hash;
+  uint32_t owner = 0;
+  std::string priority;
+  bool duplicate = false;  // the same bytes were accepted before
+  std::vector<domain::cap::Issue> errors;
+  std::vector<domain::cap::Issue> warnings;
+};
+
+class Ingest {
+ public:
+  Ingest(RegionSettings region, ProviderSettings providers, PipelineSettings pipeline,
+         const ports::AlertDecoder& decoder, ports::AlertArchive& archive, ports::ProtocolLog& log,
+         ports::WorkBus& bus, ports::Clock& clock);
+
+  /// `path_id` is the percent-decoded `{id}` of PUT /v1/alerts/{provider}/{id}.
+  IngestOutcome Accept(const std::string& provider, const std::string& path_id,
+                       const std::string& body);
+
+ private:
+  domain::pipeline::Event Received(const std::string& id, const std::string& hash,
+                                   const std::string& provider, const std::string& priority,
+                                   uint32_t owner) const;
+
+  RegionSettings region_;
+  ProviderSettings providers_;
+  PipelineSettings pipeline_;
+  const ports::AlertDecoder& decoder_;
+  ports::AlertArchive& archive_;
+  ports::ProtocolLog& log_;
+  ports::WorkBus& bus_;
+  ports::Clock& clock_;
+  std::mutex mu_;
+  std::map<std::string, std::string> hash_by_id_;  // accepted alerts: identifier -> hash
+};
+
+}  // namespace fanout::app

@@ -1,0 +1,340 @@
+// The pipeline (ingest -> processor -> queuer -> sender) end to end with fakes and the
+// in-process bus.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "adapters/memory/file_archive.hpp"
+#include "adapters/memory/memory_bus.hpp"
+#include "adapters/memory/memory_device_feed.hpp"
+#include "adapters/memory/memory_plan_store.hpp"
+#include "adapters/memory/memory_protocol_log.hpp"
+#include "app/ingest.hpp"
+#include "app/messages.hpp"
+#include "app/processor.hpp"
+#include "app/queuer.hpp"
+#include "app/registry.hpp"
+#include "app/sender.hpp"
+#include "domain/pipeline/report.hpp"
+#include "testing/fakes.hpp"
+
+namespace fanout::app {
+namespace {
+
+using domain::device::Device;
+using domain::device::Platform;
+using domain::pipeline::EventType;
+using ports::PushOutcome;
+namespace dp = domain::pipeline;
+
+domain::geo::GeoCatalog SmallCatalog() {
+  std::vector<domain::geo::Municipality> m{
+      {"055150000000", "05515000", "Münster", 51.96, 7.62},
+      {"091620000000", "09162000", "München", 48.14, 11.58},
+      {"091790113113", "09179113", "Fürstenfeldbruck", 48.18, 11.25},
+      {"097610000000", "09761000", "Augsburg", 48.37, 10.89},
+  };
+  return domain::geo::GeoCatalog(std::move(m), {});
+}
+
+domain::cap::CheckResult Usable(std::string id, std::string severity, std::string ars,
+                                std::string msg_type = "Alert", std::string status = "Actual") {
+  domain::cap::Alert a;
+  a.identifier = std::move(id);
+  a.sender = "test@example.org";
+  a.sent = "2026-11-28T10:00:00+01:00";
+  a.status = std::move(status);
+  a.msg_type = std::move(msg_type);
+  a.scope = "Public";
+  domain::cap::Info info;
+  info.language = "de-DE";
+  info.event = "Test";
+  info.severity = std::move(severity);
+  info.headline = "Warnung";
+  domain::cap::Area area;
+  area.desc = "Gebiet";
+  if (!ars.empty()) area.geocodes.push_back({"ARS", ars});
+  info.areas.push_back(area);
+  a.infos.push_back(info);
+  domain::cap::CheckResult r;
+  r.valid = r.usable = true;
+  r.alert = a;
+  return r;
+}
+
+Device Dev(std::string id, Platform p, bool myloc, std::vector<std::string> regions) {
+  Device d;
+  d.id = id;
+  d.platform = p;
+  d.token = "fcm-" + id;
+  if (p == Platform::kApns) {
+    // 64 hex characters, unique per device.
+    std::string hex;
+    for (char c : id) {
+      const char* digits = "0123456789abcdef";
+      hex += digits[(static_cast<unsigned char>(c) >> 4) & 15];
+      hex += digits[static_cast<unsigned char>(c) & 15];
+    }
+    d.token = (hex + std::string(64, '0')).substr(0, 64);
+  }
+  d.mylocation = myloc;
+  d.regions = std::move(regions);
+  return d;
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  PipelineTest()
+      : archive_(std::filesystem::temp_directory_path() /
+                 ("fanout-pipeline-" + std::to_string(::getpid()))),
+        catalog_(SmallCatalog()),
+        registry_("r0", store_, feed_, ProviderSettings{}, kShards),
+        peer_registry_("r1", peer_store_, feed_, ProviderSettings{}, kShards),
+        ingest_(region_, ProviderSettings{}, Pipeline(), decoder_, archive_, log_, bus_, clock_),
+        processor_(region_, ProviderSettings{}, Pipeline(), decoder_, catalog_, archive_, plans_,
+                   log_, bus_, clock_, tracker_),
+        queuer_(region_, Pipeline(), registry_, plans_, log_, bus_, clock_, tracker_),
+        sender_(region_, RetrySettings{3, 100, 1000}, registry_, plans_, log_, clock_, tracker_,
+                apns_, fcm_) {
+    EXPECT_TRUE(registry_.Start());
+    EXPECT_TRUE(peer_registry_.Start());
+    for (const char* prio : {"high", "regular"}) {
+      std::string p = prio;
+      bus_.Subscribe(AlertsSubject(p), 1, [this](auto& m) { return processor_.Handle(m); });
+      bus_.Subscribe(UnitsSubject(p), 2, [this](auto& m) { return queuer_.Handle(m); });
+      bus_.Subscribe(BatchesSubject(p, Platform::kApns), 2,
+                     [this](auto& m) { return sender_.Handle(m); });
+      bus_.Subscribe(BatchesSubject(p, Platform::kFcm), 2,
+                     [this](auto& m) { return sender_.Handle(m); });
+    }
+  }
+  ~PipelineTest() override {
+    bus_.Stop();
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                ("fanout-pipeline-" + std::to_string(::getpid())));
+  }
+
+  static constexpr uint32_t kShards = 4;
+  static PipelineSettings Pipeline() {
+    PipelineSettings p;
+    p.shards = kShards;
+    p.batch_size = 2;
+    return p;
+  }
+
+  void Drain() {
+    for (int i = 0; i < 1000 && bus_.Pending() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(bus_.Pending(), 0u);
+  }
+
+  std::set<std::string> Delivered(const testing::FakePushGateway& gw) {
+    std::set<std::string> tokens;
+    for (const auto& r : gw.accepted()) EXPECT_TRUE(tokens.insert(r.token).second) << r.token;
+    return tokens;
+  }
+
+  dp::AlertReport Report(const std::string& id) { return dp::DeriveReport(id, log_.Events(id)); }
+
+  RegionSettings region_{"r0", 0, 1};
+  testing::ManualClock clock_;
+  testing::FakeAlertDecoder decoder_;
+  testing::FakeDeviceStore store_, peer_store_;
+  adapters::memory::MemoryDeviceFeed feed_;
+  adapters::memory::MemoryBus bus_{adapters::memory::MemoryBus::Settings{1, 100000}};
+  adapters::memory::MemoryProtocolLog log_;
+  adapters::memory::MemoryPlanStore plans_;
+  adapters::memory::FileArchive archive_;
+  domain::geo::GeoCatalog catalog_;
+  testing::FakePushGateway apns_{ports::Platform::kApns}, fcm_{ports::Platform::kFcm};
+  Registry registry_;
+  Registry peer_registry_;
+  CompletionTracker tracker_{"r0", log_, clock_};
+  Ingest ingest_;
+  Processor processor_;
+  Queuer queuer_;
+  Sender sender_;
+};
+
+TEST_F(PipelineTest, DeliversOncePerMatchingDeviceAndReportsDone) {
+  std::vector<Device> devs{
+      Dev("a1", Platform::kApns, false, {"055150000000"}),
+      Dev("a2", Platform::kApns, false, {"090000000000", "091620000000"}),  // Land + Kreis
+      Dev("a3", Platform::kApns, false, {"097610000000"}),                  // elsewhere
+      Dev("a4", Platform::kApns, true, {}),                                 // mylocation
+      Dev("f1", Platform::kFcm, false, {"091000000000"}),                   // RB Oberbayern
+      Dev("f2", Platform::kFcm, true, {}),
+      Dev("f3", Platform::kFcm, false, {"055150000000"}),
+  };
+  ASSERT_TRUE(registry_.Import(devs));
+  EXPECT_EQ(peer_registry_.size(), devs.size());  // replicated through the feed
+  decoder_.Add("body-1", Usable("alert-1", "Severe", "091620000000"));
+  IngestOutcome out = ingest_.Accept("AP2", "alert-1", "body-1");
+  ASSERT_EQ(out.http_status, 202);
+  EXPECT_EQ(out.priority, "regular");
+  Drain();
+  EXPECT_EQ(Delivered(apns_), (std::set<std::string>{devs[1].token, devs[3].token}));
+  EXPECT_EQ(Delivered(fcm_), (std::set<std::string>{devs[4].token, devs[5].token}));
+  dp::AlertReport rep = Report("alert-1");
+  EXPECT_EQ(rep.status, "done");
+  EXPECT_EQ(rep.total.targeted, 4u);
+  EXPECT_EQ(rep.total.accepted, 4u);
+  EXPECT_EQ(rep.units_planned, 2 * 2 * kShards);
+  EXPECT_EQ(rep.total.units_done, 2 * 2 * kShards);
+  // Payload carries the alert and the collapse id is the identifier.
+  for (const auto& r : apns_.accepted()) {
+    EXPECT_EQ(r.collapse_id, "alert-1");
+    EXPECT_NE(r.payload.find("\"alert_id\":\"alert-1\""), std::string::npos);
+    EXPECT_FALSE(r.high_priority);
+  }
+}
+
+TEST_F(PipelineTest, ExtremeIsHighPriority) {
+  ASSERT_TRUE(registry_.Import({Dev("a1", Platform::kApns, true, {})}));
+  decoder_.Add("x", Usable("x-1", "Extreme", "055150000000"));
+  IngestOutcome out = ingest_.Accept("AP3", "x-1", "x");
+  EXPECT_EQ(out.priority, "high");
+  Drain();
+  ASSERT_EQ(apns_.accepted().size(), 1u);
+  EXPECT_TRUE(apns_.accepted()[0].high_priority);
+}
+
+TEST_F(PipelineTest, ResendIsIdempotentAndReuseIsAConflict) {
+  ASSERT_TRUE(registry_.Import({Dev("a1", Platform::kApns, true, {})}));
+  decoder_.Add("b", Usable("id-1", "Minor", "055150000000"));
+  decoder_.Add("b2", Usable("id-1", "Severe", "055150000000"));
+  EXPECT_EQ(ingest_.Accept("AP2", "id-1", "b").http_status, 202);
+  IngestOutcome again = ingest_.Accept("AP2", "id-1", "b");
+  EXPECT_EQ(again.http_status, 202);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(ingest_.Accept("AP2", "id-1", "b2").http_status, 409);
+  Drain();
+  EXPECT_EQ(apns_.accepted().size(), 1u);
+}
+
+TEST_F(PipelineTest, UnusableAlertIsQuarantinedWithReasons) {
+  IngestOutcome out = ingest_.Accept("AP2", "junk", "not an alert");
+  EXPECT_EQ(out.http_status, 400);
+  ASSERT_FALSE(out.errors.empty());
+  dp::AlertReport rep = Report("junk");
+  EXPECT_EQ(rep.status, "quarantined");
+  ASSERT_FALSE(rep.reasons.empty());
+  EXPECT_NE(rep.reasons[0].find("UNKNOWN_BODY"), std::string::npos);
+  // The raw bytes are archived for the operator.
+  auto stored = archive_.Get(out.hash);
+  ASSERT_TRUE(stored && *stored);
+}
+
+TEST_F(PipelineTest, IdentifierMustMatchThePath) {
+  decoder_.Add("m", Usable("real-id", "Minor", "055150000000"));
+  IngestOutcome out = ingest_.Accept("AP2", "other-id", "m");
+  EXPECT_EQ(out.http_status, 400);
+  EXPECT_EQ(out.errors.back().code, "ID_MISMATCH");
+}
+
+TEST_F(PipelineTest, TooLargeIs413) {
+  std::string big(Pipeline().max_body_bytes + 1, 'x');
+  EXPECT_EQ(ingest_.Accept("AP2", "big", big).http_status, 413);
+}
+
+TEST_F(PipelineTest, UnresolvableAreaIsQuarantinedNotPushed) {
+  ASSERT_TRUE(registry_.Import({Dev("a1", Platform::kApns, true, {})}));
+  decoder_.Add("u", Usable("u-1", "Severe", "999999999999"));
+  ASSERT_EQ(ingest_.Accept("AP2", "u-1", "u").http_status, 202);
+  Drain();
+  EXPECT_EQ(Report("u-1").status, "quarantined");
+  EXPECT_TRUE(apns_.requests().empty());
+}
+
+TEST_F(PipelineTest, TestStatusIsSkippedUnlessAllowed) {
+  ASSERT_TRUE(registry_.Import({Dev("a1", Platform::kApns, true, {})}));
+  decoder_.Add("t", Usable("t-1", "Severe", "055150000000", "Alert", "Test"));
+  ASSERT_EQ(ingest_.Accept("AP2", "t-1", "t").http_status, 202);
+  Drain();
+  EXPECT_EQ(Report("t-1").status, "skipped");
+  EXPECT_TRUE(apns_.requests().empty());
+}
+
+TEST_F(PipelineTest, InvalidTokenIsRemovedInEveryRegion) {
+  Device dead = Dev("dead", Platform::kApns, true, {});
+  ASSERT_TRUE(registry_.Import({dead, Dev("ok", Platform::kApns, true, {})}));
+  apns_.Script(dead.token, {{PushOutcome::kTokenInvalid, 410, "Unregistered", std::nullopt}});
+  decoder_.Add("i", Usable("i-1", "Severe", "055150000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "i-1", "i").http_status, 202);
+  Drain();
+  dp::AlertReport rep = Report("i-1");
+  EXPECT_EQ(rep.total.invalid, 1u);
+  EXPECT_EQ(rep.total.accepted, 1u);
+  EXPECT_FALSE(registry_.Get("dead"));
+  EXPECT_FALSE(peer_registry_.Get("dead"));
+  EXPECT_TRUE(peer_registry_.Get("ok"));
+  EXPECT_EQ(store_.size(), 1u);
+  EXPECT_EQ(peer_store_.size(), 1u);
+}
+
+TEST_F(PipelineTest, RetryableErrorsAreRetriedWithBackoffThenCountedFailed) {
+  Device flaky = Dev("flaky", Platform::kApns, true, {});
+  Device down = Dev("down", Platform::kApns, true, {});
+  ASSERT_TRUE(registry_.Import({flaky, down}));
+  ports::PushResult r429{PushOutcome::kRetryLater, 429, "TooManyRequests",
+                         std::chrono::milliseconds(700)};
+  ports::PushResult ok{PushOutcome::kAccepted, 200, "", std::nullopt};
+  apns_.Script(flaky.token, {r429, ok});
+  apns_.Script(down.token, {{PushOutcome::kRetryLater, 503, "ServiceUnavailable", std::nullopt}});
+  decoder_.Add("r", Usable("r-1", "Severe", "055150000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "r-1", "r").http_status, 202);
+  Drain();
+  dp::AlertReport rep = Report("r-1");
+  EXPECT_EQ(rep.total.accepted, 1u);
+  EXPECT_EQ(rep.total.failed, 1u);  // budget of 3 attempts exhausted
+  EXPECT_EQ(rep.status, "done");
+  size_t down_attempts = 0;
+  for (const auto& r : apns_.requests()) down_attempts += r.token == down.token;
+  EXPECT_EQ(down_attempts, 3u);
+  EXPECT_GE(clock_.slept_ms(), 700);  // Retry-After honoured
+}
+
+TEST_F(PipelineTest, CancelReachesTheDevicesOfTheOriginalWithItsCollapseId) {
+  Device in_original = Dev("o1", Platform::kFcm, false, {"091620000000"});
+  Device in_cancel = Dev("c1", Platform::kFcm, false, {"055150000000"});
+  ASSERT_TRUE(registry_.Import({in_original, in_cancel}));
+  decoder_.Add("orig", Usable("orig-1", "Severe", "091620000000"));
+  auto cancel = Usable("cancel-1", "Minor", "055150000000", "Cancel");
+  cancel.alert->references.push_back({"test@example.org", "orig-1", "2026-11-28T10:00:00+01:00"});
+  decoder_.Add("cancel", cancel);
+  ASSERT_EQ(ingest_.Accept("AP2", "orig-1", "orig").http_status, 202);
+  Drain();
+  ASSERT_EQ(ingest_.Accept("AP2", "cancel-1", "cancel").http_status, 202);
+  Drain();
+  std::map<std::string, int> per_token;
+  for (const auto& r : fcm_.accepted()) {
+    EXPECT_EQ(r.collapse_id, "orig-1");
+    per_token[r.token]++;
+  }
+  EXPECT_EQ(per_token[in_original.token], 2);  // original + cancel
+  EXPECT_EQ(per_token[in_cancel.token], 1);    // cancel's own area
+}
+
+TEST_F(PipelineTest, NonOwnerRecordsButDoesNotProcess) {
+  RegionSettings two{"r0", 0, 2};
+  Ingest ingest(two, ProviderSettings{}, Pipeline(), decoder_, archive_, log_, bus_, clock_);
+  // Find a body whose hash is owned by region 1.
+  for (int i = 0;; ++i) {
+    std::string body = "b" + std::to_string(i);
+    decoder_.Add(body, Usable("n-" + std::to_string(i), "Severe", "055150000000"));
+    IngestOutcome out = ingest.Accept("AP2", "n-" + std::to_string(i), body);
+    ASSERT_EQ(out.http_status, 202);
+    if (out.owner == 1) {
+      Drain();
+      EXPECT_EQ(Report(out.id).status, "received");
+      break;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fanout::app

@@ -1,0 +1,217 @@
+#include "app/processor.hpp"
+
+#include <algorithm>
+
+#include "app/messages.hpp"
+#include "app/payload.hpp"
+#include "domain/cap/classify.hpp"
+#include "domain/cap/validate.hpp"
+#include "domain/geo/resolve.hpp"
+#include "domain/pipeline/events.hpp"
+
+namespace fanout::app {
+
+using domain::pipeline::AlertPlan;
+using domain::pipeline::Event;
+using domain::pipeline::EventType;
+using domain::pipeline::UnitKey;
+
+Processor::Processor(RegionSettings region, ProviderSettings providers, PipelineSettings pipeline,
+                     const ports::AlertDecoder& decoder, const domain::geo::GeoCatalog& catalog,
+                     ports::AlertArchive& archive, ports::PlanStore& plans, ports::ProtocolLog& log,
+                     ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker)
+    : region_(std::move(region)),
+      providers_(std::move(providers)),
+      pipeline_(std::move(pipeline)),
+      decoder_(decoder),
+      catalog_(catalog),
+      archive_(archive),
+      plans_(plans),
+      log_(log),
+      bus_(bus),
+      clock_(clock),
+      tracker_(tracker) {}
+
+void Processor::Record(Event e) {
+  e.region = region_.name;
+  e.t_ms = clock_.NowMs();
+  log_.Append(e);
+}
+
+void Processor::Quarantine(const std::string& alert_id, const std::string& hash,
+                           const std::string& provider, const std::string& reasons) {
+  Event q;
+  q.type = EventType::kQuarantined;
+  q.alert_id = alert_id;
+  q.hash = hash;
+  q.provider = provider;
+  q.detail = reasons;
+  Record(q);
+}
+
+namespace {
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+int64_t LatestExpiry(const domain::cap::Alert& a) {
+  int64_t latest = 0;
+  for (const auto& info : a.infos) {
+    if (!info.expires) continue;
+    if (auto t = domain::cap::ParseCapTime(*info.expires)) latest = std::max(latest, *t);
+  }
+  return latest;
+}
+}  // namespace
+
+ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
+  auto work = DecodeAlertWork(msg.payload);
+  if (!work) return ports::WorkBus::Ack::kDone;  // undecodable work item: nothing to retry
+  if (auto planned = plans_.Get(work->alert_id)) return PublishUnits(*planned);  // redelivery
+  auto bytes = archive_.Get(work->hash);
+  if (!bytes) return ports::WorkBus::Ack::kRetry;  // archive unavailable: retry later
+  if (!*bytes) {
+    Quarantine(work->alert_id, work->hash, work->provider,
+               "ARCHIVE_MISSING: the raw alert is not in this region's archive");
+    return ports::WorkBus::Ack::kDone;
+  }
+  domain::cap::CheckResult check = decoder_.Decode(**bytes);
+  if (!check.usable || !check.alert) {
+    std::string reasons;
+    for (const auto& e : check.errors) reasons += e.code + ": " + e.message + "; ";
+    Quarantine(work->alert_id, work->hash, work->provider, reasons);
+    return ports::WorkBus::Ack::kDone;
+  }
+  const domain::cap::Alert& alert = *check.alert;
+  Event owned;
+  owned.type = EventType::kOwned;
+  owned.alert_id = work->alert_id;
+  owned.hash = work->hash;
+  owned.provider = work->provider;
+  owned.priority = work->priority;
+  Record(owned);
+
+  // Push policy: only actual, public warnings reach the public audience.
+  std::string skip;
+  if (alert.status != "Actual" && !Contains(providers_.allow_non_actual, work->provider)) {
+    skip = "status " + alert.status + " is not pushed for provider " + work->provider;
+  } else if (alert.scope != "Public") {
+    skip = "scope " + alert.scope + " is not pushed to the public audience";
+  } else if (alert.msg_type == "Ack" || alert.msg_type == "Error") {
+    skip = "msgType " + alert.msg_type + " is not a warning";
+  }
+  if (!skip.empty()) {
+    Event s;
+    s.type = EventType::kSkipped;
+    s.alert_id = work->alert_id;
+    s.detail = skip;
+    Record(s);
+    return ports::WorkBus::Ack::kDone;
+  }
+
+  auto plan = std::make_shared<AlertPlan>();
+  plan->alert_id = work->alert_id;
+  plan->sender = alert.sender;
+  plan->sent = alert.sent;
+  plan->hash = work->hash;
+  plan->provider = work->provider;
+  plan->priority = work->priority;
+  plan->msg_type = alert.msg_type;
+  plan->level = domain::cap::SeverityLevel(domain::cap::AlertSeverity(alert));
+  plan->collapse_id = CollapseIdFor(alert.identifier);
+  plan->shards = pipeline_.shards;
+
+  domain::geo::AreaResolution area = domain::geo::ResolveArea(alert, catalog_);
+  std::vector<std::string> municipalities = area.municipalities;
+  std::string notes;
+  for (const auto& n : area.notes) notes += n + "; ";
+  // Update/Cancel: the phones that got the referenced alert must get this one too, with the
+  // same collapse id so the notification is replaced.
+  if (alert.msg_type == "Update" || alert.msg_type == "Cancel") {
+    bool first = true;
+    for (const auto& ref : alert.references) {
+      auto prior = plans_.Get(ref.identifier);
+      if (first) {
+        plan->collapse_id = prior ? prior->collapse_id : CollapseIdFor(ref.identifier);
+        first = false;
+      }
+      if (!prior) {
+        notes += "referenced alert " + ref.identifier + " unknown here; ";
+        continue;
+      }
+      municipalities.insert(municipalities.end(), prior->municipalities.begin(),
+                            prior->municipalities.end());
+      plan->level = std::min(plan->level, prior->level);
+    }
+    std::sort(municipalities.begin(), municipalities.end());
+    municipalities.erase(std::unique(municipalities.begin(), municipalities.end()),
+                         municipalities.end());
+  }
+  if (municipalities.empty()) {
+    // Without a resolvable area neither flow can be served correctly (mylocation phones
+    // filter by the area the payload names), so the alert is quarantined, not dropped.
+    std::string reasons = "AREA_UNRESOLVED: no German municipality could be derived";
+    for (const auto& u : area.unresolved) reasons += "; " + u.code + ": " + u.message;
+    Quarantine(work->alert_id, work->hash, work->provider, reasons);
+    return ports::WorkBus::Ack::kDone;
+  }
+  for (const auto& u : area.unresolved) notes += u.code + ": " + u.message + "; ";
+  plan->municipalities = std::move(municipalities);
+
+  int64_t now_s = clock_.NowMs() / 1000;
+  plan->expires_epoch_s = LatestExpiry(alert);
+  if (plan->expires_epoch_s == 0) plan->expires_epoch_s = now_s + providers_.default_lifetime_s;
+  for (const Event& e : log_.Events(work->alert_id)) {
+    if (e.type == EventType::kReceived && e.region == region_.name) {
+      plan->received_ms = e.t_ms;
+      break;
+    }
+  }
+  if (plan->received_ms == 0) plan->received_ms = clock_.NowMs();
+
+  PayloadInput in;
+  in.alert = &alert;
+  in.provider = work->provider;
+  in.priority = work->priority;
+  in.level = plan->level;
+  in.area_keys = CompactArea(plan->municipalities, catalog_);
+  in.collapse_id = plan->collapse_id;
+  in.expires_epoch_s = plan->expires_epoch_s;
+  in.now_epoch_s = now_s;
+  Payloads payloads = BuildPayloads(in, pipeline_);
+  plan->apns_payload = std::move(payloads.apns);
+  plan->fcm_payload = std::move(payloads.fcm);
+  if (payloads.area_as_url) notes += "area sent as URL (payload over 4 KB); ";
+
+  plan->units = domain::device::kPlatformCount * domain::device::kFlowCount * pipeline_.shards;
+  size_t municipality_count = plan->municipalities.size();
+  plans_.Put(plan);
+
+  Event processed;
+  processed.type = EventType::kProcessed;
+  processed.alert_id = work->alert_id;
+  processed.count = plan->units;
+  processed.targeted = municipality_count;
+  processed.detail = notes;
+  Record(processed);
+  tracker_.OnProcessed(work->alert_id, plan->units);
+  return PublishUnits(*plan);
+}
+
+ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan) {
+  for (int p = 0; p < domain::device::kPlatformCount; ++p) {
+    for (int f = 0; f < domain::device::kFlowCount; ++f) {
+      for (uint32_t s = 0; s < plan.shards; ++s) {
+        std::string key = UnitKey{static_cast<domain::device::Platform>(p),
+                                  static_cast<domain::device::Flow>(f), s}
+                              .ToString();
+        auto r = bus_.Publish({UnitsSubject(plan.priority), "unit:" + plan.alert_id + ":" + key,
+                               Encode(UnitWork{plan.alert_id, key, plan.priority})});
+        if (!r) return ports::WorkBus::Ack::kRetry;  // dedup ids make the replay safe
+      }
+    }
+  }
+  return ports::WorkBus::Ack::kDone;
+}
+
+}  // namespace fanout::app

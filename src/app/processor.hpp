@@ -1,0 +1,49 @@
+#pragma once
+// Processor (DESIGN §1.3): decodes an owned alert, applies the push policy (status, scope,
+// msgType), resolves the area to municipalities, folds in the alerts an Update/Cancel
+// references, builds the payloads, stores the plan and emits one work item per fanout unit
+// (platform x flow x shard). Thread-safe (stateless between messages).
+#include <string>
+
+#include "app/settings.hpp"
+#include "app/tracker.hpp"
+#include "domain/geo/catalog.hpp"
+#include "ports/alert_archive.hpp"
+#include "ports/alert_decoder.hpp"
+#include "ports/clock.hpp"
+#include "ports/plan_store.hpp"
+#include "ports/protocol_log.hpp"
+#include "ports/work_bus.hpp"
+
+namespace fanout::app {
+
+class Processor {
+ public:
+  Processor(RegionSettings region, ProviderSettings providers, PipelineSettings pipeline,
+            const ports::AlertDecoder& decoder, const domain::geo::GeoCatalog& catalog,
+            ports::AlertArchive& archive, ports::PlanStore& plans, ports::ProtocolLog& log,
+            ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker);
+
+  /// Handles one `alerts.<priority>` message.
+  ports::WorkBus::Ack Handle(const ports::BusMessage& msg);
+
+ private:
+  ports::WorkBus::Ack PublishUnits(const domain::pipeline::AlertPlan& plan);
+  void Record(domain::pipeline::Event e);
+  void Quarantine(const std::string& alert_id, const std::string& hash, const std::string& provider,
+                  const std::string& reasons);
+
+  RegionSettings region_;
+  ProviderSettings providers_;
+  PipelineSettings pipeline_;
+  const ports::AlertDecoder& decoder_;
+  const domain::geo::GeoCatalog& catalog_;
+  ports::AlertArchive& archive_;
+  ports::PlanStore& plans_;
+  ports::ProtocolLog& log_;
+  ports::WorkBus& bus_;
+  ports::Clock& clock_;
+  CompletionTracker& tracker_;
+};
+
+}  // namespace fanout::app

@@ -1,0 +1,70 @@
+#include "app/queuer.hpp"
+
+#include "app/messages.hpp"
+#include "domain/pipeline/events.hpp"
+
+namespace fanout::app {
+
+using domain::pipeline::Event;
+using domain::pipeline::EventType;
+
+Queuer::Queuer(RegionSettings region, PipelineSettings pipeline, const Registry& registry,
+               ports::PlanStore& plans, ports::ProtocolLog& log, ports::WorkBus& bus,
+               ports::Clock& clock, CompletionTracker& tracker)
+    : region_(std::move(region)),
+      pipeline_(std::move(pipeline)),
+      registry_(registry),
+      plans_(plans),
+      log_(log),
+      bus_(bus),
+      clock_(clock),
+      tracker_(tracker) {}
+
+ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
+  auto work = DecodeUnitWork(msg.payload);
+  if (!work) return ports::WorkBus::Ack::kDone;
+  auto unit = domain::pipeline::UnitKey::Parse(work->unit);
+  auto plan = plans_.Get(work->alert_id);
+  if (!unit || !plan) return ports::WorkBus::Ack::kRetry;  // plan not visible yet
+
+  domain::device::SelectionQuery q;
+  q.platform = unit->platform;
+  q.flow = unit->flow;
+  q.shard = unit->shard;
+  q.provider = plan->provider;
+  q.level = plan->level;
+  q.municipalities = &plan->municipalities;
+  q.default_levels = &registry_.providers().default_levels;
+
+  uint32_t batches = 0;
+  bool publish_failed = false;
+  std::string subject = BatchesSubject(work->priority, unit->platform);
+  size_t targeted = registry_.Select(
+      q, pipeline_.batch_size, [&](std::span<const domain::device::Device* const> devices) {
+        BatchWork b{work->alert_id, work->unit, batches, work->priority, {}};
+        b.items.reserve(devices.size());
+        for (const auto* d : devices) b.items.push_back({d->id, d->token});
+        // Deterministic ids: a redelivered unit re-selects the same batches, which the bus
+        // deduplicates (the index may have changed in between; then the extra devices of the
+        // new selection are the ones that were not registered before).
+        auto r = bus_.Publish(
+            {subject, "batch:" + work->alert_id + ":" + work->unit + ":" + std::to_string(batches),
+             Encode(b)});
+        if (!r) publish_failed = true;
+        ++batches;
+      });
+  if (publish_failed) return ports::WorkBus::Ack::kRetry;
+  Event e;
+  e.type = EventType::kUnitQueued;
+  e.alert_id = work->alert_id;
+  e.region = region_.name;
+  e.t_ms = clock_.NowMs();
+  e.unit = work->unit;
+  e.count = batches;
+  e.targeted = targeted;
+  log_.Append(e);
+  tracker_.OnUnitQueued(work->alert_id, work->unit, batches);
+  return ports::WorkBus::Ack::kDone;
+}
+
+}  // namespace fanout::app

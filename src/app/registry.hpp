@@ -1,0 +1,62 @@
+#pragma once
+// The device registry of one region (DESIGN §4): validates registrations, writes the
+// durable store, keeps the in-memory selection index current, and replicates every change
+// to the other regions through the DeviceFeed. Thread-safe: selections share a read lock,
+// updates take the write lock briefly.
+#include <functional>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "app/settings.hpp"
+#include "domain/device/index.hpp"
+#include "ports/device_feed.hpp"
+#include "ports/device_store.hpp"
+
+namespace fanout::app {
+
+class Registry {
+ public:
+  /// `known_key` tells whether a region key exists in the geo data (nullptr: form only).
+  Registry(std::string region, ports::DeviceStore& store, ports::DeviceFeed& feed,
+           ProviderSettings providers, uint32_t shards,
+           std::function<bool(const std::string&)> known_key = nullptr);
+
+  /// Rebuilds the index from the store and subscribes to the feed. Returns devices loaded.
+  Result<size_t, Error> Start();
+
+  enum class PutResult { kCreated, kUpdated };
+  /// Validates, stores, indexes and replicates. Errors: the validation issues (4xx) or a
+  /// single STORE_UNAVAILABLE issue (5xx).
+  Result<PutResult, std::vector<domain::cap::Issue>> Put(domain::device::Device d);
+  /// Removes everywhere; `reason` is recorded on the feed ("api", "token_invalid").
+  Result<bool, Error> Remove(const std::string& device_id, const std::string& reason);
+  std::optional<domain::device::Device> Get(const std::string& device_id) const;
+  /// Bulk import (already validated by the caller or trusted): one store transaction,
+  /// one feed group.
+  Result<void, Error> Import(std::vector<domain::device::Device> devices);
+
+  /// Runs the selection under the read lock.
+  size_t Select(
+      const domain::device::SelectionQuery& q, size_t batch_size,
+      const std::function<void(std::span<const domain::device::Device* const>)>& emit) const;
+  /// Calls fn for every device under the read lock.
+  void ForEach(const std::function<void(const domain::device::Device&)>& fn) const;
+  size_t size() const;
+  const ProviderSettings& providers() const { return providers_; }
+
+ private:
+  void OnFeed(std::span<const ports::DeviceUpdate> updates);
+
+  std::string region_;
+  ports::DeviceStore& store_;
+  ports::DeviceFeed& feed_;
+  ProviderSettings providers_;
+  std::function<bool(const std::string&)> known_key_;
+  mutable std::shared_mutex mu_;
+  domain::device::DeviceIndex index_;
+};
+
+}  // namespace fanout::app

@@ -1,0 +1,130 @@
+#include "app/sender.hpp"
+
+#include <algorithm>
+
+#include "app/messages.hpp"
+#include "domain/pipeline/events.hpp"
+
+namespace fanout::app {
+
+using domain::pipeline::Event;
+using domain::pipeline::EventType;
+using ports::PushOutcome;
+
+Sender::Sender(RegionSettings region, RetrySettings retry, Registry& registry,
+               ports::PlanStore& plans, ports::ProtocolLog& log, ports::Clock& clock,
+               CompletionTracker& tracker, ports::PushGateway& apns, ports::PushGateway& fcm)
+    : region_(std::move(region)),
+      retry_(retry),
+      registry_(registry),
+      plans_(plans),
+      log_(log),
+      clock_(clock),
+      tracker_(tracker),
+      apns_(apns),
+      fcm_(fcm) {}
+
+int64_t Sender::Backoff(int attempt, std::optional<std::chrono::milliseconds> retry_after) {
+  int64_t cap = std::min(retry_.max_delay_ms, retry_.base_delay_ms << std::min(attempt, 20));
+  int64_t delay;
+  {
+    std::lock_guard lock(rng_mu_);
+    delay = std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng_);  // jitter
+  }
+  if (retry_after) delay = std::max<int64_t>(delay, retry_after->count());
+  return std::min(delay, retry_.max_delay_ms);
+}
+
+ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
+  auto work = DecodeBatchWork(msg.payload);
+  if (!work) return ports::WorkBus::Ack::kDone;
+  auto unit = domain::pipeline::UnitKey::Parse(work->unit);
+  auto plan = plans_.Get(work->alert_id);
+  if (!unit || !plan) return ports::WorkBus::Ack::kRetry;
+  bool apns = unit->platform == domain::device::Platform::kApns;
+  ports::PushGateway& gw = apns ? apns_ : fcm_;
+
+  std::vector<ports::PushRequest> pending;
+  std::vector<size_t> pending_idx;  // index into work->items
+  pending.reserve(work->items.size());
+  for (size_t i = 0; i < work->items.size(); ++i) {
+    ports::PushRequest r;
+    r.token = work->items[i].token;
+    r.payload = apns ? plan->apns_payload : plan->fcm_payload;
+    r.collapse_id = plan->collapse_id;
+    r.high_priority = plan->priority == "high";
+    r.expiration_epoch_s = plan->expires_epoch_s;
+    pending.push_back(std::move(r));
+    pending_idx.push_back(i);
+  }
+
+  Event done;
+  done.type = EventType::kBatchDone;
+  done.alert_id = work->alert_id;
+  done.region = region_.name;
+  done.unit = work->unit;
+  done.batch = work->batch;
+  std::vector<std::string> reasons;
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    std::vector<ports::PushResult> results = gw.SendBatch(pending);
+    int64_t now = clock_.NowMs();
+    std::vector<ports::PushRequest> retry;
+    std::vector<size_t> retry_idx;
+    std::optional<std::chrono::milliseconds> retry_after;
+    for (size_t k = 0; k < results.size() && k < pending.size(); ++k) {
+      const ports::PushResult& res = results[k];
+      const BatchItem& item = work->items[pending_idx[k]];
+      switch (res.outcome) {
+        case PushOutcome::kAccepted:
+          done.accepted++;
+          counters_.accepted++;
+          if (done.first_push_ms == 0) done.first_push_ms = now;
+          done.last_push_ms = now;
+          done.latency[domain::pipeline::LatencyBucketOf(
+              static_cast<double>(now - plan->received_ms))]++;
+          break;
+        case PushOutcome::kTokenInvalid:
+          done.invalid++;
+          counters_.invalid++;
+          (void)registry_.Remove(item.device_id, "token_invalid");
+          break;
+        case PushOutcome::kRetryLater:
+          if (attempt + 1 < retry_.max_attempts) {
+            retry.push_back(std::move(pending[k]));
+            retry_idx.push_back(pending_idx[k]);
+            counters_.retried++;
+            if (res.retry_after && (!retry_after || *res.retry_after > *retry_after)) {
+              retry_after = res.retry_after;
+            }
+            break;
+          }
+          [[fallthrough]];
+        case PushOutcome::kPayloadRejected:
+        case PushOutcome::kAuthFailed:
+          done.failed++;
+          counters_.failed++;
+          if (reasons.size() < 5) {
+            reasons.push_back(std::string(ports::PushOutcomeName(res.outcome)) + " " +
+                              std::to_string(res.http_status) + " " + res.reason);
+          }
+          break;
+      }
+    }
+    // A gateway that returned fewer results than requests broke its contract: count the
+    // rest as failed rather than silently dropping them.
+    for (size_t k = results.size(); k < pending.size(); ++k) {
+      done.failed++;
+      counters_.failed++;
+    }
+    pending = std::move(retry);
+    pending_idx = std::move(retry_idx);
+    if (!pending.empty()) clock_.SleepMs(Backoff(attempt, retry_after));
+  }
+  for (const auto& r : reasons) done.detail += r + "; ";
+  done.t_ms = clock_.NowMs();
+  log_.Append(done);
+  tracker_.OnBatchDone(work->alert_id, work->unit);
+  return ports::WorkBus::Ack::kDone;
+}
+
+}  // namespace fanout::app

@@ -1,0 +1,53 @@
+#pragma once
+// Sender (DESIGN §1.5): pushes one batch through the platform's gateway, retries what is
+// retryable with exponential backoff and full jitter (honouring Retry-After) within a
+// bounded budget, reports invalid tokens back to the registry, and records the batch
+// result with per-push latencies (ingest -> accepted). Thread-safe.
+#include <atomic>
+#include <random>
+
+#include "app/registry.hpp"
+#include "app/settings.hpp"
+#include "app/tracker.hpp"
+#include "ports/clock.hpp"
+#include "ports/plan_store.hpp"
+#include "ports/protocol_log.hpp"
+#include "ports/push_gateway.hpp"
+#include "ports/work_bus.hpp"
+
+namespace fanout::app {
+
+struct SenderCounters {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> retried{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> invalid{0};
+};
+
+class Sender {
+ public:
+  Sender(RegionSettings region, RetrySettings retry, Registry& registry, ports::PlanStore& plans,
+         ports::ProtocolLog& log, ports::Clock& clock, CompletionTracker& tracker,
+         ports::PushGateway& apns, ports::PushGateway& fcm);
+
+  ports::WorkBus::Ack Handle(const ports::BusMessage& msg);
+  const SenderCounters& counters() const { return counters_; }
+
+ private:
+  int64_t Backoff(int attempt, std::optional<std::chrono::milliseconds> retry_after);
+
+  RegionSettings region_;
+  RetrySettings retry_;
+  Registry& registry_;
+  ports::PlanStore& plans_;
+  ports::ProtocolLog& log_;
+  ports::Clock& clock_;
+  CompletionTracker& tracker_;
+  ports::PushGateway& apns_;
+  ports::PushGateway& fcm_;
+  SenderCounters counters_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace fanout::app

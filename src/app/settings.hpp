@@ -1,0 +1,47 @@
+#pragma once
+// Settings the application services take in their constructors. The composition root
+// fills them from the loaded configuration (platform/config); tests fill them by hand.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fanout::app {
+
+struct RegionSettings {
+  std::string name = "eu-central";
+  uint32_t index = 0;
+  uint32_t regions = 1;  // number of regions (peers + 1)
+};
+
+struct ProviderSettings {
+  std::vector<std::string> known = {"AP1", "AP2", "AP3", "AP4"};
+  std::vector<std::string> high_priority = {"AP1"};
+  std::map<std::string, int> default_levels = {{"AP1", 4}, {"AP2", 4}, {"AP3", 4}, {"AP4", 4}};
+  /// Providers whose status != Actual alerts (Exercise, Test, ...) are pushed anyway.
+  std::vector<std::string> allow_non_actual;
+  /// Lifetime of an alert without `expires`, seconds.
+  int64_t default_lifetime_s = 24 * 3600;
+};
+
+struct PipelineSettings {
+  uint32_t shards = 64;
+  uint32_t batch_size = 500;
+  int processor_workers = 1;       // per priority
+  int queuer_workers = 1;          // per priority
+  int sender_workers_high = 4;     // per platform
+  int sender_workers_regular = 2;  // per platform
+  size_t max_body_bytes = 2 * 1024 * 1024;
+  /// Base URL phones fetch details from when the area does not fit the payload.
+  std::string public_base_url = "http://127.0.0.1:8080";
+  bool apns_critical_alerts = false;  // the app has Apple's critical-alert entitlement
+  std::string payload_language = "de";
+};
+
+struct RetrySettings {
+  int max_attempts = 6;         // per token, including the first
+  int64_t base_delay_ms = 200;  // doubled per attempt, with full jitter
+  int64_t max_delay_ms = 10'000;
+};
+
+}  // namespace fanout::app

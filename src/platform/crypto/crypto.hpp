@@ -1,0 +1,15 @@
+#pragma once
+// Small crypto helpers on OpenSSL (kept out of hot headers).
+#include <string>
+#include <string_view>
+
+namespace fanout::platform {
+
+/// Lowercase hex SHA-256 of the bytes.
+std::string Sha256Hex(std::string_view bytes);
+/// `n` random bytes from the OS CSPRNG, hex-encoded (2n characters).
+std::string RandomHex(size_t n);
+/// A random RFC 4122 version-4 UUID in canonical form.
+std::string RandomUuid();
+
+}  // namespace fanout::platform

@@ -1,0 +1,147 @@
+#pragma once
+// Fakes for the ports and a manual clock. Thread-safe where the real adapters are.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ports/alert_decoder.hpp"
+#include "ports/clock.hpp"
+#include "ports/push_gateway.hpp"
+
+namespace fanout::testing {
+
+/// Time moves only when told (or when code "sleeps": SleepMs advances it).
+class ManualClock final : public ports::Clock {
+ public:
+  explicit ManualClock(int64_t start_ms = 1'700'000'000'000) : now_ms_(start_ms) {}
+  int64_t NowMs() const override { return now_ms_.load(); }
+  int64_t MonoNs() const override { return now_ms_.load() * 1'000'000; }
+  void SleepMs(int64_t ms) override {
+    now_ms_ += ms;
+    slept_ms_ += ms;
+  }
+  void Advance(int64_t ms) { now_ms_ += ms; }
+  int64_t slept_ms() const { return slept_ms_.load(); }
+
+ private:
+  std::atomic<int64_t> now_ms_;
+  std::atomic<int64_t> slept_ms_{0};
+};
+
+/// Records every request; the outcome per token comes from a script (default: accepted).
+class FakePushGateway final : public ports::PushGateway {
+ public:
+  explicit FakePushGateway(ports::Platform p) : platform_(p) {}
+  ports::Platform platform() const override { return platform_; }
+
+  /// Outcomes returned for `token`, one per attempt; the last one repeats.
+  void Script(const std::string& token, std::vector<ports::PushResult> results) {
+    std::lock_guard lock(mu_);
+    script_[token] = std::move(results);
+  }
+
+  std::vector<ports::PushResult> SendBatch(std::span<const ports::PushRequest> batch) override {
+    std::lock_guard lock(mu_);
+    std::vector<ports::PushResult> out;
+    for (const auto& r : batch) {
+      requests_.push_back(r);
+      size_t n = attempts_[r.token]++;
+      auto it = script_.find(r.token);
+      ports::PushResult res{ports::PushOutcome::kAccepted, 200, "", std::nullopt};
+      if (it != script_.end() && !it->second.empty()) {
+        res = it->second[std::min(n, it->second.size() - 1)];
+      }
+      if (res.outcome == ports::PushOutcome::kAccepted) accepted_.push_back(r);
+      out.push_back(res);
+    }
+    return out;
+  }
+
+  std::vector<ports::PushRequest> requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+  std::vector<ports::PushRequest> accepted() const {
+    std::lock_guard lock(mu_);
+    return accepted_;
+  }
+
+ private:
+  ports::Platform platform_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<ports::PushResult>> script_;
+  std::map<std::string, size_t> attempts_;
+  std::vector<ports::PushRequest> requests_;
+  std::vector<ports::PushRequest> accepted_;
+};
+
+/// Returns a fixed CheckResult per body (default: unusable "UNKNOWN_BODY").
+class FakeAlertDecoder final : public ports::AlertDecoder {
+ public:
+  void Add(std::string body, domain::cap::CheckResult r) {
+    results_[std::move(body)] = std::move(r);
+  }
+  domain::cap::CheckResult Decode(std::string_view body) const override {
+    auto it = results_.find(std::string(body));
+    if (it != results_.end()) return it->second;
+    domain::cap::CheckResult r;
+    r.errors.push_back({"UNKNOWN_BODY", "the fake decoder does not know this body"});
+    return r;
+  }
+
+ private:
+  std::map<std::string, domain::cap::CheckResult> results_;
+};
+
+}  // namespace fanout::testing
+
+#include "ports/device_store.hpp"
+
+namespace fanout::testing {
+
+/// DeviceStore in a map; `fail_writes` makes every write fail with kRetryLater.
+class FakeDeviceStore final : public ports::DeviceStore {
+ public:
+  std::atomic<bool> fail_writes{false};
+
+  Result<bool, Error> Upsert(const domain::device::Device& d) override {
+    if (fail_writes) return Fail(Error{Error::Kind::kRetryLater, "store down"});
+    std::lock_guard lock(mu_);
+    return devices_.insert_or_assign(d.id, d).second;
+  }
+  Result<void, Error> UpsertMany(std::span<const domain::device::Device> ds) override {
+    if (fail_writes) return Fail(Error{Error::Kind::kRetryLater, "store down"});
+    std::lock_guard lock(mu_);
+    for (const auto& d : ds) devices_.insert_or_assign(d.id, d);
+    return {};
+  }
+  Result<bool, Error> Remove(const std::string& id) override {
+    if (fail_writes) return Fail(Error{Error::Kind::kRetryLater, "store down"});
+    std::lock_guard lock(mu_);
+    return devices_.erase(id) > 0;
+  }
+  Result<std::optional<domain::device::Device>, Error> Get(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto it = devices_.find(id);
+    if (it == devices_.end()) return std::optional<domain::device::Device>{};
+    return std::optional<domain::device::Device>{it->second};
+  }
+  Result<size_t, Error> LoadAll(const std::function<void(domain::device::Device&&)>& fn) override {
+    std::lock_guard lock(mu_);
+    for (auto [_, d] : devices_) fn(std::move(d));
+    return devices_.size();
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return devices_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, domain::device::Device> devices_;
+};
+
+}  // namespace fanout::testing
