@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <unordered_set>
 
 namespace fanout::domain::geo {
@@ -245,7 +246,8 @@ namespace {
 
 class Resolver {
  public:
-  explicit Resolver(const GeoCatalog& catalog) : catalog_(catalog) {}
+  Resolver(const GeoCatalog& catalog, const GeometryIndex* geometry)
+      : catalog_(catalog), geometry_(geometry) {}
 
   void Info(const cap::Info& info) {
     for (const cap::ValuePair& p : info.parameters) {
@@ -272,21 +274,98 @@ class Resolver {
 
  private:
   void Area(const cap::Area& area) {
-    for (const std::string& poly : area.polygons) {
-      if (!Seen("G", poly)) {
-        Unresolved("NO_GEOMETRY_SUPPORT",
-                   "polygon not resolved: geometric resolution is not available (area '" +
-                       area.desc + "')");
+    if (!geometry_) {
+      for (const std::string& poly : area.polygons) {
+        if (!Seen("G", poly)) {
+          Unresolved("NO_GEOMETRY_SUPPORT",
+                     "polygon not resolved: geometric resolution is not available (area '" +
+                         area.desc + "')");
+        }
       }
-    }
-    for (const std::string& circle : area.circles) {
-      if (!Seen("C", circle)) {
-        Unresolved("NO_GEOMETRY_SUPPORT",
-                   "circle '" + std::string(Trim(circle)) +
-                       "' not resolved: geometric resolution is not available");
+      for (const std::string& circle : area.circles) {
+        if (!Seen("C", circle)) {
+          Unresolved("NO_GEOMETRY_SUPPORT",
+                     "circle '" + std::string(Trim(circle)) +
+                         "' not resolved: geometric resolution is not available");
+        }
       }
+    } else {
+      Shapes(area);
     }
     for (const cap::ValuePair& g : area.geocodes) Geocode(g);
+  }
+
+  /// Polygons, circles, WKT and EXCLUDE_POLYGON of one area, intersected as one shape:
+  /// (union of polygons, circles, WKT) minus (union of exclude rings).
+  void Shapes(const cap::Area& area) {
+    // The same area repeated per language block is resolved (and warned about) once.
+    std::string signature;
+    for (const std::string& text : area.polygons)
+      signature += "P" + std::string(Trim(text)) + '\x1f';
+    for (const std::string& text : area.circles)
+      signature += "C" + std::string(Trim(text)) + '\x1f';
+    for (const cap::ValuePair& g : area.geocodes) {
+      const std::string name = Upper(g.name);
+      if (name == "WKT" || name == "EXCLUDE_POLYGON") {
+        signature += name + std::string(Trim(g.value)) + '\x1f';
+      }
+    }
+    if (signature.empty() || Seen("S", signature)) return;
+
+    AreaShape shape;
+    shape.label = area.desc;
+    for (const std::string& text : area.polygons) {
+      if (auto r = ParsePolygonText(text, "polygon")) shape.polygons.push_back(std::move(*r));
+    }
+    for (const std::string& text : area.circles) {
+      auto c = ParseCapCircle(text);
+      Collect(c.warnings);
+      if (c.error) {
+        Unresolved(c.error->code, c.error->message);
+      } else if (c.value->radius_km == 0) {
+        shape.points.push_back(c.value->center);
+      } else {
+        shape.polygons.push_back(CircleToRing(*c.value));
+      }
+    }
+    for (const cap::ValuePair& g : area.geocodes) {
+      const std::string name = Upper(g.name);
+      if (name == "WKT") {
+        shape.wkt.emplace_back(Trim(g.value));
+      } else if (name == "EXCLUDE_POLYGON") {
+        if (auto r = ParsePolygonText(g.value, "EXCLUDE_POLYGON")) {
+          shape.exclude.push_back(std::move(*r));
+        }
+      }
+    }
+    if (shape.empty()) {
+      if (!shape.exclude.empty()) {
+        out_.notes.push_back("EXCLUDE_POLYGON without polygon/circle in area '" + area.desc +
+                             "' ignored");
+      }
+      return;
+    }
+    GeometryHit hit = geometry_->Intersect(shape);
+    hits_.insert(hits_.end(), hit.municipalities.begin(), hit.municipalities.end());
+    Collect(hit.warnings);
+    for (cap::Issue& e : hit.errors) out_.unresolved.push_back(std::move(e));
+    ++counts_[std::string("geometry (polygon/circle/WKT") +
+              (shape.exclude.empty() ? "" : " minus EXCLUDE_POLYGON") +
+              ") -> intersecting municipalities"];
+  }
+
+  std::optional<Ring> ParsePolygonText(const std::string& text, std::string_view what) {
+    auto r = ParseCapPolygon(text);
+    if (r.error) {
+      Unresolved(r.error->code, std::string(what) + ": " + r.error->message);
+      return std::nullopt;
+    }
+    Collect(r.warnings);
+    return std::move(r.value);
+  }
+
+  void Collect(std::vector<cap::Issue>& warnings) {
+    for (cap::Issue& w : warnings) out_.warnings.push_back(std::move(w));
   }
 
   void Geocode(const cap::ValuePair& g) {
@@ -299,6 +378,7 @@ class Resolver {
     } else if (name == "WARNCELLID" || name == "WARNCELL") {
       for (std::string_view v : SplitList(g.value)) WarnCellCode(v, name);
     } else if (name == "WKT" || name == "EXCLUDE_POLYGON") {
+      if (geometry_) return;  // handled with the area's shapes
       Unresolved("NO_GEOMETRY_SUPPORT",
                  "geocode " + name + " not resolved: geometric resolution is not available");
     } else if (name == "AREAID" && Trim(g.value) == "0") {
@@ -365,9 +445,20 @@ class Resolver {
       case Kind::kNoMunicipality:
         out_.notes.push_back(label + ": " + r.note);
         break;
-      case Kind::kNeedsGeometry:
-        Unresolved("NO_GEOMETRY_SUPPORT", label + ": " + r.note);
+      case Kind::kNeedsGeometry: {
+        std::optional<GeometryHit> hit;
+        if (geometry_) hit = geometry_->WarnCellMunicipalities(id);
+        if (!hit) {
+          Unresolved("NO_GEOMETRY_SUPPORT", label + ": " + r.note);
+          break;
+        }
+        hits_.insert(hits_.end(), hit->municipalities.begin(), hit->municipalities.end());
+        Collect(hit->warnings);
+        out_.notes.push_back(label + ": warn-cell geometry -> " +
+                             std::to_string(hit->municipalities.size()) +
+                             " intersecting municipalities");
         break;
+      }
       case Kind::kUnknown:
         Unresolved("UNKNOWN_WARNCELL", label + ": " + r.note);
         break;
@@ -402,6 +493,7 @@ class Resolver {
   }
 
   const GeoCatalog& catalog_;
+  const GeometryIndex* geometry_;
   std::vector<uint32_t> hits_;
   std::unordered_set<std::string> seen_;
   std::map<std::string, int> counts_;
@@ -411,7 +503,12 @@ class Resolver {
 }  // namespace
 
 AreaResolution ResolveArea(const cap::Alert& alert, const GeoCatalog& catalog) {
-  Resolver r(catalog);
+  return ResolveArea(alert, catalog, nullptr);
+}
+
+AreaResolution ResolveArea(const cap::Alert& alert, const GeoCatalog& catalog,
+                           const GeometryIndex* geometry) {
+  Resolver r(catalog, geometry);
   for (const cap::Info& info : alert.infos) r.Info(info);
   return r.Finish();
 }

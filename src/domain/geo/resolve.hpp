@@ -6,6 +6,7 @@
 
 #include "domain/cap/alert.hpp"
 #include "domain/geo/catalog.hpp"
+#include "domain/geo/geometry.hpp"
 
 namespace fanout::domain::geo {
 
@@ -17,12 +18,21 @@ struct AreaResolution {
   /// How each part was resolved (e.g. "WARNCELLID type 7 -> smallest enclosing Kreis"),
   /// for operators.
   std::vector<std::string> notes;
+  /// Repairs made to the input geometry (POLYGON_NOT_CLOSED, POLYGON_MADE_VALID, ...).
+  std::vector<cap::Issue> warnings;
 };
 
 /// Resolves the union of all areas of all info blocks of the alert.
 AreaResolution ResolveArea(const cap::Alert& alert, const GeoCatalog& catalog);
 
-// --- additions (Stage A) ---
+// --- additions ---
+
+/// As above, with polygons, circles, WKT and EXCLUDE_POLYGON resolved through `geometry`
+/// (true intersection with the municipality polygons) and lake/coast warn cells through
+/// its warn-cell geometry. `geometry` may be null: then shapes are reported as
+/// NO_GEOMETRY_SUPPORT, exactly like the two-argument overload.
+AreaResolution ResolveArea(const cap::Alert& alert, const GeoCatalog& catalog,
+                           const GeometryIndex* geometry);
 
 /// How one DWD warn-cell id maps onto region keys (docs/geo.md "Warn cells").
 struct WarnCellResolution {

@@ -1,0 +1,400 @@
+#include "adapters/geos/geos_index.hpp"
+
+#include <geos_c.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "adapters/geos/geojson.hpp"
+
+namespace fanout::adapters::geos {
+namespace cap = domain::cap;
+namespace {
+
+using domain::geo::AreaShape;
+using domain::geo::GeometryHit;
+using domain::geo::LatLon;
+using domain::geo::Ring;
+
+cap::Issue Warn(std::string code, std::string message) {
+  return cap::Issue{std::move(code), std::move(message), false};
+}
+
+}  // namespace
+
+struct GeosGeometryIndex::Impl {
+  GEOSContextHandle_t ctx = nullptr;
+  std::string last_error;  // filled by the GEOS error handler
+  GeosIndexSettings settings;
+  std::vector<GEOSGeometry*> geoms;                   // by catalog index
+  std::vector<double> areas;                          // by catalog index, in degrees²
+  std::vector<const GEOSPreparedGeometry*> prepared;  // by catalog index
+  std::vector<uint32_t> ids;                          // stable storage for STRtree items
+  GEOSSTRtree* tree = nullptr;
+  std::map<std::string, GEOSGeometry*, std::less<>> warn_cells;  // lakes and coasts
+  GeosIndexStats stats;
+  mutable std::mutex mu;
+
+  Impl() {
+    ctx = GEOS_init_r();
+    GEOSContext_setErrorMessageHandler_r(ctx, &Impl::OnError, this);
+    GEOSContext_setNoticeMessageHandler_r(ctx, &Impl::OnNotice, this);
+  }
+  ~Impl() {
+    if (tree) GEOSSTRtree_destroy_r(ctx, tree);
+    for (auto* p : prepared) {
+      if (p) GEOSPreparedGeom_destroy_r(ctx, p);
+    }
+    for (auto* g : geoms) {
+      if (g) GEOSGeom_destroy_r(ctx, g);
+    }
+    for (auto& [id, g] : warn_cells) GEOSGeom_destroy_r(ctx, g);
+    GEOS_finish_r(ctx);
+  }
+
+  static void OnError(const char* message, void* userdata) {
+    static_cast<Impl*>(userdata)->last_error = message ? message : "";
+  }
+  static void OnNotice(const char*, void*) {}
+
+  // --- construction helpers (all return owned geometries or nullptr) ---
+
+  GEOSGeometry* RingFromXy(const XyRing& xy) const {
+    if (xy.size() < 8) return nullptr;  // < 4 points
+    std::vector<double> buf(xy);
+    // Close unclosed rings (GeoJSON requires closed rings, but be lenient).
+    if (buf[0] != buf[buf.size() - 2] || buf[1] != buf[buf.size() - 1]) {
+      buf.push_back(buf[0]);
+      buf.push_back(buf[1]);
+    }
+    GEOSCoordSequence* seq =
+        GEOSCoordSeq_copyFromBuffer_r(ctx, buf.data(), static_cast<unsigned>(buf.size() / 2), 0, 0);
+    if (!seq) return nullptr;
+    return GEOSGeom_createLinearRing_r(ctx, seq);
+  }
+
+  GEOSGeometry* PolygonFromXy(const XyPolygon& poly) const {
+    GEOSGeometry* shell = RingFromXy(poly[0]);
+    if (!shell) return nullptr;
+    std::vector<GEOSGeometry*> holes;
+    for (std::size_t i = 1; i < poly.size(); ++i) {
+      if (GEOSGeometry* h = RingFromXy(poly[i])) holes.push_back(h);
+    }
+    return GEOSGeom_createPolygon_r(ctx, shell, holes.data(), static_cast<unsigned>(holes.size()));
+  }
+
+  GEOSGeometry* FeatureGeometry(const GeoJsonFeature& f) const {
+    std::vector<GEOSGeometry*> polys;
+    for (const XyPolygon& p : f.polygons) {
+      if (GEOSGeometry* g = PolygonFromXy(p)) polys.push_back(g);
+    }
+    if (polys.empty()) return nullptr;
+    if (polys.size() == 1) return polys[0];
+    return GEOSGeom_createCollection_r(ctx, GEOS_MULTIPOLYGON, polys.data(),
+                                       static_cast<unsigned>(polys.size()));
+  }
+
+  GEOSGeometry* PolygonFromRing(const Ring& ring) const {
+    XyRing xy;
+    xy.reserve(ring.size() * 2);
+    for (const LatLon& p : ring) {
+      xy.push_back(p.lon);
+      xy.push_back(p.lat);
+    }
+    return PolygonFromXy(XyPolygon{std::move(xy)});
+  }
+
+  /// Appends the polygonal parts of `g` (recursively) as clones.
+  void CollectPolygons(const GEOSGeometry* g, std::vector<GEOSGeometry*>& out) const {
+    const int type = GEOSGeomTypeId_r(ctx, g);
+    if (type == GEOS_POLYGON) {
+      if (!GEOSisEmpty_r(ctx, g)) out.push_back(GEOSGeom_clone_r(ctx, g));
+    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+      const int n = GEOSGetNumGeometries_r(ctx, g);
+      for (int i = 0; i < n; ++i) CollectPolygons(GEOSGetGeometryN_r(ctx, g, i), out);
+    }
+  }
+
+  /// Returns a valid version of a polygonal geometry (takes ownership of `g`), adding a
+  /// POLYGON_MADE_VALID warning when it had to be repaired. nullptr if nothing is left.
+  GEOSGeometry* MakeValidPolygonal(GEOSGeometry* g, std::string_view what,
+                                   std::vector<cap::Issue>& warnings) const {
+    if (GEOSisValid_r(ctx, g) == 1) return g;
+    std::string reason = "invalid";
+    if (char* r = GEOSisValidReason_r(ctx, g)) {
+      reason = r;
+      GEOSFree_r(ctx, r);
+    }
+    GEOSGeometry* valid = GEOSMakeValid_r(ctx, g);
+    GEOSGeom_destroy_r(ctx, g);
+    if (!valid) return nullptr;
+    std::vector<GEOSGeometry*> parts;
+    CollectPolygons(valid, parts);
+    GEOSGeom_destroy_r(ctx, valid);
+    warnings.push_back(Warn("POLYGON_MADE_VALID", std::string(what) + " was not a valid polygon (" +
+                                                      reason + "); repaired, kept its " +
+                                                      std::to_string(parts.size()) +
+                                                      " polygonal part(s)"));
+    if (parts.empty()) return nullptr;
+    if (parts.size() == 1) return parts[0];
+    GEOSGeometry* multi = GEOSGeom_createCollection_r(ctx, GEOS_MULTIPOLYGON, parts.data(),
+                                                      static_cast<unsigned>(parts.size()));
+    // Parts of a repaired polygon may touch along edges; union makes the multipolygon valid.
+    GEOSGeometry* u = GEOSUnaryUnion_r(ctx, multi);
+    GEOSGeom_destroy_r(ctx, multi);
+    return u;
+  }
+
+  /// Union of owned geometries (consumed). nullptr when empty.
+  GEOSGeometry* UnionOf(std::vector<GEOSGeometry*> parts) const {
+    if (parts.empty()) return nullptr;
+    if (parts.size() == 1) return parts[0];
+    GEOSGeometry* coll = GEOSGeom_createCollection_r(ctx, GEOS_GEOMETRYCOLLECTION, parts.data(),
+                                                     static_cast<unsigned>(parts.size()));
+    GEOSGeometry* u = GEOSUnaryUnion_r(ctx, coll);
+    GEOSGeom_destroy_r(ctx, coll);
+    return u;
+  }
+
+  // --- queries (caller holds mu) ---
+
+  struct Candidates {
+    std::vector<uint32_t> ids;
+    static void Add(void* item, void* self) {
+      static_cast<Candidates*>(self)->ids.push_back(*static_cast<uint32_t*>(item));
+    }
+  };
+
+  std::vector<uint32_t> CandidatesOf(const GEOSGeometry* g) const {
+    Candidates c;
+    GEOSSTRtree_query_r(ctx, tree, g, &Candidates::Add, &c);
+    std::sort(c.ids.begin(), c.ids.end());
+    return c.ids;
+  }
+
+  /// Municipalities whose polygon intersects `g`, appended to `out`. For a polygonal `g`
+  /// and min_overlap_fraction > 0, boundary slivers are dropped (see GeosIndexSettings).
+  void IntersectingMunicipalities(const GEOSGeometry* g, std::vector<uint32_t>& out) const {
+    const GEOSPreparedGeometry* pg = GEOSPrepare_r(ctx, g);
+    const int type = GEOSGeomTypeId_r(ctx, g);
+    const bool polygonal = type == GEOS_POLYGON || type == GEOS_MULTIPOLYGON;
+    double g_area = 0;
+    if (polygonal) GEOSArea_r(ctx, g, &g_area);
+    const double f = settings.min_overlap_fraction;
+    for (uint32_t c : CandidatesOf(g)) {
+      if (GEOSPreparedIntersects_r(ctx, pg, geoms[c]) != 1) continue;
+      if (!polygonal || f <= 0 || GEOSPreparedContains_r(ctx, pg, geoms[c]) == 1 ||
+          GEOSPreparedContains_r(ctx, prepared[c], g) == 1) {
+        out.push_back(c);
+        continue;
+      }
+      // Partial overlap: measure it. Clip the (possibly huge) area to the municipality's
+      // envelope first, which keeps the overlay small.
+      double xmin, ymin, xmax, ymax;
+      GEOSGeom_getXMin_r(ctx, geoms[c], &xmin);
+      GEOSGeom_getYMin_r(ctx, geoms[c], &ymin);
+      GEOSGeom_getXMax_r(ctx, geoms[c], &xmax);
+      GEOSGeom_getYMax_r(ctx, geoms[c], &ymax);
+      GEOSGeometry* clipped = GEOSClipByRect_r(ctx, g, xmin, ymin, xmax, ymax);
+      GEOSGeometry* inter = clipped ? GEOSIntersection_r(ctx, clipped, geoms[c]) : nullptr;
+      double overlap = 0;
+      if (inter) GEOSArea_r(ctx, inter, &overlap);
+      if (!inter || overlap >= f * std::min(areas[c], g_area)) out.push_back(c);  // on failure keep
+      if (inter) GEOSGeom_destroy_r(ctx, inter);
+      if (clipped) GEOSGeom_destroy_r(ctx, clipped);
+    }
+    GEOSPreparedGeom_destroy_r(ctx, pg);
+  }
+};
+
+GeosGeometryIndex::GeosGeometryIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GeosGeometryIndex::~GeosGeometryIndex() = default;
+
+const GeosIndexStats& GeosGeometryIndex::stats() const { return impl_->stats; }
+
+Result<std::unique_ptr<GeosGeometryIndex>, Error> GeosGeometryIndex::Load(
+    const std::filesystem::path& geo_dir, const domain::geo::GeoCatalog& catalog,
+    GeosIndexSettings settings) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto path = geo_dir / kMunicipalitiesGeoJson;
+  auto features = ReadGeoJsonFeatures(path);
+  if (!features) return Fail(std::move(features.error()));
+
+  auto impl = std::make_unique<Impl>();
+  impl->settings = settings;
+  const std::size_t n = catalog.municipalities().size();
+  impl->areas.assign(n, 0);
+  impl->geoms.assign(n, nullptr);
+  impl->prepared.assign(n, nullptr);
+  impl->ids.resize(n);
+  for (const GeoJsonFeature& f : *features) {
+    auto it = f.properties.find("ARS");
+    if (it == f.properties.end()) {
+      return Fail(Error{Error::Kind::kInvalid, path.string() + ": a feature has no ARS"});
+    }
+    const domain::geo::Municipality* m = catalog.FindMunicipality(it->second);
+    if (!m) {
+      return Fail(Error{Error::Kind::kInvalid,
+                        path.string() + ": ARS " + it->second + " is not in the catalog"});
+    }
+    const uint32_t idx = catalog.IndexOf(*m);
+    if (impl->geoms[idx]) {
+      return Fail(Error{Error::Kind::kInvalid, path.string() + ": ARS " + it->second + " twice"});
+    }
+    GEOSGeometry* g = impl->FeatureGeometry(f);
+    if (!g) {
+      return Fail(Error{Error::Kind::kInvalid,
+                        path.string() + ": ARS " + it->second + " has no usable polygon"});
+    }
+    impl->geoms[idx] = g;
+    for (const XyPolygon& p : f.polygons) {
+      for (const XyRing& r : p) impl->stats.vertices += r.size() / 2;
+    }
+  }
+  impl->tree = GEOSSTRtree_create_r(impl->ctx, 10);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!impl->geoms[i]) {
+      return Fail(Error{
+          Error::Kind::kInvalid,
+          path.string() + ": municipality " + catalog.municipalities()[i].ars + " has no polygon"});
+    }
+    impl->ids[i] = i;
+    GEOSArea_r(impl->ctx, impl->geoms[i], &impl->areas[i]);
+    impl->prepared[i] = GEOSPrepare_r(impl->ctx, impl->geoms[i]);
+    GEOSSTRtree_insert_r(impl->ctx, impl->tree, impl->geoms[i], &impl->ids[i]);
+  }
+  impl->stats.municipalities = n;
+
+  // Lakes and coasts (optional file).
+  const auto cells_path = geo_dir / kWarnCellsGeoJson;
+  if (std::filesystem::exists(cells_path)) {
+    auto cells = ReadGeoJsonFeatures(cells_path);
+    if (!cells) return Fail(std::move(cells.error()));
+    for (const GeoJsonFeature& f : *cells) {
+      auto it = f.properties.find("WARNCELLID");
+      if (it == f.properties.end()) continue;
+      if (GEOSGeometry* g = impl->FeatureGeometry(f)) {
+        std::vector<cap::Issue> ignored;
+        g = impl->MakeValidPolygonal(g, "warn cell " + it->second, ignored);
+        if (g) impl->warn_cells.emplace(it->second, g);
+      }
+    }
+    impl->stats.warn_cells = impl->warn_cells.size();
+  }
+  // Build the tree now (it is built lazily on the first query otherwise).
+  {
+    GEOSGeometry* probe = GEOSGeom_createPointFromXY_r(impl->ctx, 0, 0);
+    impl->CandidatesOf(probe);
+    GEOSGeom_destroy_r(impl->ctx, probe);
+  }
+  impl->stats.load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return std::unique_ptr<GeosGeometryIndex>(new GeosGeometryIndex(std::move(impl)));
+}
+
+std::optional<uint32_t> GeosGeometryIndex::Locate(double lat, double lon) const {
+  std::lock_guard lock(impl_->mu);
+  GEOSContextHandle_t ctx = impl_->ctx;
+  GEOSGeometry* pt = GEOSGeom_createPointFromXY_r(ctx, lon, lat);
+  std::optional<uint32_t> found;
+  for (uint32_t c : impl_->CandidatesOf(pt)) {
+    if (GEOSPreparedIntersects_r(ctx, impl_->prepared[c], pt) == 1) {
+      found = c;  // lowest index wins on a shared border (candidates are sorted)
+      break;
+    }
+  }
+  GEOSGeom_destroy_r(ctx, pt);
+  return found;
+}
+
+GeometryHit GeosGeometryIndex::Intersect(const AreaShape& area) const {
+  std::lock_guard lock(impl_->mu);
+  Impl& im = *impl_;
+  GEOSContextHandle_t ctx = im.ctx;
+  GeometryHit hit;
+  const std::string label = area.label.empty() ? "area" : "area '" + area.label + "'";
+
+  std::vector<GEOSGeometry*> include;
+  for (std::size_t i = 0; i < area.polygons.size(); ++i) {
+    GEOSGeometry* g = im.PolygonFromRing(area.polygons[i]);
+    if (!g) {
+      hit.errors.push_back(Warn("INVALID_POLYGON", label + ": polygon could not be built"));
+      continue;
+    }
+    g = im.MakeValidPolygonal(g, label + " polygon " + std::to_string(i + 1), hit.warnings);
+    if (g) include.push_back(g);
+  }
+  for (const std::string& wkt : area.wkt) {
+    GEOSWKTReader* reader = GEOSWKTReader_create_r(ctx);
+    im.last_error.clear();
+    GEOSGeometry* g = GEOSWKTReader_read_r(ctx, reader, wkt.c_str());
+    GEOSWKTReader_destroy_r(ctx, reader);
+    if (!g) {
+      hit.errors.push_back(Warn("INVALID_WKT", label + ": WKT not readable (" + im.last_error +
+                                                   "): '" + wkt.substr(0, 60) + "'"));
+      continue;
+    }
+    const int type = GEOSGeomTypeId_r(ctx, g);
+    if (type == GEOS_POLYGON || type == GEOS_MULTIPOLYGON) {
+      g = im.MakeValidPolygonal(g, label + " WKT", hit.warnings);
+    }
+    if (g) include.push_back(g);
+  }
+  GEOSGeometry* exclude = nullptr;
+  if (!area.exclude.empty()) {
+    std::vector<GEOSGeometry*> parts;
+    for (const Ring& r : area.exclude) {
+      if (GEOSGeometry* g = im.PolygonFromRing(r)) {
+        g = im.MakeValidPolygonal(g, label + " EXCLUDE_POLYGON", hit.warnings);
+        if (g) parts.push_back(g);
+      }
+    }
+    exclude = im.UnionOf(std::move(parts));
+  }
+
+  std::vector<uint32_t> found;
+  if (exclude && !include.empty()) {
+    GEOSGeometry* u = im.UnionOf(std::move(include));
+    include.clear();
+    GEOSGeometry* diff = u ? GEOSDifference_r(ctx, u, exclude) : nullptr;
+    if (u) GEOSGeom_destroy_r(ctx, u);
+    if (!diff) {
+      hit.errors.push_back(Warn("GEOMETRY_FAILED",
+                                label + ": subtracting EXCLUDE_POLYGON failed: " + im.last_error));
+    } else {
+      if (!GEOSisEmpty_r(ctx, diff)) im.IntersectingMunicipalities(diff, found);
+      GEOSGeom_destroy_r(ctx, diff);
+    }
+  } else {
+    for (GEOSGeometry* g : include) {
+      im.IntersectingMunicipalities(g, found);
+      GEOSGeom_destroy_r(ctx, g);
+    }
+  }
+  for (const LatLon& p : area.points) {
+    GEOSGeometry* pt = GEOSGeom_createPointFromXY_r(ctx, p.lon, p.lat);
+    if (!exclude || GEOSIntersects_r(ctx, exclude, pt) != 1)
+      im.IntersectingMunicipalities(pt, found);
+    GEOSGeom_destroy_r(ctx, pt);
+  }
+  if (exclude) GEOSGeom_destroy_r(ctx, exclude);
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  hit.municipalities = std::move(found);
+  return hit;
+}
+
+std::optional<GeometryHit> GeosGeometryIndex::WarnCellMunicipalities(std::string_view id) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->warn_cells.find(id);
+  if (it == impl_->warn_cells.end()) return std::nullopt;
+  GeometryHit hit;
+  impl_->IntersectingMunicipalities(it->second, hit.municipalities);
+  return hit;
+}
+
+}  // namespace fanout::adapters::geos

@@ -1,0 +1,383 @@
+// The GEOS index against the real reference data (data/geo/): label points, Kreis polygons,
+// the DWD samples' polygons versus their warn cells, circles, WKT, EXCLUDE_POLYGON, repairs.
+#include "adapters/geos/geos_index.hpp"
+
+#include <geos_c.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "adapters/geofiles/geo_files.hpp"
+#include "adapters/geos/geojson.hpp"
+#include "domain/geo/resolve.hpp"
+
+namespace fanout::adapters::geos {
+namespace {
+
+namespace geo = domain::geo;
+namespace cap = domain::cap;
+using ::testing::Contains;
+using ::testing::IsEmpty;
+
+const std::filesystem::path kGeoDir = FANOUT_DATA_DIR "/geo";
+
+struct Fixture {
+  geo::GeoCatalog catalog;
+  std::unique_ptr<GeosGeometryIndex> index;       // default settings (sliver filter on)
+  std::unique_ptr<GeosGeometryIndex> intersects;  // min_overlap_fraction = 0
+};
+
+const Fixture& F() {
+  static const Fixture* f = [] {
+    auto c = geofiles::LoadGeoCatalog(kGeoDir);
+    if (!c) throw std::runtime_error(c.error().message);
+    auto* fx = new Fixture{std::move(*c), nullptr, nullptr};
+    auto idx = GeosGeometryIndex::Load(kGeoDir, fx->catalog);
+    if (!idx) throw std::runtime_error(idx.error().message);
+    fx->index = std::move(*idx);
+    auto plain = GeosGeometryIndex::Load(kGeoDir, fx->catalog, {.min_overlap_fraction = 0});
+    if (!plain) throw std::runtime_error(plain.error().message);
+    fx->intersects = std::move(*plain);
+    return fx;
+  }();
+  return *f;
+}
+
+std::string Ars(uint32_t i) { return F().catalog.municipalities()[i].ars; }
+
+std::set<std::string> Keys(const std::vector<uint32_t>& idx) {
+  std::set<std::string> out;
+  for (uint32_t i : idx) out.insert(Ars(i));
+  return out;
+}
+
+std::vector<std::string> Codes(const std::vector<cap::Issue>& issues) {
+  std::vector<std::string> out;
+  for (const auto& i : issues) out.push_back(i.code);
+  return out;
+}
+
+TEST(GeosIndex, LoadsEveryMunicipalityAndTheLakesAndCoasts) {
+  const auto& s = F().index->stats();
+  EXPECT_EQ(s.municipalities, 10997u);
+  EXPECT_GT(s.vertices, 170000u);
+  EXPECT_EQ(s.warn_cells, 31u);
+  std::cout << "[geos] load " << s.load_ms << " ms, " << s.vertices << " vertices\n";
+}
+
+TEST(GeosIndex, MissingFileIsNamed) {
+  const auto dir = std::filesystem::temp_directory_path() / "fanout-geos-test-empty";
+  std::filesystem::create_directories(dir);
+  auto idx = GeosGeometryIndex::Load(dir, F().catalog);
+  ASSERT_FALSE(idx);
+  EXPECT_EQ(idx.error().kind, Error::Kind::kNotFound);
+  EXPECT_THAT(idx.error().message, ::testing::HasSubstr("de_gemeinden_vg5000_2021.geojson"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(GeosIndex, EveryLabelPointLocatesToItsOwnMunicipality) {
+  const auto& f = F();
+  std::size_t ok = 0;
+  std::vector<std::string> wrong;
+  for (uint32_t i = 0; i < f.catalog.municipalities().size(); ++i) {
+    const auto& m = f.catalog.municipalities()[i];
+    const auto got = f.index->Locate(m.label_lat, m.label_lon);
+    if (got && *got == i) {
+      ++ok;
+    } else if (wrong.size() < 10) {
+      wrong.push_back(m.ars + " " + m.name + " -> " + (got ? Ars(*got) : "outside"));
+    }
+  }
+  EXPECT_EQ(ok, 10997u) << ::testing::PrintToString(wrong);
+}
+
+TEST(GeosIndex, PointsOutsideGermanyAreOutside) {
+  const auto& idx = *F().index;
+  EXPECT_FALSE(idx.Locate(0, 0));
+  EXPECT_FALSE(idx.Locate(48.8566, 2.3522));  // Paris
+  EXPECT_FALSE(idx.Locate(54.5, 6.5));        // North Sea
+  EXPECT_FALSE(idx.Locate(47.37, 8.54));      // Zürich
+  ASSERT_TRUE(idx.Locate(52.5163, 13.3777));  // Brandenburger Tor
+  EXPECT_EQ(Ars(*idx.Locate(52.5163, 13.3777)), "110000000000");
+}
+
+// Resolves every Kreis polygon of de_kreise_vg5000_2021.geojson (another conversion of the
+// same BKG data, differing by up to ~2.4 m) and compares with the Kreis's municipalities.
+struct KreisStats {
+  std::size_t exact = 0, missing = 0, extras = 0, max_extras = 0;
+  std::string worst;
+};
+
+KreisStats ResolveKreisPolygons(const GeosGeometryIndex& index) {
+  const auto& f = F();
+  auto kreise = ReadGeoJsonFeatures(kGeoDir / "de_kreise_vg5000_2021.geojson");
+  EXPECT_TRUE(kreise);
+  EXPECT_EQ(kreise->size(), 401u);
+  KreisStats s;
+  for (const GeoJsonFeature& k : *kreise) {
+    const std::string kreis_key = k.properties.at("ARS") + "0000000";
+    const std::set<std::string> own = Keys(f.catalog.Expand(kreis_key));
+    geo::AreaShape shape;
+    shape.wkt = {ToWkt(k)};
+    const auto hit = index.Intersect(shape);
+    EXPECT_THAT(hit.errors, IsEmpty());
+    const std::set<std::string> got = Keys(hit.municipalities);
+    std::size_t kreis_extras = 0;
+    for (const auto& a : own) s.missing += got.count(a) == 0;
+    for (const auto& a : got) kreis_extras += own.count(a) == 0;
+    s.extras += kreis_extras;
+    if (kreis_extras > s.max_extras) {
+      s.max_extras = kreis_extras;
+      s.worst = kreis_key;
+    }
+    s.exact += kreis_extras == 0 && got.size() == own.size();
+  }
+  return s;
+}
+
+TEST(GeosIndex, KreisPolygonsResolveToExactlyTheirMunicipalities) {
+  const KreisStats s = ResolveKreisPolygons(*F().index);
+  std::cout << "[geos] Kreis polygons (sliver filter 1 %): " << s.exact << "/401 exact, "
+            << s.missing << " missed, " << s.extras << " neighbours\n";
+  EXPECT_EQ(s.missing, 0u);
+  EXPECT_EQ(s.extras, 0u);
+  EXPECT_EQ(s.exact, 401u);
+}
+
+// With plain `intersects` every Kreis also picks up the municipalities along its border.
+TEST(GeosIndex, PlainIntersectsAlsoTouchesBorderNeighbours) {
+  const KreisStats s = ResolveKreisPolygons(*F().intersects);
+  std::cout << "[geos] Kreis polygons (plain intersects): " << s.exact << "/401 exact, "
+            << s.missing << " missed, " << s.extras << " border neighbours (max " << s.max_extras
+            << " for " << s.worst << ")\n";
+  EXPECT_EQ(s.missing, 0u);
+  EXPECT_GT(s.extras, 1000u);
+}
+
+// Plain intersects with every Kreis polygon shrunk by ~100 m: no neighbour is touched any
+// more, which shows those extras are boundary contacts, not wrong answers.
+TEST(GeosIndex, ShrunkKreisPolygonsResolveExactly) {
+  const auto& f = F();
+  auto kreise = ReadGeoJsonFeatures(kGeoDir / "de_kreise_vg5000_2021.geojson");
+  ASSERT_TRUE(kreise);
+  GEOSContextHandle_t ctx = GEOS_init_r();
+  GEOSWKTReader* reader = GEOSWKTReader_create_r(ctx);
+  GEOSWKTWriter* writer = GEOSWKTWriter_create_r(ctx);
+  std::size_t exact = 0, extras = 0, missing = 0;
+  std::vector<std::string> missed;
+  for (const GeoJsonFeature& k : *kreise) {
+    const std::string kreis_key = k.properties.at("ARS") + "0000000";
+    GEOSGeometry* g = GEOSWKTReader_read_r(ctx, reader, ToWkt(k).c_str());
+    ASSERT_NE(g, nullptr);
+    GEOSGeometry* shrunk = GEOSBuffer_r(ctx, g, -0.001, 8);  // ~70 m east-west, 110 m north-south
+    char* wkt = GEOSWKTWriter_write_r(ctx, writer, shrunk);
+    geo::AreaShape shape;
+    shape.wkt = {wkt};
+    GEOSFree_r(ctx, wkt);
+    GEOSGeom_destroy_r(ctx, shrunk);
+    GEOSGeom_destroy_r(ctx, g);
+    const std::set<std::string> own = Keys(f.catalog.Expand(kreis_key));
+    const std::set<std::string> got = Keys(f.intersects->Intersect(shape).municipalities);
+    std::size_t e = 0, m = 0;
+    for (const auto& a : got) e += own.count(a) == 0;
+    for (const auto& a : own) {
+      if (got.count(a) == 0) {
+        ++m;
+        missed.push_back(a);
+      }
+    }
+    extras += e;
+    missing += m;
+    exact += e == 0 && m == 0;
+  }
+  GEOSWKTWriter_destroy_r(ctx, writer);
+  GEOSWKTReader_destroy_r(ctx, reader);
+  GEOS_finish_r(ctx);
+  std::cout << "[geos] shrunk Kreis polygons: " << exact << "/401 exact, " << extras
+            << " neighbours, " << missing << " missed " << ::testing::PrintToString(missed) << "\n";
+  EXPECT_EQ(extras, 0u);
+}
+
+// ---- DWD samples: polygons and warn cells of the same warning ----
+
+std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Every text between `open` and `close` (std::regex overflows the stack on these files).
+std::vector<std::string> Between(std::string_view text, std::string_view open,
+                                 std::string_view close) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while ((pos = text.find(open, pos)) != std::string_view::npos) {
+    const std::size_t start = pos + open.size();
+    const std::size_t end = text.find(close, start);
+    if (end == std::string_view::npos) break;
+    out.emplace_back(text.substr(start, end - start));
+    pos = end + close.size();
+  }
+  return out;
+}
+
+// A faithful-enough Alert from the DWD XML (test fixture only: the real decoder is
+// adapters/capxml): infos, their areas, polygons, and all geocodes.
+cap::Alert DwdAlert(const std::string& xml) {
+  cap::Alert alert;
+  for (const std::string& body : Between(xml, "<info>", "</info>")) {
+    cap::Info info;
+    for (const std::string& ab : Between(body, "<area>", "</area>")) {
+      cap::Area area;
+      const auto desc = Between(ab, "<areaDesc>", "</areaDesc>");
+      if (!desc.empty()) area.desc = desc[0];
+      area.polygons = Between(ab, "<polygon>", "</polygon>");
+      for (const std::string& g : Between(ab, "<geocode>", "</geocode>")) {
+        const auto name = Between(g, "<valueName>", "</valueName>");
+        const auto value = Between(g, "<value>", "</value>");
+        if (name.size() == 1 && value.size() == 1) area.geocodes.push_back({name[0], value[0]});
+      }
+      info.areas.push_back(std::move(area));
+    }
+    alert.infos.push_back(std::move(info));
+  }
+  return alert;
+}
+
+cap::Alert Only(cap::Alert a, bool polygons) {
+  for (auto& info : a.infos) {
+    for (auto& area : info.areas) {
+      if (polygons) {
+        std::erase_if(area.geocodes,
+                      [](const cap::ValuePair& g) { return g.name == "WARNCELLID"; });
+      } else {
+        area.polygons.clear();
+        std::erase_if(area.geocodes,
+                      [](const cap::ValuePair& g) { return g.name == "EXCLUDE_POLYGON"; });
+      }
+    }
+  }
+  return a;
+}
+
+TEST(GeosIndex, DwdSamplesPolygonsAgreeWithTheirWarnCells) {
+  const auto& f = F();
+  for (const auto& entry : std::filesystem::directory_iterator(FANOUT_DATA_DIR "/cap/dwd")) {
+    const cap::Alert alert = DwdAlert(Slurp(entry.path()));
+    ASSERT_EQ(alert.infos.size(), 8u);
+    const auto by_poly = geo::ResolveArea(Only(alert, true), f.catalog, f.index.get());
+    const auto by_cell = geo::ResolveArea(Only(alert, false), f.catalog, f.index.get());
+    const auto both = geo::ResolveArea(alert, f.catalog, f.index.get());
+    const auto by_poly_plain = geo::ResolveArea(Only(alert, true), f.catalog, f.intersects.get());
+    EXPECT_THAT(by_poly.unresolved, IsEmpty());
+    EXPECT_THAT(by_cell.unresolved, IsEmpty());
+    EXPECT_THAT(both.unresolved, IsEmpty());
+    const std::set<std::string> p(by_poly.municipalities.begin(), by_poly.municipalities.end());
+    const std::set<std::string> c(by_cell.municipalities.begin(), by_cell.municipalities.end());
+    std::size_t common = 0;
+    for (const auto& a : c) common += p.count(a);
+    std::cout << "[geos] " << entry.path().filename().string().substr(23, 13) << ": polygons -> "
+              << p.size() << ", warn cells -> " << c.size() << ", common " << common << ", union "
+              << both.municipalities.size() << "; plain intersects -> "
+              << by_poly_plain.municipalities.size() << "\n";
+    // The polygons and the warn cells name exactly the same municipalities.
+    EXPECT_EQ(p, c) << entry.path();
+    EXPECT_EQ(both.municipalities, by_cell.municipalities);
+    // Plain intersects adds the neighbours along the polygon boundary.
+    EXPECT_GT(by_poly_plain.municipalities.size(), p.size());
+  }
+}
+
+TEST(GeosIndex, CirclesAndPoints) {
+  const auto& f = F();
+  const auto* koeln = f.catalog.FindMunicipality("053150000000");
+  ASSERT_NE(koeln, nullptr);
+  geo::AreaShape point;
+  point.points = {{koeln->label_lat, koeln->label_lon}};
+  EXPECT_EQ(Keys(f.index->Intersect(point).municipalities), std::set<std::string>{"053150000000"});
+  geo::AreaShape disc;
+  disc.polygons = {geo::CircleToRing({{koeln->label_lat, koeln->label_lon}, 20})};
+  const auto around = Keys(f.index->Intersect(disc).municipalities);
+  EXPECT_THAT(around, Contains("053150000000"));
+  EXPECT_THAT(around, Contains("053160000000"));  // Leverkusen, ~15 km
+  EXPECT_GT(around.size(), 10u);
+  EXPECT_LT(around.size(), 60u);
+}
+
+TEST(GeosIndex, ExcludePolygonIsSubtracted) {
+  const auto& f = F();
+  // A box over Münster, excluding a box over its eastern half.
+  geo::AreaShape shape;
+  shape.polygons = {{{51.85, 7.45}, {51.85, 7.75}, {52.05, 7.75}, {52.05, 7.45}, {51.85, 7.45}}};
+  const auto all = Keys(f.index->Intersect(shape).municipalities);
+  shape.exclude = {{{51.80, 7.62}, {51.80, 7.90}, {52.10, 7.90}, {52.10, 7.62}, {51.80, 7.62}}};
+  const auto west = Keys(f.index->Intersect(shape).municipalities);
+  EXPECT_THAT(all, Contains("055150000000"));
+  EXPECT_THAT(west, Contains("055150000000"));
+  EXPECT_LT(west.size(), all.size());
+  shape.exclude = shape.polygons;  // everything excluded
+  EXPECT_THAT(f.index->Intersect(shape).municipalities, IsEmpty());
+}
+
+TEST(GeosIndex, InvalidRingsAreRepairedWithAWarning) {
+  const auto& f = F();
+  const auto* m = f.catalog.FindMunicipality("055150000000");
+  const double la = m->label_lat, lo = m->label_lon;
+  geo::AreaShape bowtie;  // self-intersecting figure eight around Münster's label point
+  bowtie.polygons = {{{la - 0.01, lo - 0.01},
+                      {la + 0.01, lo + 0.01},
+                      {la + 0.01, lo - 0.01},
+                      {la - 0.01, lo + 0.01},
+                      {la - 0.01, lo - 0.01}}};
+  const auto hit = f.index->Intersect(bowtie);
+  EXPECT_THAT(Codes(hit.warnings), Contains("POLYGON_MADE_VALID"));
+  EXPECT_EQ(Keys(hit.municipalities), std::set<std::string>{"055150000000"});
+}
+
+TEST(GeosIndex, WktPolygonsAndErrors) {
+  const auto& f = F();
+  geo::AreaShape shape;
+  shape.wkt = {"POLYGON((13.3 52.45, 13.5 52.45, 13.5 52.55, 13.3 52.55, 13.3 52.45))",
+               "MULTIPOLYGON(((", "POINT(9.99 53.55)"};
+  const auto hit = f.index->Intersect(shape);
+  EXPECT_EQ(Keys(hit.municipalities), (std::set<std::string>{"020000000000", "110000000000"}));
+  EXPECT_EQ(Codes(hit.errors), std::vector<std::string>{"INVALID_WKT"});
+}
+
+TEST(GeosIndex, AntimeridianPolygonsTouchNothingInGermany) {
+  const auto& f = F();
+  auto r = geo::ParseCapPolygon("-16,179 -16,-179 -18,-179 -18,179 -16,179");
+  ASSERT_TRUE(r.value);
+  geo::AreaShape shape;
+  shape.polygons = {*r.value};
+  const auto hit = f.index->Intersect(shape);
+  EXPECT_THAT(hit.municipalities, IsEmpty());
+  EXPECT_THAT(hit.errors, IsEmpty());
+}
+
+TEST(GeosIndex, LakeAndCoastWarnCellsResolveByGeometry) {
+  const auto& f = F();
+  const auto chiemsee = f.index->WarnCellMunicipalities("209913000");
+  ASSERT_TRUE(chiemsee);
+  const auto keys = Keys(chiemsee->municipalities);
+  EXPECT_FALSE(keys.empty());
+  for (const auto& k : keys) EXPECT_TRUE(k.starts_with("09187") || k.starts_with("09189")) << k;
+  EXPECT_FALSE(f.index->WarnCellMunicipalities("805515000"));  // no geometry for type 8
+  cap::Alert a;
+  a.infos.resize(1);
+  a.infos[0].areas.resize(1);
+  a.infos[0].areas[0].geocodes = {{"WARNCELLID", "209913000"}, {"WARNCELLID", "501000005"}};
+  const auto r = geo::ResolveArea(a, f.catalog, f.index.get());
+  EXPECT_THAT(r.unresolved, IsEmpty());
+  std::size_t coast = 0;
+  for (const auto& k : r.municipalities) coast += k.starts_with("01054");  // Nordfriesland
+  EXPECT_GT(coast, 0u);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::geos
