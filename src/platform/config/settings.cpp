@@ -296,8 +296,14 @@ void ApplyOverride(toml::table& doc, std::string_view arg, std::vector<ConfigPro
     size_t dot = key.rfind('.');
     const SettingSpec* parent =
         dot == std::string::npos ? nullptr : FindSetting(key.substr(0, dot));
-    if (parent && (parent->type == SettingType::kStringMap || parent->type == SettingType::kIntMap))
+    if (parent &&
+        (parent->type == SettingType::kStringMap || parent->type == SettingType::kIntMap)) {
       spec = parent;
+      // An entry adds to the table the file (or, without one, the default) gives.
+      if (!doc.at_path(spec->key))
+        ApplyOverride(doc, std::string(spec->key) + "=" + std::string(spec->default_value),
+                      problems);
+    }
   }
   if (!spec) {
     problems.push_back(
@@ -639,7 +645,8 @@ std::string RenderDocsMarkdown() {
       "- `--set key=value` overrides any key. The value is read as a TOML value "
       "(`region.peers=[\"http://h:1\"]`, `region.index=1`, `push.apns.critical_alerts=true`); "
       "anything that is not a TOML value is a string (`region.name=eu-west`). One entry of a "
-      "table is set with `--set auth.provider_tokens.AP5=secret`.\n"
+      "table is set with `--set auth.provider_tokens.AP5=secret` (added to the file's table, or "
+      "to the default one); a table written in the file replaces the default table.\n"
       "- Relative `path` values resolve against the config file's folder, also when given with "
       "`--set`. An empty path means \"none\".\n"
       "- Start-up fails, listing every problem, when: a key is unknown or has the wrong type; a "

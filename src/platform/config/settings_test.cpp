@@ -184,6 +184,17 @@ TEST(Settings, OverridesAreTomlValuesAndBareWordsAreStrings) {
   EXPECT_EQ(r->push.apns.topic, "com.example.app");
 }
 
+TEST(Settings, TableEntryOverrideAddsToTheDefaultTable) {
+  auto r = Load(kMinimal, {"providers.default_levels.AP2=1"});
+  ASSERT_TRUE(r) << Errors(r);
+  EXPECT_EQ(r->providers.default_levels,
+            (std::map<std::string, int>{{"AP1", 4}, {"AP2", 1}, {"AP3", 4}, {"AP4", 4}}));
+  // A whole table in the file replaces the default table.
+  auto f = Load(std::string(kMinimal) + "[providers]\ndefault_levels = { AP3 = 0 }\n");
+  ASSERT_TRUE(f) << Errors(f);
+  EXPECT_EQ(f->providers.default_levels, (std::map<std::string, int>{{"AP3", 0}}));
+}
+
 TEST(Settings, OverrideWinsOverTheFile) {
   std::string text = std::string(kMinimal) + "[fanout]\nshards = 16\n";
   auto r = Load(text, {"fanout.shards=8"});
@@ -229,6 +240,33 @@ TEST(Settings, TypeErrorNamesKeyExpectedAndGot) {
   ASSERT_FALSE(level);
   EXPECT_THAT(level.error().ToString(),
               HasSubstr("providers.default_levels.AP1: expected integer, got string"));
+}
+
+TEST(Settings, TablesMayBeWrittenAsSections) {
+  auto r = Load(R"(
+[auth]
+device_token = "dev"
+admin_token = "adm"
+[auth.provider_tokens]
+DWD = "d1"
+LHP = "l1"
+[providers]
+high_priority = ["DWD"]
+default_levels = { DWD = 2 }
+allow_non_actual = ["LHP"]
+)");
+  ASSERT_TRUE(r) << Errors(r);
+  EXPECT_EQ(r->auth.provider_tokens,
+            (std::map<std::string, std::string>{{"DWD", "d1"}, {"LHP", "l1"}}));
+  EXPECT_EQ(r->providers.default_levels, (std::map<std::string, int>{{"DWD", 2}}));
+  EXPECT_EQ(r->providers.allow_non_actual, std::vector<std::string>{"LHP"});
+}
+
+TEST(Settings, FloatIsNotAnInteger) {
+  auto r = Load(kMinimal, {"watchdog.deadline_high_ms=2.5"});
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().ToString(),
+              HasSubstr("--set watchdog.deadline_high_ms: expected integer, got float"));
 }
 
 TEST(Settings, SyntaxErrorNamesFileAndLine) {
