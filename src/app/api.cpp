@@ -1,0 +1,315 @@
+#include "app/api.hpp"
+
+#include <openssl/crypto.h>
+
+#include <nlohmann/json.hpp>
+
+namespace fanout::app {
+
+using nlohmann::json;
+
+namespace {
+
+HttpResponse Json(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse Error(int status, const std::string& code, const std::string& message) {
+  return Json(status, json{{"errors", json::array({json{{"code", code}, {"message", message}}})}});
+}
+
+json IssuesJson(const std::vector<domain::cap::Issue>& issues) {
+  json out = json::array();
+  for (const auto& i : issues) out.push_back(json{{"code", i.code}, {"message", i.message}});
+  return out;
+}
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+json FlowJson(const domain::pipeline::FlowReport& f) {
+  return json{{"platform", domain::device::PlatformName(f.platform)},
+              {"flow", domain::device::FlowName(f.flow)},
+              {"targeted", f.targeted},
+              {"sent", f.accepted},
+              {"failed", f.failed},
+              {"invalid", f.invalid},
+              {"first_push_ms", f.first_push_ms},
+              {"last_push_ms", f.last_push_ms},
+              {"p50_ms", f.p50_ms},
+              {"p99_ms", f.p99_ms},
+              {"units_queued", f.units_queued},
+              {"units_done", f.units_done}};
+}
+
+json DeviceJson(const domain::device::Device& d) {
+  return json{{"device_id", d.id},          {"platform", domain::device::PlatformName(d.platform)},
+              {"token", d.token},           {"levels", d.levels},
+              {"mylocation", d.mylocation}, {"regions", d.regions}};
+}
+
+}  // namespace
+
+std::optional<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string ReportJson(const domain::pipeline::AlertReport& r, int indent) {
+  json flows = json::array();
+  for (const auto& f : r.flows) flows.push_back(FlowJson(f));
+  json total = FlowJson(r.total);
+  total.erase("platform");
+  total.erase("flow");
+  return json{{"id", r.alert_id},
+              {"status", r.status},
+              {"hash", r.hash},
+              {"provider", r.provider},
+              {"priority", r.priority},
+              {"owner", r.owner},
+              {"processing_region", r.processing_region},
+              {"received_by", r.received_by},
+              {"received_ms", r.received_ms},
+              {"processed_ms", r.processed_ms},
+              {"done_ms", r.done_ms},
+              {"units_planned", r.units_planned},
+              {"takeovers", r.takeovers},
+              {"reasons", r.reasons},
+              {"flows", flows},
+              {"total", total}}
+      .dump(indent);
+}
+
+Api::Api(ApiSettings settings, RegionSettings region, Ingest& ingest, Registry& registry,
+         const ports::ProtocolLog& log, std::function<std::string()> metrics_text)
+    : settings_(std::move(settings)),
+      region_(std::move(region)),
+      ingest_(ingest),
+      registry_(registry),
+      log_(log),
+      metrics_text_(std::move(metrics_text)) {}
+
+bool Api::HasToken(const HttpRequest& req, const std::string& token) const {
+  if (token.empty()) return false;
+  auto it = req.headers.find("authorization");
+  if (it == req.headers.end()) return false;
+  const std::string& h = it->second;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() != kBearer.size() + token.size()) return false;
+  if (h.compare(0, kBearer.size(), kBearer) != 0 && h.compare(0, kBearer.size(), "bearer ") != 0) {
+    return false;
+  }
+  return CRYPTO_memcmp(h.data() + kBearer.size(), token.data(), token.size()) == 0;
+}
+
+HttpResponse Api::Handle(const HttpRequest& req) {
+  std::string_view target = req.target;
+  if (size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  std::vector<std::string> raw = Split(target);
+  std::vector<std::string> seg;
+  for (const auto& r : raw) {
+    auto d = PercentDecode(r);
+    if (!d) return Error(400, "BAD_PATH", "malformed percent-encoding in the path");
+    seg.push_back(*d);
+  }
+  const std::string& m = req.method;
+  if (seg.empty() && m == "GET") return OperatorPage();
+  if (seg.size() == 1 && seg[0] == "healthz" && m == "GET") return Json(200, {{"status", "ok"}});
+  if (seg.size() == 1 && seg[0] == "readyz" && m == "GET") {
+    return ready_ ? Json(200, {{"status", "ready"}}) : Json(503, {{"status", "starting"}});
+  }
+  if (seg.size() == 1 && seg[0] == "metrics" && m == "GET") {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_text_ ? metrics_text_() : "";
+    return r;
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "alerts") {
+    if (seg.size() == 4 && m == "PUT") return PutAlert(req, seg[2], seg[3]);
+    if (!HasToken(req, settings_.admin_token)) {
+      return Error(401, "UNAUTHORIZED", "reports need the admin token");
+    }
+    if (seg.size() == 3 && m == "GET") return GetAlert(seg[2]);
+    if (seg.size() == 2 && m == "GET") return ListAlerts();
+    return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
+  }
+  if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "devices") {
+    if (!HasToken(req, settings_.device_token)) {
+      return Error(401, "UNAUTHORIZED", "device calls need the device token");
+    }
+    if (m == "PUT") return PutDevice(req, seg[2]);
+    if (m == "GET") return GetDevice(seg[2]);
+    if (m == "DELETE") return DeleteDevice(seg[2]);
+    return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
+  }
+  return Error(404, "NOT_FOUND", "no such resource: " + std::string(target));
+}
+
+HttpResponse Api::PutAlert(const HttpRequest& req, const std::string& provider,
+                           const std::string& id) {
+  auto it = settings_.provider_tokens.find(provider);
+  if (it == settings_.provider_tokens.end() || !HasToken(req, it->second)) {
+    for (const auto& [other, token] : settings_.provider_tokens) {
+      if (HasToken(req, token)) {
+        return Error(403, "FORBIDDEN",
+                     "this token belongs to provider " + other + ", not " + provider);
+      }
+    }
+    return Error(401, "UNAUTHORIZED", "missing or wrong provider token for " + provider);
+  }
+  IngestOutcome out = ingest_.Accept(provider, id, req.body);
+  if (out.http_status == 202) {
+    json body{{"id", out.id},           {"hash", out.hash},
+              {"owner", out.owner},     {"priority", out.priority},
+              {"region", region_.name}, {"duplicate", out.duplicate}};
+    if (!out.warnings.empty()) body["warnings"] = IssuesJson(out.warnings);
+    if (!out.errors.empty()) body["deviations"] = IssuesJson(out.errors);  // usable, not valid
+    return Json(202, body);
+  }
+  json body{{"errors", IssuesJson(out.errors)}, {"id", out.id}, {"region", region_.name}};
+  if (!out.hash.empty()) body["hash"] = out.hash;
+  if (out.http_status == 400) body["quarantined"] = true;
+  return Json(out.http_status, body);
+}
+
+HttpResponse Api::GetAlert(const std::string& id) {
+  auto events = log_.Events(id);
+  if (events.empty()) return Error(404, "NOT_FOUND", "no alert with id " + id);
+  HttpResponse r;
+  r.body = ReportJson(domain::pipeline::DeriveReport(id, events));
+  return r;
+}
+
+HttpResponse Api::ListAlerts() {
+  json out = json::array();
+  for (const auto& id : log_.AlertIds()) {
+    auto rep = domain::pipeline::DeriveReport(id, log_.Events(id));
+    out.push_back(json{{"id", id},
+                       {"status", rep.status},
+                       {"provider", rep.provider},
+                       {"priority", rep.priority},
+                       {"targeted", rep.total.targeted},
+                       {"sent", rep.total.accepted}});
+  }
+  return Json(200, out);
+}
+
+HttpResponse Api::PutDevice(const HttpRequest& req, const std::string& id) {
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(400, "INVALID_JSON", "the body must be a JSON object");
+  }
+  domain::device::Device d;
+  d.id = id;
+  try {
+    auto platform = domain::device::ParsePlatform(j.at("platform").get<std::string>());
+    if (!platform) return Error(400, "INVALID_PLATFORM", "platform must be \"apns\" or \"fcm\"");
+    d.platform = *platform;
+    d.token = j.at("token").get<std::string>();
+    if (j.contains("levels")) d.levels = j["levels"].get<std::map<std::string, int>>();
+    d.mylocation = j.value("mylocation", false);
+    if (j.contains("regions")) d.regions = j["regions"].get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    return Error(400, "INVALID_FIELD",
+                 std::string("platform and token are required; levels is an object of "
+                             "integers, regions a list of strings (") +
+                     e.what() + ")");
+  }
+  auto r = registry_.Put(std::move(d));
+  if (!r) {
+    bool unavailable = r.error().size() == 1 && r.error()[0].code == "STORE_UNAVAILABLE";
+    return Json(unavailable ? 503 : 400, json{{"errors", IssuesJson(r.error())}});
+  }
+  auto stored = registry_.Get(id);
+  return Json(*r == Registry::PutResult::kCreated ? 201 : 200,
+              stored ? DeviceJson(*stored) : json::object());
+}
+
+HttpResponse Api::GetDevice(const std::string& id) {
+  auto d = registry_.Get(id);
+  if (!d) return Error(404, "NOT_FOUND", "no device " + id);
+  return Json(200, DeviceJson(*d));
+}
+
+HttpResponse Api::DeleteDevice(const std::string& id) {
+  auto r = registry_.Remove(id, "api");
+  if (!r) return Error(503, "STORE_UNAVAILABLE", r.error().message);
+  if (!*r) return Error(404, "NOT_FOUND", "no device " + id);
+  HttpResponse resp;
+  resp.status = 204;
+  resp.content_type.clear();
+  return resp;
+}
+
+HttpResponse Api::OperatorPage() {
+  std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Fanout " +
+                     region_.name + "</title></head><body><h1>Fanout region " + region_.name +
+                     "</h1><p>Devices: " + std::to_string(registry_.size()) +
+                     "</p><table border=1><tr><th>alert</th><th>status"
+                     "</th><th>priority</th><th>targeted</th><th>sent</th></tr>";
+  auto esc = [](const std::string& s) {
+    std::string o;
+    for (char c : s) {
+      switch (c) {
+        case '<':
+          o += "&lt;";
+          break;
+        case '>':
+          o += "&gt;";
+          break;
+        case '&':
+          o += "&amp;";
+          break;
+        case '"':
+          o += "&quot;";
+          break;
+        default:
+          o += c;
+      }
+    }
+    return o;
+  };
+  for (const auto& id : log_.AlertIds()) {
+    auto rep = domain::pipeline::DeriveReport(id, log_.Events(id));
+    html += "<tr><td>" + esc(id) + "</td><td>" + esc(rep.status) + "</td><td>" + esc(rep.priority) +
+            "</td><td>" + std::to_string(rep.total.targeted) + "</td><td>" +
+            std::to_string(rep.total.accepted) + "</td></tr>";
+  }
+  html += "</table></body></html>";
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(html);
+  return r;
+}
+
+}  // namespace fanout::app

@@ -1,0 +1,73 @@
+#pragma once
+// The region's HTTP API (DESIGN §7.2), transport-neutral: the http adapter turns wire
+// requests into HttpRequest and back, so routing, authentication and JSON shapes are tested
+// without sockets. Thread-safe.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "app/ingest.hpp"
+#include "app/registry.hpp"
+#include "domain/pipeline/report.hpp"
+#include "ports/protocol_log.hpp"
+
+namespace fanout::app {
+
+struct HttpRequest {
+  std::string method;
+  std::string target;                          // raw path (+ query), percent-encoded as received
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ApiSettings {
+  std::map<std::string, std::string> provider_tokens;  // provider -> bearer token
+  std::string device_token;
+  std::string admin_token;
+};
+
+class Api {
+ public:
+  Api(ApiSettings settings, RegionSettings region, Ingest& ingest, Registry& registry,
+      const ports::ProtocolLog& log, std::function<std::string()> metrics_text = nullptr);
+
+  HttpResponse Handle(const HttpRequest& req);
+  void SetReady(bool ready) { ready_ = ready; }
+
+ private:
+  HttpResponse PutAlert(const HttpRequest& req, const std::string& provider, const std::string& id);
+  HttpResponse GetAlert(const std::string& id);
+  HttpResponse ListAlerts();
+  HttpResponse PutDevice(const HttpRequest& req, const std::string& id);
+  HttpResponse GetDevice(const std::string& id);
+  HttpResponse DeleteDevice(const std::string& id);
+  HttpResponse OperatorPage();
+  bool HasToken(const HttpRequest& req, const std::string& token) const;
+
+  ApiSettings settings_;
+  RegionSettings region_;
+  Ingest& ingest_;
+  Registry& registry_;
+  const ports::ProtocolLog& log_;
+  std::function<std::string()> metrics_text_;
+  std::atomic<bool> ready_{false};
+};
+
+/// Percent-decodes a path segment; nullopt for malformed escapes or an encoded NUL.
+std::optional<std::string> PercentDecode(std::string_view s);
+
+/// The report as the API and the demo print it.
+std::string ReportJson(const domain::pipeline::AlertReport& r, int indent = -1);
+
+}  // namespace fanout::app

@@ -1,0 +1,145 @@
+#include "app/api.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "adapters/memory/file_archive.hpp"
+#include "adapters/memory/memory_bus.hpp"
+#include "adapters/memory/memory_device_feed.hpp"
+#include "adapters/memory/memory_protocol_log.hpp"
+#include "testing/fakes.hpp"
+
+namespace fanout::app {
+namespace {
+
+using nlohmann::json;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest()
+      : dir_(std::filesystem::temp_directory_path() / ("fanout-api-" + std::to_string(::getpid()))),
+        archive_(dir_),
+        registry_("r0", store_, feed_, ProviderSettings{}, 4,
+                  [](const std::string& k) { return k != "099990000000"; }),
+        ingest_(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder_,
+                archive_, log_, bus_, clock_),
+        api_(ApiSettings{{{"AP1", "t-ap1"}, {"AP2", "t-ap2"}}, "t-dev", "t-admin"},
+             RegionSettings{"r0", 0, 1}, ingest_, registry_, log_,
+             [] { return std::string("fanout_up 1\n"); }) {
+    EXPECT_TRUE(registry_.Start());
+    domain::cap::CheckResult ok;
+    ok.valid = ok.usable = true;
+    ok.alert.emplace();
+    ok.alert->identifier = "a/b c";
+    ok.alert->status = "Actual";
+    ok.alert->scope = "Public";
+    ok.alert->msg_type = "Alert";
+    decoder_.Add("<alert/>", ok);
+  }
+  ~ApiTest() override { std::filesystem::remove_all(dir_); }
+
+  HttpResponse Call(std::string method, std::string target, std::string token = "",
+                    std::string body = "") {
+    HttpRequest r{std::move(method), std::move(target), {}, std::move(body)};
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    return api_.Handle(r);
+  }
+
+  std::filesystem::path dir_;
+  testing::ManualClock clock_;
+  testing::FakeAlertDecoder decoder_;
+  testing::FakeDeviceStore store_;
+  adapters::memory::MemoryDeviceFeed feed_;
+  adapters::memory::MemoryBus bus_;
+  adapters::memory::MemoryProtocolLog log_;
+  adapters::memory::FileArchive archive_;
+  Registry registry_;
+  Ingest ingest_;
+  Api api_;
+};
+
+TEST_F(ApiTest, AlertPutNeedsTheProvidersOwnToken) {
+  EXPECT_EQ(Call("PUT", "/v1/alerts/AP1/x", "", "<alert/>").status, 401);
+  EXPECT_EQ(Call("PUT", "/v1/alerts/AP1/x", "wrong", "<alert/>").status, 401);
+  HttpResponse r = Call("PUT", "/v1/alerts/AP1/x", "t-ap2", "<alert/>");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("AP2"), std::string::npos);
+}
+
+TEST_F(ApiTest, AlertPutDecodesTheIdAndAnswers202ThenReports) {
+  HttpResponse r = Call("PUT", "/v1/alerts/AP1/a%2Fb%20c", "t-ap1", "<alert/>");
+  ASSERT_EQ(r.status, 202) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["id"], "a/b c");
+  EXPECT_EQ(j["hash"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["owner"], 0);
+  EXPECT_EQ(j["priority"], "high");  // AP1 is high priority
+  EXPECT_EQ(Call("GET", "/v1/alerts/a%2Fb%20c").status, 401);
+  HttpResponse rep = Call("GET", "/v1/alerts/a%2Fb%20c", "t-admin");
+  ASSERT_EQ(rep.status, 200);
+  json rj = json::parse(rep.body);
+  EXPECT_EQ(rj["id"], "a/b c");
+  EXPECT_EQ(rj["flows"].size(), 4u);
+  EXPECT_EQ(Call("GET", "/v1/alerts/nope", "t-admin").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/alerts/%zz", "t-admin").status, 400);
+}
+
+TEST_F(ApiTest, InvalidAlertIs400AndQuarantined) {
+  HttpResponse r = Call("PUT", "/v1/alerts/AP2/bad", "t-ap2", "garbage");
+  EXPECT_EQ(r.status, 400);
+  json j = json::parse(r.body);
+  EXPECT_TRUE(j["quarantined"].get<bool>());
+  EXPECT_EQ(j["errors"][0]["code"], "UNKNOWN_BODY");
+  json rep = json::parse(Call("GET", "/v1/alerts/bad", "t-admin").body);
+  EXPECT_EQ(rep["status"], "quarantined");
+}
+
+TEST_F(ApiTest, DeviceLifecycle) {
+  std::string body = R"({"platform":"apns","token":")" + std::string(64, 'c') +
+                     R"(","levels":{"AP1":2},"mylocation":false,"regions":["055150000000"]})";
+  EXPECT_EQ(Call("PUT", "/v1/devices/d1", "", body).status, 401);
+  EXPECT_EQ(Call("PUT", "/v1/devices/d1", "t-dev", body).status, 201);
+  EXPECT_EQ(Call("PUT", "/v1/devices/d1", "t-dev", body).status, 200);  // idempotent
+  HttpResponse g = Call("GET", "/v1/devices/d1", "t-dev");
+  ASSERT_EQ(g.status, 200);
+  EXPECT_EQ(json::parse(g.body)["levels"]["AP1"], 2);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/d1", "t-dev").status, 204);
+  EXPECT_EQ(Call("DELETE", "/v1/devices/d1", "t-dev").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/devices/d1", "t-dev").status, 404);
+}
+
+TEST_F(ApiTest, DeviceValidationErrorsAre400WithCodes) {
+  auto code = [&](const std::string& body) {
+    HttpResponse r = Call("PUT", "/v1/devices/d2", "t-dev", body);
+    EXPECT_EQ(r.status, 400) << body;
+    json j = json::parse(r.body);
+    return j["errors"][0]["code"].get<std::string>();
+  };
+  EXPECT_EQ(code("nope"), "INVALID_JSON");
+  EXPECT_EQ(code(R"({"platform":"web","token":"x"})"), "INVALID_PLATFORM");
+  EXPECT_EQ(code(R"({"platform":"apns"})"), "INVALID_FIELD");
+  EXPECT_EQ(code(R"({"platform":"apns","token":"short","regions":["055150000000"]})"),
+            "INVALID_TOKEN");
+  EXPECT_EQ(code(R"({"platform":"fcm","token":"t","regions":["099990000000"]})"),
+            "UNKNOWN_REGION_KEY");
+  EXPECT_EQ(code(R"({"platform":"fcm","token":"t","levels":{"AP1":"x"},"regions":[]})"),
+            "INVALID_FIELD");
+}
+
+TEST_F(ApiTest, HealthReadinessMetricsAndUnknownPaths) {
+  EXPECT_EQ(Call("GET", "/healthz").status, 200);
+  EXPECT_EQ(Call("GET", "/readyz").status, 503);
+  api_.SetReady(true);
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+  HttpResponse m = Call("GET", "/metrics");
+  EXPECT_EQ(m.body, "fanout_up 1\n");
+  EXPECT_NE(m.content_type.find("text/plain"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/nowhere").status, 404);
+  EXPECT_EQ(Call("GET", "/").status, 200);
+}
+
+}  // namespace
+}  // namespace fanout::app
