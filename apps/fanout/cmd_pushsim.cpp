@@ -1,0 +1,113 @@
+// `fanout pushsim`: the APNs + FCM simulator as a process (DESIGN §7.1, §7.3).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <memory>
+
+#include "adapters/pushsim/push_sim.hpp"
+#include "commands.hpp"
+
+namespace fanout::cli {
+namespace {
+
+int g_stop_pipe[2] = {-1, -1};
+
+void OnStopSignal(int) {
+  char c = 1;
+  [[maybe_unused]] ssize_t r = ::write(g_stop_pipe[1], &c, 1);
+}
+
+struct PushsimOptions {
+  std::string listen = "127.0.0.1:8443";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string faults;
+  int threads = 2;
+  uint32_t max_streams = 1000;
+  std::string fcm_project;
+  std::string apns_bearer;
+  std::string fcm_bearer;
+  bool no_record = false;
+};
+
+int RunPushsim(const PushsimOptions& o) {
+  namespace ps = adapters::pushsim;
+  ps::PushSimSettings s;
+  s.listen = o.listen;
+  s.tls_cert_file = o.tls_cert;
+  s.tls_key_file = o.tls_key;
+  s.threads = o.threads;
+  s.max_concurrent_streams = o.max_streams;
+  s.fcm_project = o.fcm_project;
+  s.apns_bearer = o.apns_bearer;
+  s.fcm_bearer = o.fcm_bearer;
+  s.record_deliveries = !o.no_record;
+  if ((o.tls_cert.empty()) != (o.tls_key.empty())) {
+    std::cerr << "pushsim: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  std::string err;
+  auto faults = ps::FaultSpec::Parse(o.faults, &err);
+  if (!faults) {
+    std::cerr << "pushsim: --faults: " << err << "\n";
+    return 2;
+  }
+  s.faults = *faults;
+
+  // The handler may run on any thread; it only writes to a pipe the main thread waits on.
+  if (::pipe(g_stop_pipe) != 0) {
+    std::cerr << "pushsim: pipe failed\n";
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  ps::PushSim sim(s);
+  try {
+    sim.Start();
+  } catch (const std::exception& e) {
+    std::cerr << "pushsim: " << e.what() << "\n";
+    return 1;
+  }
+  auto colon = o.listen.rfind(':');
+  std::cout << "pushsim listening on " << (o.tls_cert.empty() ? "http" : "https") << "://"
+            << o.listen.substr(0, colon) << ":" << sim.port() << " (faults: " << s.faults.ToString()
+            << ")" << std::endl;
+  char c;
+  while (::read(g_stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  sim.Stop();
+  std::cout << sim.Stats().ToJson() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void RegisterPushsimCommand(CLI::App& app) {
+  auto opts = std::make_shared<PushsimOptions>();
+  auto* cmd = app.add_subcommand(
+      "pushsim",
+      "APNs + FCM compatible HTTP/2 server for tests and rehearsals (runs until SIGINT/SIGTERM)");
+  cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (port 0 = ephemeral)")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", opts->tls_cert, "PEM certificate chain: serve TLS (ALPN h2)");
+  cmd->add_option("--tls-key", opts->tls_key, "PEM private key for --tls-cert");
+  cmd->add_option("--faults", opts->faults,
+                  "fault SPEC, e.g. 429=0.01,500=0.02,503=0.01,reset=0.001,unregistered=0.001,"
+                  "goaway=50000,latency_ms=20,retry_after_s=1,seed=7");
+  cmd->add_option("--threads", opts->threads, "event-loop threads")->capture_default_str();
+  cmd->add_option("--max-streams", opts->max_streams, "SETTINGS_MAX_CONCURRENT_STREAMS")
+      ->capture_default_str();
+  cmd->add_option("--fcm-project", opts->fcm_project, "only accept this FCM project id");
+  cmd->add_option("--apns-bearer", opts->apns_bearer, "require this APNs bearer token");
+  cmd->add_option("--fcm-bearer", opts->fcm_bearer, "require this FCM access token");
+  cmd->add_flag("--no-record", opts->no_record, "do not keep deliveries (long benchmarks)");
+  cmd->callback([opts] { ExitCode() = RunPushsim(*opts); });
+}
+
+}  // namespace fanout::cli

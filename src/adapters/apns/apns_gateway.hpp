@@ -1,0 +1,60 @@
+#pragma once
+// ApnsGateway: ports::PushGateway for Apple Push Notification service (HTTP/2
+// provider API, anchors-push.md §3). One POST /3/device/{token} per request over a
+// pool of HTTP/2 connections (adapters/http2).
+//
+// Per request it sends: apns-topic, apns-push-type: alert, apns-priority (10 if
+// high_priority else 5), apns-expiration (request's epoch seconds; 0 = do not store),
+// apns-collapse-id (when non-empty), a fresh apns-id (UUID v4) and
+// `authorization: bearer <jwt>` when the token provider returns a non-empty token.
+// PushRequest::payload is the complete APNs JSON body.
+//
+// Thread-safe: any number of threads may call SendBatch at once. The token provider
+// is called once per SendBatch (never per request) and must cache its JWT itself.
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "adapters/http2/client.hpp"
+#include "ports/push_gateway.hpp"
+
+namespace fanout::adapters::apns {
+
+struct ApnsSettings {
+  // "https://api.push.apple.com" (or sandbox); "http://host:port" = h2c for local tests.
+  std::string endpoint = "https://api.push.apple.com";
+  std::string topic;  // bundle id; required
+  // Returns the provider JWT (without "bearer "); empty / unset = no authorization
+  // header (certificate auth).
+  std::function<std::string()> token_provider;
+  // Pool, timeouts and TLS (ca_file, verify_peer). `http.endpoint` is set from `endpoint`.
+  http2::ClientSettings http;
+};
+
+class ApnsGateway final : public ports::PushGateway {
+ public:
+  /// Throws std::invalid_argument on a bad endpoint or empty topic, std::runtime_error
+  /// on TLS setup errors. Connects lazily.
+  explicit ApnsGateway(ApnsSettings settings);
+  ports::Platform platform() const override { return ports::Platform::kApns; }
+  std::vector<ports::PushResult> SendBatch(std::span<const ports::PushRequest> batch) override;
+  http2::ClientStats TransportStats() const { return client_->Stats(); }
+
+ private:
+  ApnsSettings settings_;
+  std::unique_ptr<http2::Client> client_;
+};
+
+/// Maps one HTTP/2 outcome to a PushResult (anchors-push.md §3.5):
+/// 200 → kAccepted; 410 (Unregistered, ExpiredToken) and 400 BadDeviceToken /
+/// DeviceTokenNotForTopic → kTokenInvalid; 403 → kAuthFailed; 429, 5xx and transport
+/// failures → kRetryLater (with Retry-After if sent); other 4xx → kPayloadRejected.
+ports::PushResult MapApnsResponse(const http2::Response& response);
+
+/// The request the gateway sends for `req` (exposed for tests and tools).
+http2::Request BuildApnsRequest(const ports::PushRequest& req, const std::string& topic,
+                                const std::string& bearer);
+
+}  // namespace fanout::adapters::apns

@@ -1,0 +1,360 @@
+#include "adapters/apns/apns_gateway.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "adapters/pushsim/push_sim.hpp"
+
+namespace fanout::adapters::apns {
+namespace {
+
+using ports::PushOutcome;
+using ports::PushRequest;
+using pushsim::PushSim;
+using pushsim::PushSimSettings;
+
+std::string HexToken(int i) {
+  char buf[65];
+  std::snprintf(buf, sizeof(buf), "%064x", i);
+  return buf;
+}
+
+PushRequest Req(int i, std::string alert_id = "A1") {
+  PushRequest r;
+  r.token = HexToken(i);
+  r.payload = R"({"aps":{"alert":{"title":"Unwetter","body":"Sturm"}},"fanout":{"alert_id":")" +
+              alert_id + R"("}})";
+  r.collapse_id = "DE-NW-" + alert_id;
+  r.high_priority = true;
+  r.expiration_epoch_s = 1900000000;
+  return r;
+}
+
+std::vector<PushRequest> Reqs(int from, int n) {
+  std::vector<PushRequest> v;
+  for (int i = from; i < from + n; ++i) v.push_back(Req(i));
+  return v;
+}
+
+ApnsSettings GatewayFor(const PushSim& sim, std::string jwt = "jwt-ok") {
+  ApnsSettings s;
+  s.endpoint = sim.endpoint();
+  s.topic = "de.bund.bbk.nina";
+  s.token_provider = [jwt] { return jwt; };
+  s.http.connections = 2;
+  s.http.request_timeout = std::chrono::seconds(10);
+  return s;
+}
+
+struct Captured {
+  std::mutex mu;
+  std::vector<http2::ServerRequest> requests;
+  void Add(const http2::ServerRequest& r) {
+    std::lock_guard lk(mu);
+    requests.push_back(r);
+  }
+};
+
+const std::string& H(const http2::ServerRequest& r, std::string_view name) {
+  static const std::string kNone = "<absent>";
+  const std::string* v = http2::FindHeader(r.headers, name);
+  return v ? *v : kNone;
+}
+
+TEST(ApnsGateway, SuccessSendsAppleHeadersAndIsRecorded) {
+  Captured cap;
+  PushSimSettings ss;
+  ss.apns_bearer = "jwt-ok";
+  ss.on_request = [&](const http2::ServerRequest& r) { cap.Add(r); };
+  PushSim sim(ss);
+  sim.Start();
+  ApnsGateway gw(GatewayFor(sim));
+  EXPECT_EQ(gw.platform(), ports::Platform::kApns);
+  std::vector<PushRequest> batch = {Req(1, "A1"), Req(2, "A2")};
+  batch[1].high_priority = false;
+  batch[1].expiration_epoch_s = 0;
+  batch[1].collapse_id.clear();
+  auto res = gw.SendBatch(batch);
+  ASSERT_EQ(res.size(), 2u);
+  for (auto& r : res) {
+    EXPECT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+    EXPECT_EQ(r.http_status, 200);
+  }
+  ASSERT_EQ(cap.requests.size(), 2u);
+  std::sort(cap.requests.begin(), cap.requests.end(),
+            [](auto& a, auto& b) { return a.path < b.path; });
+  const auto& a = cap.requests[0];
+  EXPECT_EQ(a.method, "POST");
+  EXPECT_EQ(a.path, "/3/device/" + HexToken(1));
+  EXPECT_EQ(H(a, "authorization"), "bearer jwt-ok");
+  EXPECT_EQ(H(a, "apns-topic"), "de.bund.bbk.nina");
+  EXPECT_EQ(H(a, "apns-push-type"), "alert");
+  EXPECT_EQ(H(a, "apns-priority"), "10");
+  EXPECT_EQ(H(a, "apns-expiration"), "1900000000");
+  EXPECT_EQ(H(a, "apns-collapse-id"), "DE-NW-A1");
+  EXPECT_THAT(H(a, "apns-id"),
+              ::testing::MatchesRegex(
+                  "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_EQ(a.body, batch[0].payload);
+  const auto& b = cap.requests[1];
+  EXPECT_EQ(H(b, "apns-priority"), "5");
+  EXPECT_EQ(H(b, "apns-expiration"), "0");
+  EXPECT_EQ(H(b, "apns-collapse-id"), "<absent>");
+  EXPECT_NE(H(a, "apns-id"), H(b, "apns-id"));
+
+  auto d = sim.Deliveries();
+  ASSERT_EQ(d.size(), 2u);
+  std::sort(d.begin(), d.end(), [](auto& x, auto& y) { return x.token < y.token; });
+  EXPECT_EQ(d[0].platform, ports::Platform::kApns);
+  EXPECT_EQ(d[0].token, HexToken(1));
+  EXPECT_EQ(d[0].collapse_id, "DE-NW-A1");
+  EXPECT_EQ(d[0].alert_id, "A1");
+  EXPECT_EQ(d[1].alert_id, "A2");
+  EXPECT_EQ(d[1].collapse_id, "");
+  EXPECT_GT(d[0].t_ms, 1700000000000);
+  EXPECT_EQ(sim.Stats().Count("apns", "200"), 2u);
+}
+
+TEST(ApnsGateway, MapsEveryErrorClassFromTheSim) {
+  PushSimSettings ss;
+  ss.apns_bearer = "jwt-ok";
+  PushSim sim(ss);
+  sim.Start();
+  ApnsGateway gw(GatewayFor(sim));
+  sim.MarkUnregistered(ports::Platform::kApns, HexToken(7));
+  std::vector<PushRequest> b;
+  b.push_back(Req(1));
+  b.back().token = "not-a-hex-token";  // 400 BadDeviceToken
+  b.push_back(Req(7));                 // 410 Unregistered
+  b.push_back(Req(3));
+  b.back().payload = R"({"aps":{"alert":")" + std::string(5000, 'x') + "\"}}";  // 413
+  b.push_back(Req(4));
+  b.back().payload = "{not json";  // 400 BadPayload
+  b.push_back(Req(5));
+  b.back().collapse_id = std::string(65, 'c');  // 400 BadCollapseId
+  b.push_back(Req(6));
+  b.back().payload = "";  // 400 PayloadEmpty
+  b.push_back(Req(8));    // fine
+  auto r = gw.SendBatch(b);
+  ASSERT_EQ(r.size(), b.size());
+  EXPECT_EQ(r[0].outcome, PushOutcome::kTokenInvalid);
+  EXPECT_EQ(r[0].http_status, 400);
+  EXPECT_EQ(r[0].reason, "BadDeviceToken");
+  EXPECT_EQ(r[1].outcome, PushOutcome::kTokenInvalid);
+  EXPECT_EQ(r[1].http_status, 410);
+  EXPECT_EQ(r[1].reason, "Unregistered");
+  EXPECT_EQ(r[2].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[2].http_status, 413);
+  EXPECT_EQ(r[2].reason, "PayloadTooLarge");
+  EXPECT_EQ(r[3].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[3].reason, "BadPayload");
+  EXPECT_EQ(r[4].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[4].reason, "BadCollapseId");
+  EXPECT_EQ(r[5].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[5].reason, "PayloadEmpty");
+  EXPECT_EQ(r[6].outcome, PushOutcome::kAccepted);
+  EXPECT_EQ(sim.Deliveries().size(), 1u);
+
+  ApnsGateway bad_auth(GatewayFor(sim, "wrong-jwt"));
+  auto a = bad_auth.SendBatch(Reqs(1, 1));
+  EXPECT_EQ(a[0].outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(a[0].http_status, 403);
+  EXPECT_EQ(a[0].reason, "InvalidProviderToken");
+  ApnsGateway no_auth(GatewayFor(sim, ""));
+  EXPECT_EQ(no_auth.SendBatch(Reqs(1, 1))[0].reason, "MissingProviderToken");
+  EXPECT_EQ(sim.Deliveries().size(), 1u);
+}
+
+class ApnsFaultTest : public ::testing::TestWithParam<std::pair<std::string, int>> {};
+
+TEST_P(ApnsFaultTest, ServerFaultsAreRetryLater) {
+  std::string error;
+  PushSimSettings ss;
+  ss.faults = *pushsim::FaultSpec::Parse(GetParam().first + "=1,retry_after_s=7", &error);
+  PushSim sim(ss);
+  sim.Start();
+  ApnsGateway gw(GatewayFor(sim));
+  auto r = gw.SendBatch(Reqs(1, 20));
+  for (auto& x : r) {
+    EXPECT_EQ(x.outcome, PushOutcome::kRetryLater);
+    EXPECT_EQ(x.http_status, GetParam().second);
+  }
+  if (GetParam().second == 429 || GetParam().second == 503) {
+    ASSERT_TRUE(r[0].retry_after.has_value());
+    EXPECT_EQ(*r[0].retry_after, std::chrono::seconds(7));
+  }
+  EXPECT_TRUE(sim.Deliveries().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, ApnsFaultTest,
+                         ::testing::Values(std::make_pair("429", 429), std::make_pair("500", 500),
+                                           std::make_pair("503", 503), std::make_pair("reset", 0)));
+
+TEST(ApnsGateway, UnreachableAndSlowServersAreRetryLater) {
+  uint16_t port;
+  {
+    PushSim s;
+    s.Start();
+    port = s.port();
+  }
+  ApnsSettings st;
+  st.endpoint = "http://127.0.0.1:" + std::to_string(port);
+  st.topic = "t";
+  ApnsGateway gw(st);
+  auto r = gw.SendBatch(Reqs(1, 3));
+  for (auto& x : r) {
+    EXPECT_EQ(x.outcome, PushOutcome::kRetryLater);
+    EXPECT_EQ(x.http_status, 0);
+    EXPECT_THAT(x.reason, ::testing::HasSubstr("connect"));
+  }
+
+  PushSimSettings ss;
+  ss.faults.latency_ms = 2000;
+  PushSim slow(ss);
+  slow.Start();
+  auto gs = GatewayFor(slow);
+  gs.http.request_timeout = std::chrono::milliseconds(200);
+  ApnsGateway gw2(gs);
+  auto r2 = gw2.SendBatch(Reqs(1, 2));
+  EXPECT_EQ(r2[0].outcome, PushOutcome::kRetryLater);
+  EXPECT_THAT(r2[0].reason, ::testing::HasSubstr("timeout"));
+}
+
+// GOAWAY every 700 streams while a 5000-push batch is in flight: every push is either
+// accepted (and recorded exactly once by the sim) or comes back kRetryLater.
+TEST(ApnsGateway, GoawayMidBatchLosesNothingAndCountsNothingTwice) {
+  PushSimSettings ss;
+  ss.faults.goaway_every = 700;
+  PushSim sim(ss);
+  sim.Start();
+  ApnsGateway gw(GatewayFor(sim));
+  auto batch = Reqs(0, 5000);
+  auto r = gw.SendBatch(batch);
+  ASSERT_EQ(r.size(), 5000u);
+  std::set<std::string> accepted, retry;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (r[i].outcome == PushOutcome::kAccepted) {
+      accepted.insert(batch[i].token);
+    } else {
+      ASSERT_EQ(r[i].outcome, PushOutcome::kRetryLater) << r[i].reason;
+      retry.insert(batch[i].token);
+    }
+  }
+  EXPECT_EQ(accepted.size() + retry.size(), 5000u);
+  EXPECT_GT(accepted.size(), 0u);
+  EXPECT_GT(retry.size(), 0u);  // the GOAWAYs really cut streams off
+  EXPECT_GE(sim.Stats().server.goaways_sent, 1u);
+  auto d = sim.Deliveries();
+  std::set<std::string> delivered;
+  for (auto& x : d) delivered.insert(x.token);
+  EXPECT_EQ(d.size(), accepted.size());  // nothing double-counted
+  EXPECT_EQ(delivered, accepted);        // exactly the accepted ones
+
+  // The sender's retries then get everything through, still exactly once.
+  for (int round = 0; round < 100 && !retry.empty(); ++round) {
+    std::vector<PushRequest> again;
+    for (auto& t : retry) {
+      again.push_back(Req(0));
+      again.back().token = t;
+    }
+    auto rr = gw.SendBatch(again);
+    retry.clear();
+    for (size_t i = 0; i < rr.size(); ++i) {
+      if (rr[i].outcome != PushOutcome::kAccepted) retry.insert(again[i].token);
+    }
+  }
+  EXPECT_TRUE(retry.empty());
+  d = sim.Deliveries();
+  delivered.clear();
+  for (auto& x : d) delivered.insert(x.token);
+  EXPECT_EQ(d.size(), 5000u);
+  EXPECT_EQ(delivered.size(), 5000u);
+}
+
+TEST(ApnsGateway, HonoursMaxConcurrentStreams) {
+  PushSimSettings ss;
+  ss.max_concurrent_streams = 10;
+  ss.faults.latency_ms = 3;  // keep streams open so they would pile up
+  PushSim sim(ss);
+  sim.Start();
+  auto gs = GatewayFor(sim);
+  gs.http.connections = 2;
+  ApnsGateway gw(gs);
+  auto r = gw.SendBatch(Reqs(0, 400));
+  for (auto& x : r) ASSERT_EQ(x.outcome, PushOutcome::kAccepted) << x.reason;
+  auto st = sim.Stats();
+  EXPECT_EQ(st.server.max_concurrent_streams_seen, 10u);  // used fully, never exceeded
+  EXPECT_EQ(st.deliveries, 400u);
+}
+
+TEST(ApnsGateway, ManyThreadsSendAtOnce) {
+  PushSim sim;
+  sim.Start();
+  ApnsGateway gw(GatewayFor(sim));
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      for (int k = 0; k < 5; ++k) {
+        auto r = gw.SendBatch(Reqs(t * 10000 + k * 1000, 250));
+        for (auto& x : r) accepted += x.outcome == PushOutcome::kAccepted;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(accepted.load(), 4 * 5 * 250);
+  std::set<std::string> tokens;
+  for (auto& d : sim.Deliveries()) tokens.insert(d.token);
+  EXPECT_EQ(tokens.size(), 5000u);
+  EXPECT_EQ(sim.Deliveries().size(), 5000u);
+}
+
+TEST(ApnsMapping, MapsReasonsWithoutAServer) {
+  http2::Response r;
+  r.status = 400;
+  r.body = R"({"reason":"DeviceTokenNotForTopic"})";
+  EXPECT_EQ(MapApnsResponse(r).outcome, PushOutcome::kTokenInvalid);
+  r.body = R"({"reason":"BadTopic"})";
+  EXPECT_EQ(MapApnsResponse(r).outcome, PushOutcome::kPayloadRejected);
+  r.status = 410;
+  r.body = R"({"reason":"ExpiredToken","timestamp":1})";
+  EXPECT_EQ(MapApnsResponse(r).outcome, PushOutcome::kTokenInvalid);
+  r.status = 403;
+  r.body = R"({"reason":"ExpiredProviderToken"})";
+  EXPECT_EQ(MapApnsResponse(r).outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(MapApnsResponse(r).reason, "ExpiredProviderToken");
+  r.status = 429;
+  r.body = R"({"reason":"TooManyProviderTokenUpdates"})";
+  r.headers = {{"retry-after", "Wed, 21 Oct 2099 07:28:00 GMT"}};
+  auto m = MapApnsResponse(r);
+  EXPECT_EQ(m.outcome, PushOutcome::kRetryLater);
+  ASSERT_TRUE(m.retry_after);
+  EXPECT_GT(*m.retry_after, std::chrono::hours(24));
+  r.status = 405;
+  r.headers.clear();
+  EXPECT_EQ(MapApnsResponse(r).outcome, PushOutcome::kPayloadRejected);
+  r.status = 502;
+  r.body = "<html>bad gateway</html>";
+  EXPECT_EQ(MapApnsResponse(r).outcome, PushOutcome::kRetryLater);
+  http2::Response lost;
+  lost.error = http2::TransportError::kConnectionLost;
+  EXPECT_EQ(MapApnsResponse(lost).outcome, PushOutcome::kRetryLater);
+  EXPECT_EQ(MapApnsResponse(lost).http_status, 0);
+}
+
+TEST(ApnsGateway, RejectsBadConfiguration) {
+  ApnsSettings s;
+  s.topic = "t";
+  s.endpoint = "api.push.apple.com";
+  EXPECT_THROW(ApnsGateway{s}, std::invalid_argument);
+  s.endpoint = "http://127.0.0.1:1";
+  s.topic = "";
+  EXPECT_THROW(ApnsGateway{s}, std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::apns

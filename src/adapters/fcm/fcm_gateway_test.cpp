@@ -1,0 +1,267 @@
+#include "adapters/fcm/fcm_gateway.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "adapters/pushsim/push_sim.hpp"
+
+namespace fanout::adapters::fcm {
+namespace {
+
+using ports::PushOutcome;
+using ports::PushRequest;
+using pushsim::PushSim;
+using pushsim::PushSimSettings;
+
+std::string Token(int i) { return "fcmtok" + std::to_string(i) + ":APA91b" + std::string(40, 'x'); }
+
+PushRequest Req(int i, std::string alert_id = "A1") {
+  PushRequest r;
+  r.token = Token(i);
+  r.payload = R"({"data":{"alert_id":")" + alert_id +
+              R"(","headline":"Sturm"},"android":{"priority":"HIGH","collapse_key":"DE-)" +
+              alert_id + R"(","ttl":"3600s"}})";
+  return r;
+}
+
+std::vector<PushRequest> Reqs(int from, int n) {
+  std::vector<PushRequest> v;
+  for (int i = from; i < from + n; ++i) v.push_back(Req(i));
+  return v;
+}
+
+FcmSettings GatewayFor(const PushSim& sim, std::string token = "ya29.ok",
+                       std::string project = "nina-prod") {
+  FcmSettings s;
+  s.endpoint = sim.endpoint();
+  s.project_id = project;
+  s.access_token_provider = [token] { return token; };
+  s.http.connections = 2;
+  return s;
+}
+
+PushSimSettings SimSettings() {
+  PushSimSettings ss;
+  ss.fcm_bearer = "ya29.ok";
+  ss.fcm_project = "nina-prod";
+  return ss;
+}
+
+TEST(FcmBody, SplicesTheTokenIntoTheMessage) {
+  EXPECT_EQ(*BuildFcmBody("t1", R"({"data":{"a":"b"}})"),
+            R"({"message":{"token":"t1","data":{"a":"b"}}})");
+  EXPECT_EQ(*BuildFcmBody("t1", " {  } "), R"({"message":{"token":"t1"}})");
+  EXPECT_EQ(*BuildFcmBody("t\"1", "{}"), R"({"message":{"token":"t\"1"}})");
+  EXPECT_FALSE(BuildFcmBody("t", "[1]"));
+  EXPECT_FALSE(BuildFcmBody("t", ""));
+  auto j = nlohmann::json::parse(*BuildFcmBody("tok", Req(1).payload));
+  EXPECT_EQ(j["message"]["token"], "tok");
+  EXPECT_EQ(j["message"]["android"]["collapse_key"], "DE-A1");
+}
+
+TEST(FcmGateway, SuccessSendsV1RequestsAndIsRecorded) {
+  std::mutex mu;
+  std::vector<http2::ServerRequest> seen;
+  auto ss = SimSettings();
+  ss.on_request = [&](const http2::ServerRequest& r) {
+    std::lock_guard lk(mu);
+    seen.push_back(r);
+  };
+  PushSim sim(ss);
+  sim.Start();
+  FcmGateway gw(GatewayFor(sim));
+  EXPECT_EQ(gw.platform(), ports::Platform::kFcm);
+  auto res = gw.SendBatch(std::vector<PushRequest>{Req(1, "A1"), Req(2, "A2")});
+  ASSERT_EQ(res.size(), 2u);
+  for (auto& r : res) {
+    EXPECT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+    EXPECT_EQ(r.http_status, 200);
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  for (auto& r : seen) {
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.path, "/v1/projects/nina-prod/messages:send");
+    EXPECT_EQ(*http2::FindHeader(r.headers, "authorization"), "Bearer ya29.ok");
+    auto j = nlohmann::json::parse(r.body);
+    EXPECT_TRUE(j["message"]["token"] == Token(1) || j["message"]["token"] == Token(2));
+    EXPECT_EQ(j["message"]["android"]["priority"], "HIGH");
+  }
+  auto d = sim.Deliveries();
+  ASSERT_EQ(d.size(), 2u);
+  std::sort(d.begin(), d.end(), [](auto& a, auto& b) { return a.alert_id < b.alert_id; });
+  EXPECT_EQ(d[0].platform, ports::Platform::kFcm);
+  EXPECT_EQ(d[0].token, Token(1));
+  EXPECT_EQ(d[0].collapse_id, "DE-A1");
+  EXPECT_EQ(d[0].alert_id, "A1");
+  EXPECT_EQ(d[1].alert_id, "A2");
+  EXPECT_EQ(sim.Stats().Count("fcm", "200"), 2u);
+}
+
+TEST(FcmGateway, MapsEveryErrorClassFromTheSim) {
+  PushSim sim(SimSettings());
+  sim.Start();
+  FcmGateway gw(GatewayFor(sim));
+  sim.MarkUnregistered(ports::Platform::kFcm, Token(7));
+  std::vector<PushRequest> b;
+  b.push_back(Req(1));
+  b.back().token = "short";  // INVALID_ARGUMENT on message.token
+  b.push_back(Req(7));       // UNREGISTERED
+  b.push_back(Req(3));
+  b.back().payload = R"({"data":{"blob":")" + std::string(5000, 'x') + "\"}}";  // too big
+  b.push_back(Req(4));
+  b.back().payload = R"({"data":{"n":5}})";  // data values must be strings
+  b.push_back(Req(5));
+  b.back().payload = "not an object";  // rejected locally
+  b.push_back(Req(6));
+  b.back().payload = R"({"android":{"ttl":"1h"}})";  // bad duration
+  b.push_back(Req(8));
+  auto r = gw.SendBatch(b);
+  ASSERT_EQ(r.size(), b.size());
+  EXPECT_EQ(r[0].outcome, PushOutcome::kTokenInvalid);
+  EXPECT_EQ(r[0].http_status, 400);
+  EXPECT_EQ(r[0].reason, "INVALID_ARGUMENT");
+  EXPECT_EQ(r[1].outcome, PushOutcome::kTokenInvalid);
+  EXPECT_EQ(r[1].http_status, 404);
+  EXPECT_EQ(r[1].reason, "UNREGISTERED");
+  EXPECT_EQ(r[2].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[2].http_status, 400);
+  EXPECT_EQ(r[3].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[4].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[4].http_status, 0);
+  EXPECT_EQ(r[5].outcome, PushOutcome::kPayloadRejected);
+  EXPECT_EQ(r[6].outcome, PushOutcome::kAccepted);
+  EXPECT_EQ(sim.Deliveries().size(), 1u);
+  // The local rejection never reached the sim: 7 requests, 6 sent.
+  auto st = sim.Stats();
+  uint64_t total = 0;
+  for (auto& [status, n] : st.counts["fcm"]) total += n;
+  EXPECT_EQ(total, 6u);
+
+  FcmGateway bad_token(GatewayFor(sim, "ya29.expired"));
+  auto a = bad_token.SendBatch(Reqs(1, 1));
+  EXPECT_EQ(a[0].outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(a[0].http_status, 401);
+  FcmGateway other_project(GatewayFor(sim, "ya29.ok", "someone-else"));
+  a = other_project.SendBatch(Reqs(1, 1));
+  EXPECT_EQ(a[0].outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(a[0].http_status, 403);
+  EXPECT_EQ(sim.Deliveries().size(), 1u);
+}
+
+class FcmFaultTest : public ::testing::TestWithParam<std::pair<std::string, int>> {};
+
+TEST_P(FcmFaultTest, ServerFaultsAreRetryLater) {
+  std::string error;
+  auto ss = SimSettings();
+  ss.faults = *pushsim::FaultSpec::Parse(GetParam().first + "=1,retry_after_s=3", &error);
+  PushSim sim(ss);
+  sim.Start();
+  FcmGateway gw(GatewayFor(sim));
+  auto r = gw.SendBatch(Reqs(1, 20));
+  for (auto& x : r) {
+    EXPECT_EQ(x.outcome, PushOutcome::kRetryLater);
+    EXPECT_EQ(x.http_status, GetParam().second);
+  }
+  if (GetParam().second == 429) EXPECT_EQ(r[0].reason, "QUOTA_EXCEEDED");
+  if (GetParam().second == 503) EXPECT_EQ(r[0].reason, "UNAVAILABLE");
+  if (GetParam().second == 429 || GetParam().second == 503) {
+    ASSERT_TRUE(r[0].retry_after.has_value());
+    EXPECT_EQ(*r[0].retry_after, std::chrono::seconds(3));
+  }
+  EXPECT_TRUE(sim.Deliveries().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, FcmFaultTest,
+                         ::testing::Values(std::make_pair("429", 429), std::make_pair("500", 500),
+                                           std::make_pair("503", 503), std::make_pair("reset", 0)));
+
+TEST(FcmGateway, GoawayMidBatchLosesNothingAndCountsNothingTwice) {
+  auto ss = SimSettings();
+  ss.faults.goaway_every = 700;
+  PushSim sim(ss);
+  sim.Start();
+  FcmGateway gw(GatewayFor(sim));
+  auto batch = Reqs(0, 5000);
+  auto r = gw.SendBatch(batch);
+  std::set<std::string> accepted;
+  size_t retry = 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (r[i].outcome == PushOutcome::kAccepted) {
+      accepted.insert(batch[i].token);
+    } else {
+      ASSERT_EQ(r[i].outcome, PushOutcome::kRetryLater) << r[i].reason;
+      retry++;
+    }
+  }
+  EXPECT_EQ(accepted.size() + retry, 5000u);
+  EXPECT_GT(retry, 0u);
+  auto d = sim.Deliveries();
+  std::set<std::string> delivered;
+  for (auto& x : d) delivered.insert(x.token);
+  EXPECT_EQ(d.size(), accepted.size());
+  EXPECT_EQ(delivered, accepted);
+}
+
+TEST(FcmGateway, HonoursMaxConcurrentStreamsAndManyThreads) {
+  auto ss = SimSettings();
+  ss.max_concurrent_streams = 10;
+  PushSim sim(ss);
+  sim.Start();
+  FcmGateway gw(GatewayFor(sim));
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      for (int k = 0; k < 3; ++k) {
+        for (auto& x : gw.SendBatch(Reqs(t * 10000 + k * 1000, 300))) {
+          accepted += x.outcome == PushOutcome::kAccepted;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(accepted.load(), 4 * 3 * 300);
+  auto st = sim.Stats();
+  EXPECT_LE(st.server.max_concurrent_streams_seen, 10u);
+  EXPECT_EQ(st.deliveries, 3600u);
+}
+
+TEST(FcmMapping, MapsErrorBodiesWithoutAServer) {
+  http2::Response r;
+  r.status = 403;
+  r.body =
+      R"({"error":{"code":403,"status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"SENDER_ID_MISMATCH"}]}})";
+  EXPECT_EQ(MapFcmResponse(r).outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(MapFcmResponse(r).reason, "SENDER_ID_MISMATCH");
+  r.status = 401;
+  r.body =
+      R"({"error":{"code":401,"status":"UNAUTHENTICATED","details":[{"errorCode":"THIRD_PARTY_AUTH_ERROR"}]}})";
+  EXPECT_EQ(MapFcmResponse(r).outcome, PushOutcome::kAuthFailed);
+  r.status = 400;
+  r.body =
+      R"({"error":{"code":400,"message":"Invalid value at 'message.android.ttl'","status":"INVALID_ARGUMENT"}})";
+  EXPECT_EQ(MapFcmResponse(r).outcome, PushOutcome::kPayloadRejected);
+  r.body =
+      R"({"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT"}})";
+  EXPECT_EQ(MapFcmResponse(r).outcome, PushOutcome::kTokenInvalid);
+  r.status = 404;
+  r.body = R"({"error":{"code":404,"status":"NOT_FOUND"}})";  // no UNREGISTERED detail
+  EXPECT_EQ(MapFcmResponse(r).outcome, PushOutcome::kPayloadRejected);
+  r.status = 429;
+  r.body = "";
+  r.headers = {{"retry-after", "12"}};
+  auto m = MapFcmResponse(r);
+  EXPECT_EQ(m.outcome, PushOutcome::kRetryLater);
+  EXPECT_EQ(*m.retry_after, std::chrono::seconds(12));
+  http2::Response refused;
+  refused.error = http2::TransportError::kRefused;
+  EXPECT_EQ(MapFcmResponse(refused).outcome, PushOutcome::kRetryLater);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::fcm

@@ -1,0 +1,279 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "adapters/http2/client.hpp"
+#include "adapters/http2/server.hpp"
+
+namespace fanout::adapters::http2 {
+namespace {
+
+ClientSettings ClientFor(uint16_t port) {
+  ClientSettings s;
+  s.endpoint = *ParseEndpoint("http://127.0.0.1:" + std::to_string(port));
+  s.connections = 2;
+  s.request_timeout = std::chrono::seconds(10);
+  return s;
+}
+
+std::vector<Request> Posts(int n) {
+  std::vector<Request> v;
+  for (int i = 0; i < n; ++i) {
+    Request r;
+    r.path = "/echo/" + std::to_string(i);
+    r.headers = {{"x-i", std::to_string(i)}};
+    r.body = "body-" + std::to_string(i);
+    v.push_back(std::move(r));
+  }
+  return v;
+}
+
+ServerResponse Echo(const ServerRequest& req) {
+  ServerResponse r;
+  r.status = 200;
+  r.headers = {{"x-path", req.path}};
+  r.body = req.method + " " + req.body + " " +
+           (FindHeader(req.headers, "x-i") ? *FindHeader(req.headers, "x-i") : "");
+  return r;
+}
+
+TEST(Http2Common, ParsesEndpointsAndHostPorts) {
+  auto e = ParseEndpoint("https://api.push.apple.com");
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->port, 443);
+  EXPECT_EQ(e->Authority(), "api.push.apple.com");
+  e = ParseEndpoint("http://127.0.0.1:8080/");
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(e->tls);
+  EXPECT_EQ(e->port, 8080);
+  EXPECT_EQ(e->Authority(), "127.0.0.1:8080");
+  EXPECT_FALSE(ParseEndpoint("ftp://x"));
+  EXPECT_FALSE(ParseEndpoint("http://x/path"));
+  auto hp = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->host, "::1");
+  EXPECT_FALSE(ParseHostPort("nohost"));
+}
+
+TEST(Http2, RequestsAndResponsesRoundTrip) {
+  Server server({}, Echo);
+  server.Start();
+  Client client(ClientFor(server.port()));
+  auto resps = client.Execute(Posts(1000));
+  ASSERT_EQ(resps.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(resps[i].ok()) << resps[i].error_message;
+    EXPECT_EQ(resps[i].status, 200);
+    EXPECT_EQ(resps[i].body, "POST body-" + std::to_string(i) + " " + std::to_string(i));
+    ASSERT_NE(FindHeader(resps[i].headers, "x-path"), nullptr);
+    EXPECT_EQ(*FindHeader(resps[i].headers, "x-path"), "/echo/" + std::to_string(i));
+  }
+  EXPECT_EQ(server.Stats().streams, 1000u);
+}
+
+TEST(Http2, HonoursPeerMaxConcurrentStreams) {
+  ServerSettings ss;
+  ss.max_concurrent_streams = 10;
+  auto handler = [](const ServerRequest&) {
+    ServerResponse r;
+    r.delay = std::chrono::milliseconds(2);  // keep streams open so they pile up
+    return r;
+  };
+  Server server(ss, handler);
+  server.Start();
+  auto cs = ClientFor(server.port());
+  cs.connections = 1;
+  Client client(cs);
+  auto resps = client.Execute(Posts(500));
+  for (auto& r : resps) ASSERT_EQ(r.status, 200) << r.error_message;
+  EXPECT_EQ(server.Stats().max_concurrent_streams_seen, 10u);
+  EXPECT_EQ(server.Stats().refused_after_goaway, 0u);
+}
+
+TEST(Http2, GoawayRefusesNothingSilently) {
+  ServerSettings ss;
+  ss.goaway_after_streams = 97;
+  std::atomic<int> handled{0};
+  Server server(ss, [&](const ServerRequest& req) {
+    ServerResponse r;
+    r.on_sent = [&] { handled++; };
+    r.body = req.body;
+    return r;
+  });
+  server.Start();
+  Client client(ClientFor(server.port()));
+  auto resps = client.Execute(Posts(3000));
+  int ok = 0, refused = 0, other = 0;
+  for (auto& r : resps) {
+    if (r.ok() && r.status == 200) {
+      ok++;
+    } else if (r.error == TransportError::kRefused) {
+      refused++;
+    } else {
+      other++;
+    }
+  }
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(ok + refused, 3000);
+  EXPECT_EQ(ok, handled.load());  // every response the server sent arrived
+  // Each connection serves exactly 97 streams, then refuses the rest.
+  EXPECT_EQ(static_cast<uint64_t>(ok), 97 * server.Stats().goaways_sent);
+  EXPECT_EQ(static_cast<uint64_t>(refused), client.Stats().refused);
+  EXPECT_GE(client.Stats().goaways_received, 1u);
+  // Retrying the refused ones on fresh connections eventually gets all through.
+  std::vector<Request> again;
+  for (int round = 0; round < 200 && refused > 0; ++round) {
+    auto rs = client.Execute(Posts(refused));
+    refused = 0;
+    for (auto& r : rs) {
+      if (r.status == 200) {
+        ok++;
+      } else {
+        ASSERT_EQ(r.error, TransportError::kRefused) << r.error_message;
+        refused++;
+      }
+    }
+  }
+  EXPECT_EQ(ok, 3000);
+  EXPECT_EQ(ok, handled.load());
+}
+
+TEST(Http2, ConnectFailureFailsFastAsConnectError) {
+  uint16_t port;
+  {
+    Server s({}, Echo);
+    s.Start();
+    port = s.port();
+  }  // closed: nothing listens there now
+  auto cs = ClientFor(port);
+  cs.connect_timeout = std::chrono::milliseconds(500);
+  Client client(cs);
+  auto resps = client.Execute(Posts(5));
+  for (auto& r : resps) {
+    EXPECT_EQ(r.error, TransportError::kConnect) << r.error_message;
+    EXPECT_EQ(r.status, 0);
+  }
+  EXPECT_GE(client.Stats().connect_failures, 1u);
+}
+
+TEST(Http2, RequestTimeoutAndResetAreReported) {
+  Server server({}, [](const ServerRequest& req) {
+    ServerResponse r;
+    if (req.path == "/slow") r.delay = std::chrono::milliseconds(3000);
+    if (req.path == "/reset") r.reset = true;
+    return r;
+  });
+  server.Start();
+  auto cs = ClientFor(server.port());
+  cs.request_timeout = std::chrono::milliseconds(200);
+  Client client(cs);
+  std::vector<Request> reqs(3);
+  reqs[0].path = "/slow";
+  reqs[1].path = "/reset";
+  reqs[2].path = "/fast";
+  auto t0 = std::chrono::steady_clock::now();
+  auto resps = client.Execute(std::move(reqs));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(resps[0].error, TransportError::kTimeout);
+  EXPECT_EQ(resps[1].error, TransportError::kReset);
+  EXPECT_EQ(resps[2].status, 200);
+  // The connection survives a cancelled stream.
+  std::vector<Request> again(1);
+  again[0].path = "/fast";
+  EXPECT_EQ(client.Execute(std::move(again))[0].status, 200);
+}
+
+TEST(Http2, ReconnectsAfterServerRestartOnSamePort) {
+  auto s1 = std::make_unique<Server>(ServerSettings{}, Echo);
+  s1->Start();
+  uint16_t port = s1->port();
+  Client client(ClientFor(port));
+  EXPECT_EQ(client.Execute(Posts(10))[9].status, 200);
+  s1.reset();
+  ServerSettings ss;
+  ss.listen = "127.0.0.1:" + std::to_string(port);
+  Server s2(ss, Echo);
+  s2.Start();
+  // The first attempt may see the dead connection; within a few tries it reconnects.
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    status = client.Execute(Posts(1))[0].status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST(Http2, ManyThreadsShareOneClient) {
+  Server server({}, Echo);
+  server.Start();
+  Client client(ClientFor(server.port()));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 6; ++t) {
+    ts.emplace_back([&] {
+      for (int k = 0; k < 5; ++k) {
+        for (auto& r : client.Execute(Posts(200))) ok += r.status == 200;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 6 * 5 * 200);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::http2
+
+#include "adapters/http2/test_certs.hpp"
+
+namespace fanout::adapters::http2 {
+namespace {
+
+TEST(Http2Tls, RoundTripOverTlsWithAlpnH2AndVerifiedCert) {
+  auto cert = testing::MakeSelfSignedCert();
+  ServerSettings ss;
+  ss.tls_cert_file = cert.cert_file;
+  ss.tls_key_file = cert.key_file;
+  Server server(ss, Echo);
+  server.Start();
+  ClientSettings cs;
+  cs.endpoint = *ParseEndpoint("https://127.0.0.1:" + std::to_string(server.port()));
+  cs.ca_file = cert.cert_file;
+  Client client(cs);
+  auto resps = client.Execute(Posts(300));
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(resps[i].ok()) << resps[i].error_message;
+    EXPECT_EQ(resps[i].body, "POST body-" + std::to_string(i) + " " + std::to_string(i));
+  }
+  // h2c client against the TLS server fails as a transport error, not a hang.
+  auto plain = cs;
+  plain.endpoint.tls = false;
+  plain.connect_timeout = std::chrono::milliseconds(1000);
+  Client wrong(plain);
+  EXPECT_FALSE(wrong.Execute(Posts(1))[0].ok());
+}
+
+TEST(Http2Tls, UntrustedCertificateIsAConnectError) {
+  auto cert = testing::MakeSelfSignedCert();
+  auto other = testing::MakeSelfSignedCert();
+  ServerSettings ss;
+  ss.tls_cert_file = cert.cert_file;
+  ss.tls_key_file = cert.key_file;
+  Server server(ss, Echo);
+  server.Start();
+  ClientSettings cs;
+  cs.endpoint = *ParseEndpoint("https://127.0.0.1:" + std::to_string(server.port()));
+  cs.ca_file = other.cert_file;  // trusts a different cert
+  Client client(cs);
+  auto r = client.Execute(Posts(2));
+  EXPECT_EQ(r[0].error, TransportError::kConnect);
+  EXPECT_THAT(r[0].error_message, ::testing::HasSubstr("certificate"));
+  cs.verify_peer = false;
+  Client insecure(cs);
+  EXPECT_EQ(insecure.Execute(Posts(1))[0].status, 200);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::http2

@@ -1,0 +1,536 @@
+#include "adapters/http2/server.hpp"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <queue>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "adapters/http2/transport.hpp"
+
+namespace fanout::adapters::http2 {
+
+using Clock = std::chrono::steady_clock;
+
+struct Server::Counters {
+  std::atomic<uint64_t> accepted{0}, streams{0}, goaways{0}, refused{0};
+  std::atomic<uint32_t> max_concurrent{0};
+};
+
+namespace {
+
+struct SStream {
+  ServerRequest req;
+  ServerResponse resp;
+  size_t off = 0;
+  bool ignored = false;
+  bool handled = false;
+};
+
+struct Timer {
+  Clock::time_point due;
+  uint64_t conn_id;
+  int32_t stream_id;
+  bool operator>(const Timer& o) const { return due > o.due; }
+};
+
+}  // namespace
+
+class Server::Worker {
+ public:
+  Worker(Server& server, std::shared_ptr<TlsContext> tls)
+      : srv_(server), s_(server.settings_), tls_(std::move(tls)) {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd_ < 0 || evfd_ < 0) throw std::runtime_error("epoll/eventfd failed");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kListenTag;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, srv_.listen_fd_, &ev) != 0) {
+      throw std::runtime_error(std::string("epoll add listen: ") + std::strerror(errno));
+    }
+  }
+  ~Worker() {
+    ::close(evfd_);
+    ::close(epfd_);
+  }
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    stop_ = true;
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(evfd_, &one, sizeof(one));
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static constexpr uint64_t kWakeTag = 1;
+  static constexpr uint64_t kListenTag = 2;
+  static constexpr uint64_t kFirstConnId = 16;
+
+  struct SConn {
+    Worker* w = nullptr;
+    uint64_t id = 0;
+    int fd = -1;
+    std::unique_ptr<Transport> t;
+    bool handshake_done = false;
+    nghttp2_session* session = nullptr;
+    std::string wbuf;
+    size_t woff = 0;
+    uint32_t events = 0;
+    uint64_t streams_started = 0;
+    int32_t goaway_last_id = INT32_MAX;
+    std::unordered_map<int32_t, std::unique_ptr<SStream>> streams;
+    bool lingering = false;
+    Clock::time_point linger_deadline;
+    bool dirty = false;
+  };
+
+  // ---- nghttp2 callbacks --------------------------------------------------
+  static int OnBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    auto* c = static_cast<SConn*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    int32_t id = frame->hd.stream_id;
+    auto st = std::make_unique<SStream>();
+    Worker* w = c->w;
+    if (id > c->goaway_last_id) {
+      // Arrived after we decided to go away: refuse (the client retries it elsewhere).
+      st->ignored = true;
+      w->srv_.counters_->refused++;
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+    } else {
+      w->srv_.counters_->streams++;
+      c->streams_started++;
+      uint32_t active = static_cast<uint32_t>(c->streams.size() + 1);
+      auto& mx = w->srv_.counters_->max_concurrent;
+      uint32_t cur = mx.load(std::memory_order_relaxed);
+      while (active > cur && !mx.compare_exchange_weak(cur, active)) {
+      }
+      if (w->s_.goaway_after_streams > 0 && c->streams_started == w->s_.goaway_after_streams) {
+        c->goaway_last_id = id;
+        w->srv_.counters_->goaways++;
+        nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, nullptr, 0);
+      }
+    }
+    nghttp2_session_set_stream_user_data(session, id, st.get());
+    c->streams[id] = std::move(st);
+    return 0;
+  }
+  static int OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    auto* st =
+        static_cast<SStream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+    if (st == nullptr || st->ignored) return 0;
+    std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    std::string v(reinterpret_cast<const char*>(value), valuelen);
+    if (n == ":method") {
+      st->req.method = std::move(v);
+    } else if (n == ":path") {
+      st->req.path = std::move(v);
+    } else if (n == ":authority") {
+      st->req.authority = std::move(v);
+    } else if (!n.empty() && n[0] != ':') {
+      st->req.headers.emplace_back(std::string(n), std::move(v));
+    }
+    return 0;
+  }
+  static int OnData(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                    size_t len, void* user) {
+    auto* c = static_cast<SConn*>(user);
+    auto* st = static_cast<SStream*>(nghttp2_session_get_stream_user_data(session, stream_id));
+    if (st == nullptr || st->ignored) return 0;
+    size_t cap = c->w->s_.max_request_body;
+    size_t room = cap - std::min(cap, st->req.body.size());
+    if (len > room) st->req.body_truncated = true;
+    st->req.body.append(reinterpret_cast<const char*>(data), std::min(len, room));
+    return 0;
+  }
+  static int OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    auto* c = static_cast<SConn*>(user);
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      auto* st =
+          static_cast<SStream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+      if (st != nullptr && !st->ignored && !st->handled) {
+        st->handled = true;
+        c->w->Handle(*c, frame->hd.stream_id, *st);
+      }
+    }
+    return 0;
+  }
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+    auto* c = static_cast<SConn*>(user);
+    c->streams.erase(stream_id);
+    return 0;
+  }
+  static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                          uint32_t* data_flags, nghttp2_data_source* source, void*) {
+    auto* st = static_cast<SStream*>(source->ptr);
+    const std::string& b = st->resp.body;
+    size_t n = std::min(length, b.size() - st->off);
+    std::memcpy(buf, b.data() + st->off, n);
+    st->off += n;
+    if (st->off == b.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  void Handle(SConn& c, int32_t id, SStream& st) {
+    st.resp = srv_.handler_(st.req);
+    if (st.resp.delay.count() > 0) {
+      timers_.push({Clock::now() + st.resp.delay, c.id, id});
+    } else {
+      Respond(c, id, st);
+    }
+  }
+
+  void Respond(SConn& c, int32_t id, SStream& st) {
+    if (st.resp.reset) {
+      nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+      c.dirty = true;
+      return;
+    }
+    std::string status = std::to_string(st.resp.status);
+    std::string clen = std::to_string(st.resp.body.size());
+    std::vector<nghttp2_nv> nva;
+    auto add = [&](const std::string& n, const std::string& v) {
+      nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                     reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                     NGHTTP2_NV_FLAG_NONE});
+    };
+    static const std::string kStatus = ":status", kLen = "content-length";
+    add(kStatus, status);
+    for (const auto& h : st.resp.headers) add(h.first, h.second);
+    if (!st.resp.body.empty()) add(kLen, clen);
+    nghttp2_data_provider prd{};
+    prd.source.ptr = &st;
+    prd.read_callback = ReadBody;
+    int rv = nghttp2_submit_response(c.session, id, nva.data(), nva.size(),
+                                     st.resp.body.empty() ? nullptr : &prd);
+    c.dirty = true;
+    if (rv == 0 && st.resp.on_sent) st.resp.on_sent();
+  }
+
+  // ---- connections ----------------------------------------------------------
+  void SetEvents(SConn& c, uint32_t events) {
+    if (c.events == events) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = c.id;
+    epoll_ctl(epfd_, c.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
+    c.events = events;
+  }
+
+  void Accept() {
+    for (;;) {
+      int fd = accept4(srv_.listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN (another worker took it) or transient error
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      auto c = std::make_unique<SConn>();
+      c->w = this;
+      c->id = next_id_++;
+      c->fd = fd;
+      try {
+        c->t = tls_ ? MakeTlsTransport(fd, tls_, "") : MakePlainTransport(fd);
+      } catch (const std::exception&) {
+        ::close(fd);
+        continue;
+      }
+      srv_.counters_->accepted++;
+      SConn& ref = *c;
+      conns_.emplace(c->id, std::move(c));
+      SetEvents(ref, EPOLLIN);
+      if (tls_) {
+        Handshake(ref);
+      } else {
+        StartSession(ref);
+      }
+    }
+  }
+
+  void StartSession(SConn& c) {
+    c.handshake_done = true;
+    nghttp2_session_callbacks* cbs;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnData);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+    nghttp2_option* opt;
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_stream_reset_rate_limit(opt, s_.stream_reset_burst, s_.stream_reset_rate);
+    nghttp2_session_server_new2(&c.session, cbs, &c, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s_.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
+    nghttp2_submit_settings(c.session, NGHTTP2_FLAG_NONE, iv, 2);
+    nghttp2_session_set_local_window_size(c.session, NGHTTP2_FLAG_NONE, 0, 16 << 20);
+    c.dirty = true;
+  }
+
+  void Handshake(SConn& c) {
+    switch (c.t->Handshake()) {
+      case IoStatus::kOk:
+        SetEvents(c, EPOLLIN);
+        StartSession(c);
+        return;
+      case IoStatus::kWantRead:
+        SetEvents(c, EPOLLIN);
+        return;
+      case IoStatus::kWantWrite:
+        SetEvents(c, EPOLLOUT);
+        return;
+      default:
+        Close(c);
+        return;
+    }
+  }
+
+  void Close(SConn& c) {
+    c.dirty = false;
+    to_close_.push_back(c.id);
+  }
+
+  void Reap() {
+    for (uint64_t id : to_close_) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      SConn& c = *it->second;
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+      if (c.session != nullptr) nghttp2_session_del(c.session);
+      c.streams.clear();
+      conns_.erase(it);  // transport closes the fd
+    }
+    to_close_.clear();
+  }
+
+  // After the session is done: stop writing and drain the peer until it closes, so
+  // the kernel does not turn our close() into a RST that eats the last responses.
+  void StartLinger(SConn& c) {
+    c.lingering = true;
+    c.linger_deadline = Clock::now() + std::chrono::seconds(2);
+    ::shutdown(c.fd, SHUT_WR);
+    SetEvents(c, EPOLLIN);
+  }
+
+  void OnReadable(SConn& c) {
+    char buf[32 * 1024];
+    for (;;) {
+      size_t n = 0;
+      IoStatus st = c.t->Read(buf, sizeof(buf), &n);
+      if (st == IoStatus::kOk) {
+        if (c.lingering) continue;
+        ssize_t rv = nghttp2_session_mem_recv(c.session, reinterpret_cast<uint8_t*>(buf), n);
+        c.dirty = true;
+        if (rv < 0) {
+          // nghttp2 queued a GOAWAY for protocol errors; flush it, then close.
+          Flush(c);
+          Close(c);
+          return;
+        }
+        continue;
+      }
+      if (st == IoStatus::kWantRead) return;
+      if (st == IoStatus::kWantWrite) {
+        c.dirty = true;
+        return;
+      }
+      Close(c);
+      return;
+    }
+  }
+
+  void Flush(SConn& c) {
+    c.dirty = false;
+    if (c.session == nullptr || c.lingering) return;
+    for (;;) {
+      while (c.woff < c.wbuf.size()) {
+        size_t n = 0;
+        IoStatus st = c.t->Write(c.wbuf.data() + c.woff, c.wbuf.size() - c.woff, &n);
+        if (st == IoStatus::kOk) {
+          c.woff += n;
+          continue;
+        }
+        if (st == IoStatus::kWantWrite || st == IoStatus::kWantRead) {
+          SetEvents(c, EPOLLIN | EPOLLOUT);
+          return;
+        }
+        Close(c);
+        return;
+      }
+      c.wbuf.clear();
+      c.woff = 0;
+      while (c.wbuf.size() < 64 * 1024) {
+        const uint8_t* data = nullptr;
+        ssize_t n = nghttp2_session_mem_send(c.session, &data);
+        if (n < 0) {
+          Close(c);
+          return;
+        }
+        if (n == 0) break;
+        c.wbuf.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      if (c.wbuf.empty()) break;
+    }
+    SetEvents(c, EPOLLIN);
+    if (!nghttp2_session_want_read(c.session) && !nghttp2_session_want_write(c.session)) {
+      StartLinger(c);
+    }
+  }
+
+  void RunTimers(Clock::time_point now) {
+    while (!timers_.empty() && timers_.top().due <= now) {
+      Timer t = timers_.top();
+      timers_.pop();
+      auto it = conns_.find(t.conn_id);
+      if (it == conns_.end()) continue;
+      SConn& c = *it->second;
+      if (c.session == nullptr || c.lingering) continue;
+      auto s = c.streams.find(t.stream_id);
+      if (s == c.streams.end()) continue;
+      Respond(c, t.stream_id, *s->second);
+    }
+  }
+
+  void Run() {
+    std::vector<epoll_event> events(128);
+    while (!stop_) {
+      int timeout_ms = 50;
+      auto now = Clock::now();
+      if (!timers_.empty()) {
+        auto d = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().due - now);
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(d.count() + 1, 0, 50));
+      }
+      int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+      for (int i = 0; i < n; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == kWakeTag) {
+          uint64_t v;
+          [[maybe_unused]] ssize_t r = ::read(evfd_, &v, sizeof(v));
+          continue;
+        }
+        if (tag == kListenTag) {
+          Accept();
+          continue;
+        }
+        auto it = conns_.find(tag);
+        if (it == conns_.end()) continue;
+        SConn& c = *it->second;
+        if (!c.handshake_done) {
+          Handshake(c);
+          continue;
+        }
+        if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) OnReadable(c);
+        if (events[i].events & EPOLLOUT) c.dirty = true;
+      }
+      now = Clock::now();
+      RunTimers(now);
+      for (auto& [id, c] : conns_) {
+        if (c->lingering && now >= c->linger_deadline) Close(*c);
+        if (c->dirty) Flush(*c);
+      }
+      Reap();
+    }
+    for (auto& [id, c] : conns_) Close(*c);
+    Reap();
+  }
+
+  Server& srv_;
+  const ServerSettings& s_;
+  std::shared_ptr<TlsContext> tls_;
+  int epfd_ = -1;
+  int evfd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  uint64_t next_id_ = kFirstConnId;
+  std::unordered_map<uint64_t, std::unique_ptr<SConn>> conns_;
+  std::vector<uint64_t> to_close_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+};
+
+Server::Server(ServerSettings settings, Handler handler)
+    : settings_(std::move(settings)),
+      handler_(std::move(handler)),
+      counters_(std::make_unique<Counters>()) {}
+
+Server::~Server() { Stop(); }
+
+void Server::Start() {
+  if (listen_fd_ >= 0) return;
+  auto hp = ParseHostPort(settings_.listen);
+  if (!hp)
+    throw std::runtime_error("bad listen address '" + settings_.listen + "' (want host:port)");
+  std::shared_ptr<TlsContext> tls;
+  if (!settings_.tls_cert_file.empty() || !settings_.tls_key_file.empty()) {
+    tls = TlsContext::Server(settings_.tls_cert_file, settings_.tls_key_file);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(hp->port);
+  int rc = getaddrinfo(hp->host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    throw std::runtime_error("resolve '" + hp->host + "': " + gai_strerror(rc));
+  }
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+    std::string err = std::strerror(errno);
+    freeaddrinfo(res);
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("listen on " + settings_.listen + ": " + err);
+  }
+  freeaddrinfo(res);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  listen_fd_ = fd;
+  for (int i = 0; i < std::max(1, settings_.threads); ++i) {
+    workers_.push_back(std::make_unique<Worker>(*this, tls));
+  }
+  for (auto& w : workers_) w->Start();
+}
+
+void Server::Stop() {
+  for (auto& w : workers_) w->Stop();
+  workers_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+ServerStats Server::Stats() const {
+  ServerStats s;
+  s.connections_accepted = counters_->accepted;
+  s.streams = counters_->streams;
+  s.goaways_sent = counters_->goaways;
+  s.refused_after_goaway = counters_->refused;
+  s.max_concurrent_streams_seen = counters_->max_concurrent;
+  return s;
+}
+
+}  // namespace fanout::adapters::http2

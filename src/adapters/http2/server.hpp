@@ -1,0 +1,91 @@
+#pragma once
+// Http2Server: a small multi-threaded HTTP/2 server (libnghttp2 server sessions),
+// h2c with prior knowledge, or TLS with ALPN h2 when a cert/key is given.
+//
+// Threads: `threads` workers, each with its own epoll loop; all share the listening
+// socket (EPOLLEXCLUSIVE) and keep the connections they accept. The handler runs on
+// the worker thread that owns the connection, so it must be thread-safe and fast;
+// delays (ServerResponse::delay) are timers, not sleeps.
+// Lifecycle: construct, Start() (throws on bind/TLS errors), Stop() or destructor.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/http2/common.hpp"
+
+namespace fanout::adapters::http2 {
+
+struct ServerRequest {
+  std::string method;
+  std::string path;
+  std::string authority;
+  Headers headers;  // lowercase names, pseudo-headers excluded
+  std::string body;
+  bool body_truncated = false;  // longer than ServerSettings::max_request_body
+};
+
+struct ServerResponse {
+  int status = 200;
+  Headers headers;
+  std::string body;
+  std::chrono::milliseconds delay{0};  // answer after this long, without blocking the loop
+  bool reset = false;                  // answer with RST_STREAM(INTERNAL_ERROR) instead
+  std::function<void()> on_sent;       // called when the response is handed to nghttp2
+                                       // (not if the stream died before; not for resets)
+};
+
+using Handler = std::function<ServerResponse(const ServerRequest&)>;
+
+struct ServerSettings {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 = ephemeral
+  int threads = 2;
+  uint32_t max_concurrent_streams = 1000;  // advertised SETTINGS_MAX_CONCURRENT_STREAMS
+  std::string tls_cert_file;               // both set: TLS only; else h2c
+  std::string tls_key_file;
+  uint64_t goaway_after_streams = 0;  // per connection: GOAWAY(NO_ERROR) after N streams
+  size_t max_request_body = 1 << 20;
+  // Rapid-reset limiter (CVE-2023-44487): Debian's default (1000 burst, 33/s) kills
+  // connections of honest clients that cancel timed-out requests; raised here.
+  uint64_t stream_reset_burst = 10000;
+  uint64_t stream_reset_rate = 10000;
+};
+
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t streams = 0;
+  uint64_t goaways_sent = 0;
+  uint64_t refused_after_goaway = 0;
+  uint32_t max_concurrent_streams_seen = 0;  // on any one connection
+};
+
+class Server {
+ public:
+  Server(ServerSettings settings, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void Start();
+  void Stop();
+  uint16_t port() const { return port_; }
+  bool tls() const { return !settings_.tls_cert_file.empty(); }
+  ServerStats Stats() const;
+
+  class Worker;  // internal
+  struct Counters;
+
+ private:
+  ServerSettings settings_;
+  Handler handler_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::unique_ptr<Counters> counters_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace fanout::adapters::http2

@@ -1,0 +1,89 @@
+#pragma once
+// PushSim: an APNs + FCM HTTP v1 compatible HTTP/2 server for tests and rehearsals
+// (DESIGN §7.3). It validates requests like the real services, answers with their
+// status codes and reason strings, injects faults (faults.hpp) and records every
+// accepted push so tests can prove exactly-once delivery.
+//
+// Endpoints: POST /3/device/{token} (APNs), POST /v1/projects/{p}/messages:send (FCM),
+// GET /sim/stats (JSON), GET /sim/deliveries (JSON lines), DELETE /sim/deliveries.
+// Lifecycle: construct, Start() (throws on bind/TLS errors), Stop()/destructor.
+// Thread-safety: all public methods may be called from any thread while it runs.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/http2/server.hpp"
+#include "adapters/pushsim/faults.hpp"
+#include "ports/push_gateway.hpp"
+
+namespace fanout::adapters::pushsim {
+
+struct PushSimSettings {
+  std::string listen = "127.0.0.1:0";  // host:port, port 0 = ephemeral (see port())
+  int threads = 2;                     // event-loop threads
+  uint32_t max_concurrent_streams = 1000;
+  std::string tls_cert_file;  // both set: TLS (ALPN h2) instead of h2c
+  std::string tls_key_file;
+  FaultSpec faults;
+  std::string fcm_project;  // non-empty: other projects get 403 PERMISSION_DENIED
+  // Non-empty: the exact bearer credential required (APNs `authorization: bearer X`,
+  // FCM `Authorization: Bearer X`); empty: not checked.
+  std::string apns_bearer;
+  std::string fcm_bearer;
+  bool record_deliveries = true;  // false for long benchmarks (memory)
+  // Test hook: called (on a server thread) with every APNs/FCM request before it is
+  // validated. Must be thread-safe and fast.
+  std::function<void(const http2::ServerRequest&)> on_request;
+};
+
+struct Delivery {
+  ports::Platform platform = ports::Platform::kApns;
+  std::string token;
+  std::string collapse_id;  // apns-collapse-id / message.android.collapse_key
+  int64_t t_ms = 0;         // ms since the Unix epoch when accepted
+  std::string alert_id;     // APNs payload fanout.alert_id / FCM message.data.alert_id
+};
+
+struct SimStats {
+  // platform ("apns"/"fcm") → status ("200", "410", ..., "reset") → count
+  std::map<std::string, std::map<std::string, uint64_t>> counts;
+  uint64_t deliveries = 0;  // accepted pushes recorded (since the last reset)
+  http2::ServerStats server;
+  uint64_t Count(std::string_view platform, std::string_view status) const;
+  std::string ToJson() const;
+};
+
+class PushSim {
+ public:
+  explicit PushSim(PushSimSettings settings = {});
+  ~PushSim();
+  PushSim(const PushSim&) = delete;
+  PushSim& operator=(const PushSim&) = delete;
+
+  void Start();
+  void Start(const std::string& listen);  // overrides settings.listen
+  void Stop();
+  uint16_t port() const;
+  /// "http://127.0.0.1:PORT" or "https://..." for clients.
+  std::string endpoint() const;
+
+  std::vector<Delivery> Deliveries() const;
+  SimStats Stats() const;
+  void ResetDeliveries();
+  /// Marks a token dead: later pushes to it get 410 Unregistered / 404 UNREGISTERED.
+  void MarkUnregistered(ports::Platform platform, const std::string& token);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One delivery as the JSON line served by /sim/deliveries (no trailing newline).
+std::string DeliveryJson(const Delivery& d);
+
+}  // namespace fanout::adapters::pushsim
