@@ -249,18 +249,12 @@ cap::Alert DwdAlert(const std::string& xml) {
   return alert;
 }
 
+// The alert with only its polygon areas (polygons) or only its warn-cell areas.
 cap::Alert Only(cap::Alert a, bool polygons) {
   for (auto& info : a.infos) {
-    for (auto& area : info.areas) {
-      if (polygons) {
-        std::erase_if(area.geocodes,
-                      [](const cap::ValuePair& g) { return g.name == "WARNCELLID"; });
-      } else {
-        area.polygons.clear();
-        std::erase_if(area.geocodes,
-                      [](const cap::ValuePair& g) { return g.name == "EXCLUDE_POLYGON"; });
-      }
-    }
+    std::erase_if(info.areas, [polygons](const cap::Area& area) {
+      return polygons ? area.polygons.empty() : !area.polygons.empty();
+    });
   }
   return a;
 }

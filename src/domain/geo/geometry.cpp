@@ -81,6 +81,11 @@ Parsed<Ring> ParseCapPolygon(std::string_view text) {
     ring.push_back(ring.front());
   }
   if (ring.size() < 4) {
+    out.degenerate_points = ring;
+    if (ring.size() > 1 && SamePoint(ring.front(), ring.back())) {
+      out.degenerate_points.pop_back();
+    }
+    out.warnings.clear();
     out.error = Warn("INVALID_POLYGON",
                      "polygon has fewer than 3 distinct points: '" + Excerpt(text) + "'");
     return out;

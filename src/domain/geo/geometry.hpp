@@ -33,6 +33,9 @@ struct Parsed {
   std::optional<T> value;
   std::vector<cap::Issue> warnings;
   std::optional<cap::Issue> error;
+  /// For a degenerate polygon (1 or 2 distinct points, error INVALID_POLYGON): those
+  /// points, so a caller can still locate them (DWD sends such slivers).
+  std::vector<LatLon> degenerate_points;
 };
 
 /// CAP `<polygon>` (and DWD `EXCLUDE_POLYGON`) text: whitespace-separated `lat,lon` pairs.

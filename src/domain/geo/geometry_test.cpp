@@ -58,6 +58,14 @@ TEST(ParseCapPolygon, Errors) {
   }
 }
 
+TEST(ParseCapPolygon, DegenerateRingsKeepTheirPoints) {
+  auto r = ParseCapPolygon("51.437717,13.32218 51.437828,13.332933 51.437717,13.32218");
+  ASSERT_TRUE(r.error);
+  ASSERT_EQ(r.degenerate_points.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.degenerate_points[1].lon, 13.332933);
+  EXPECT_TRUE(ParseCapPolygon("50,x 51,9 52,9 50,x").degenerate_points.empty());
+}
+
 TEST(ParseCapCircle, ValuesAndErrors) {
   auto c = ParseCapCircle("32.9525,-115.5527 0");
   ASSERT_TRUE(c.value);
@@ -160,7 +168,7 @@ TEST(ResolveAreaWithGeometry, ParseErrorsAndIndexErrorsAreUnresolved) {
   alert.infos.resize(1);
   alert.infos[0].areas.resize(1);
   auto& area = alert.infos[0].areas[0];
-  area.polygons = {"54,9 54,10", "54,9 54,10 55,10"};
+  area.polygons = {"54,9 54,x 55,10", "54,9 54,10 55,10"};
   area.circles = {"bogus"};
   area.geocodes = {{"WKT", "POLYGON((9 54, 10 54, 10 55, 9 54))"}};
   const auto r = ResolveArea(alert, catalog, &index);
@@ -168,6 +176,22 @@ TEST(ResolveAreaWithGeometry, ParseErrorsAndIndexErrorsAreUnresolved) {
   EXPECT_THAT(Codes(r.warnings), ElementsAre("POLYGON_NOT_CLOSED"));
   ASSERT_EQ(index.shapes.size(), 1u);
   EXPECT_EQ(index.shapes[0].wkt.size(), 1u);
+}
+
+TEST(ResolveAreaWithGeometry, DegeneratePolygonsAreLocatedAsPoints) {
+  const GeoCatalog catalog = ThreeMunicipalities();
+  FakeGeometryIndex index;
+  cap::Alert alert;
+  alert.infos.resize(1);
+  alert.infos[0].areas.resize(1);
+  // Seen in data/cap/dwd-update-thunderstorm-de.xml: two distinct points, closed.
+  alert.infos[0].areas[0].polygons = {"51.437717,13.32218 51.437828,13.332933 51.437717,13.32218"};
+  const auto r = ResolveArea(alert, catalog, &index);
+  EXPECT_THAT(r.unresolved, IsEmpty());
+  EXPECT_THAT(Codes(r.warnings), ElementsAre("POLYGON_DEGENERATE"));
+  ASSERT_EQ(index.shapes.size(), 1u);
+  EXPECT_EQ(index.shapes[0].points.size(), 2u);
+  EXPECT_TRUE(index.shapes[0].polygons.empty());
 }
 
 TEST(ResolveAreaWithGeometry, WithoutAnIndexShapesAreNoGeometrySupport) {

@@ -250,12 +250,14 @@ class Resolver {
       : catalog_(catalog), geometry_(geometry) {}
 
   void Info(const cap::Info& info) {
+    bool has_area_parameter = false;
     for (const cap::ValuePair& p : info.parameters) {
       if (Upper(p.name) == Upper(kNinaAreaParameter)) {
+        has_area_parameter = true;
         if (!Seen("P", p.value)) RegionKeys(p.value, "parameter warnVerwaltungsbereiche");
       }
     }
-    for (const cap::Area& area : info.areas) Area(area);
+    for (const cap::Area& area : info.areas) Area(area, has_area_parameter);
   }
 
   AreaResolution Finish() {
@@ -273,7 +275,7 @@ class Resolver {
   }
 
  private:
-  void Area(const cap::Area& area) {
+  void Area(const cap::Area& area, bool info_has_area_parameter) {
     if (!geometry_) {
       for (const std::string& poly : area.polygons) {
         if (!Seen("G", poly)) {
@@ -293,6 +295,49 @@ class Resolver {
       Shapes(area);
     }
     for (const cap::ValuePair& g : area.geocodes) Geocode(g);
+    if (area.polygons.empty() && area.circles.empty() && area.geocodes.empty() &&
+        !info_has_area_parameter) {
+      EmptyArea(area);
+    }
+  }
+
+  /// An area with only an areaDesc (e.g. NINA's DWD JSON, whose area is in the undocumented
+  /// ZGEM parameter). If the description is exactly the name of DWD municipality/Kreis warn
+  /// cells that all mean the same municipalities ("Stadt Wernigerode"), use them, with a
+  /// warning; otherwise report the area as unresolved.
+  void EmptyArea(const cap::Area& area) {
+    const std::string_view desc = Trim(area.desc);
+    if (Seen("E", desc)) return;
+    std::vector<uint32_t> found;
+    bool ambiguous = false, any = false;
+    for (const WarnCell& c : catalog_.warn_cells()) {
+      const WarnCellType t = WarnCellTypeOf(c.id);
+      if ((t != WarnCellType::kMunicipality && t != WarnCellType::kKreis) || c.name != desc) {
+        continue;
+      }
+      const WarnCellResolution r = ResolveWarnCell(c.id, catalog_);
+      std::vector<uint32_t> members;
+      for (const std::string& key : r.keys) {
+        const auto e = catalog_.Expand(key);
+        members.insert(members.end(), e.begin(), e.end());
+      }
+      std::sort(members.begin(), members.end());
+      if (any && members != found) ambiguous = true;
+      found = std::move(members);
+      any = true;
+    }
+    if (any && !ambiguous && !found.empty()) {
+      hits_.insert(hits_.end(), found.begin(), found.end());
+      out_.warnings.push_back(
+          cap::Issue{"AREA_RESOLVED_BY_NAME",
+                     "area '" + std::string(desc) +
+                         "' has no polygon, circle or geocode; resolved by its DWD warn-cell name",
+                     false});
+      return;
+    }
+    Unresolved(ambiguous ? "AMBIGUOUS_AREA_NAME" : "NO_AREA_CODES",
+               "area '" + std::string(desc) + "' has no polygon, circle or geocode" +
+                   (ambiguous ? " and its name matches several DWD warn cells" : ""));
   }
 
   /// Polygons, circles, WKT and EXCLUDE_POLYGON of one area, intersected as one shape:
@@ -315,7 +360,23 @@ class Resolver {
     AreaShape shape;
     shape.label = area.desc;
     for (const std::string& text : area.polygons) {
-      if (auto r = ParsePolygonText(text, "polygon")) shape.polygons.push_back(std::move(*r));
+      auto r = ParseCapPolygon(text);
+      if (r.error && !r.degenerate_points.empty()) {
+        // A "polygon" of one or two distinct points has no area, but its points still say
+        // where the warning is: locate them rather than drop the shape.
+        out_.warnings.push_back(cap::Issue{"POLYGON_DEGENERATE",
+                                           r.error->message + "; its " +
+                                               std::to_string(r.degenerate_points.size()) +
+                                               " point(s) are located instead",
+                                           false});
+        shape.points.insert(shape.points.end(), r.degenerate_points.begin(),
+                            r.degenerate_points.end());
+      } else if (r.error) {
+        Unresolved(r.error->code, "polygon: " + r.error->message);
+      } else {
+        Collect(r.warnings);
+        shape.polygons.push_back(std::move(*r.value));
+      }
     }
     for (const std::string& text : area.circles) {
       auto c = ParseCapCircle(text);

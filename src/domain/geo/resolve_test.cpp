@@ -186,6 +186,28 @@ TEST(ResolveArea, UnionOverInfosAndAreasSortedUniqueAndDeduplicatedIssues) {
   EXPECT_THAT(Codes(r), ElementsAre("UNKNOWN_WARNCELL"));
 }
 
+TEST(ResolveArea, AreaWithOnlyADescriptionIsResolvedByDwdCellNameOrReported) {
+  const GeoCatalog c = Catalog();
+  cap::Alert a;
+  a.infos.resize(1);
+  a.infos[0].areas.resize(3);
+  a.infos[0].areas[0].desc = "Stadt Münster";  // a type-1 and a type-8 cell: same place
+  a.infos[0].areas[1].desc = "Kreis München";
+  a.infos[0].areas[2].desc = "somewhere";
+  const auto r = ResolveArea(a, c);
+  EXPECT_THAT(r.municipalities, ElementsAre("055150000000", "091840116116", "091840119119"));
+  EXPECT_THAT(Codes(r), ElementsAre("NO_AREA_CODES"));
+  ASSERT_EQ(r.warnings.size(), 2u);
+  EXPECT_EQ(r.warnings[0].code, "AREA_RESOLVED_BY_NAME");
+  // With the NINA parameter carrying the area, a bare areaDesc is not a problem.
+  a.infos[0].parameters = {{"warnVerwaltungsbereiche", "055150000000"}};
+  a.infos[0].areas.resize(1);
+  a.infos[0].areas[0].desc = "somewhere";
+  const auto r2 = ResolveArea(a, c);
+  EXPECT_THAT(r2.municipalities, ElementsAre("055150000000"));
+  EXPECT_THAT(r2.unresolved, IsEmpty());
+}
+
 TEST(ResolveArea, EmptyAlertResolvesToNothing) {
   const auto r = ResolveArea(cap::Alert{}, Catalog());
   EXPECT_THAT(r.municipalities, IsEmpty());
