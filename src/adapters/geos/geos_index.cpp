@@ -30,8 +30,9 @@ struct GeosGeometryIndex::Impl {
   GEOSContextHandle_t ctx = nullptr;
   std::string last_error;  // filled by the GEOS error handler
   GeosIndexSettings settings;
-  std::vector<GEOSGeometry*> geoms;                   // by catalog index
-  std::vector<double> areas;                          // by catalog index, in degrees²
+  std::vector<GEOSGeometry*> geoms;   // by catalog index
+  std::vector<double> areas;          // by catalog index, in degrees²
+  std::vector<GEOSGeometry*> labels;  // by catalog index: a point inside the municipality
   std::vector<const GEOSPreparedGeometry*> prepared;  // by catalog index
   std::vector<uint32_t> ids;                          // stable storage for STRtree items
   GEOSSTRtree* tree = nullptr;
@@ -50,6 +51,9 @@ struct GeosGeometryIndex::Impl {
       if (p) GEOSPreparedGeom_destroy_r(ctx, p);
     }
     for (auto* g : geoms) {
+      if (g) GEOSGeom_destroy_r(ctx, g);
+    }
+    for (auto* g : labels) {
       if (g) GEOSGeom_destroy_r(ctx, g);
     }
     for (auto& [id, g] : warn_cells) GEOSGeom_destroy_r(ctx, g);
@@ -187,7 +191,9 @@ struct GeosGeometryIndex::Impl {
     const double f = settings.min_overlap_fraction;
     for (uint32_t c : CandidatesOf(g)) {
       if (GEOSPreparedIntersects_r(ctx, pg, geoms[c]) != 1) continue;
-      if (!polygonal || f <= 0 || GEOSPreparedContains_r(ctx, pg, geoms[c]) == 1 ||
+      // Fast paths that only ever keep a hit: the area covers the municipality's label
+      // point (a sliver never reaches it), or one contains the other.
+      if (!polygonal || f <= 0 || GEOSPreparedIntersects_r(ctx, pg, labels[c]) == 1 ||
           GEOSPreparedContains_r(ctx, prepared[c], g) == 1) {
         out.push_back(c);
         continue;
@@ -228,6 +234,7 @@ Result<std::unique_ptr<GeosGeometryIndex>, Error> GeosGeometryIndex::Load(
   impl->settings = settings;
   const std::size_t n = catalog.municipalities().size();
   impl->areas.assign(n, 0);
+  impl->labels.assign(n, nullptr);
   impl->geoms.assign(n, nullptr);
   impl->prepared.assign(n, nullptr);
   impl->ids.resize(n);
@@ -264,6 +271,8 @@ Result<std::unique_ptr<GeosGeometryIndex>, Error> GeosGeometryIndex::Load(
     }
     impl->ids[i] = i;
     GEOSArea_r(impl->ctx, impl->geoms[i], &impl->areas[i]);
+    const auto& m = catalog.municipalities()[i];
+    impl->labels[i] = GEOSGeom_createPointFromXY_r(impl->ctx, m.label_lon, m.label_lat);
     impl->prepared[i] = GEOSPrepare_r(impl->ctx, impl->geoms[i]);
     GEOSSTRtree_insert_r(impl->ctx, impl->tree, impl->geoms[i], &impl->ids[i]);
   }

@@ -301,6 +301,32 @@ TEST(GeosIndex, CirclesAndPoints) {
   EXPECT_THAT(around, Contains("053160000000"));  // Leverkusen, ~15 km
   EXPECT_GT(around.size(), 10u);
   EXPECT_LT(around.size(), 60u);
+  // A 300 m circle covers < 0.1 % of Köln: the sliver filter compares with the smaller of
+  // the two areas, so it is still a hit.
+  geo::AreaShape small;
+  small.polygons = {geo::CircleToRing({{koeln->label_lat, koeln->label_lon}, 0.3})};
+  EXPECT_EQ(Keys(f.index->Intersect(small).municipalities), std::set<std::string>{"053150000000"});
+}
+
+TEST(GeosIndex, DwdExcludePolygonsChangeTheResult) {
+  const auto& f = F();
+  const cap::Alert alert = DwdAlert(
+      Slurp(std::filesystem::path(FANOUT_DATA_DIR) / "cap/dwd" /
+            "2.49.0.0.276.0.DWD.PVW.1687514160000.20999218-5d5e-4761-b271-6c243f695568.MUL.xml"));
+  cap::Alert without = Only(alert, true);
+  std::size_t excludes = 0;
+  for (auto& info : without.infos) {
+    for (auto& area : info.areas) {
+      excludes += std::erase_if(
+          area.geocodes, [](const cap::ValuePair& g) { return g.name == "EXCLUDE_POLYGON"; });
+    }
+  }
+  ASSERT_EQ(excludes, 16u);
+  const auto with_ex = geo::ResolveArea(Only(alert, true), f.catalog, f.index.get());
+  const auto without_ex = geo::ResolveArea(without, f.catalog, f.index.get());
+  std::cout << "[geos] 1687514160000 polygons: " << with_ex.municipalities.size()
+            << " with EXCLUDE_POLYGON, " << without_ex.municipalities.size() << " without\n";
+  EXPECT_LT(with_ex.municipalities.size(), without_ex.municipalities.size());
 }
 
 TEST(GeosIndex, ExcludePolygonIsSubtracted) {

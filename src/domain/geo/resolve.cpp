@@ -345,15 +345,17 @@ class Resolver {
   void Shapes(const cap::Area& area) {
     // The same area repeated per language block is resolved (and warned about) once.
     std::string signature;
-    for (const std::string& text : area.polygons)
-      signature += "P" + std::string(Trim(text)) + '\x1f';
-    for (const std::string& text : area.circles)
-      signature += "C" + std::string(Trim(text)) + '\x1f';
+    auto add = [&signature](char kind, std::string_view name, std::string_view text) {
+      signature.push_back(kind);
+      signature.append(name);
+      signature.append(Trim(text));
+      signature.push_back('\x1f');
+    };
+    for (const std::string& text : area.polygons) add('P', "", text);
+    for (const std::string& text : area.circles) add('C', "", text);
     for (const cap::ValuePair& g : area.geocodes) {
       const std::string name = Upper(g.name);
-      if (name == "WKT" || name == "EXCLUDE_POLYGON") {
-        signature += name + std::string(Trim(g.value)) + '\x1f';
-      }
+      if (name == "WKT" || name == "EXCLUDE_POLYGON") add('G', name, g.value);
     }
     if (signature.empty() || Seen("S", signature)) return;
 
