@@ -8,15 +8,21 @@
 namespace fanout::adapters::apns {
 namespace {
 
+// UUID v4 (random), lowercase canonical form.
 std::string NewUuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  a = (a & ~0xf000ULL) | 0x4000ULL;                         // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int pos = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) ++pos;
+    uint64_t w = i < 16 ? a : b;
+    out[pos++] = kHex[(w >> (60 - 4 * (i % 16))) & 0xf];
+  }
+  return out;
 }
 
 std::string ReasonOf(const std::string& body) {
@@ -66,15 +72,24 @@ ports::PushResult MapApnsResponse(const http2::Response& r) {
   return out;
 }
 
-http2::Request BuildApnsRequest(const ports::PushRequest& req, const std::string& topic,
-                                const std::string& bearer) {
+std::shared_ptr<const http2::Headers> ApnsCommonHeaders(const std::string& topic,
+                                                        const std::string& bearer) {
+  auto h = std::make_shared<http2::Headers>();
+  if (!bearer.empty()) h->emplace_back("authorization", "bearer " + bearer);
+  h->emplace_back("apns-topic", topic);
+  h->emplace_back("apns-push-type", "alert");
+  return h;
+}
+
+http2::Request BuildApnsRequest(const ports::PushRequest& req,
+                                std::shared_ptr<const http2::Headers> common) {
   http2::Request r;
   r.method = "POST";
-  r.path = "/3/device/" + req.token;
-  r.headers.reserve(7);
-  if (!bearer.empty()) r.headers.emplace_back("authorization", "bearer " + bearer);
-  r.headers.emplace_back("apns-topic", topic);
-  r.headers.emplace_back("apns-push-type", "alert");
+  r.path.reserve(10 + req.token.size());
+  r.path = "/3/device/";
+  r.path += req.token;
+  r.common_headers = std::move(common);
+  r.headers.reserve(4);
   r.headers.emplace_back("apns-priority", req.high_priority ? "10" : "5");
   r.headers.emplace_back("apns-expiration",
                          std::to_string(std::max<int64_t>(0, req.expiration_epoch_s)));
@@ -89,14 +104,17 @@ ApnsGateway::ApnsGateway(ApnsSettings settings) : settings_(std::move(settings))
   if (!ep) throw std::invalid_argument("apns: bad endpoint '" + settings_.endpoint + "'");
   if (settings_.topic.empty()) throw std::invalid_argument("apns: topic is required");
   settings_.http.endpoint = *ep;
+  settings_.http.no_index_headers.push_back("apns-id");
+  settings_.http.keep_response_headers = {"retry-after"};
   client_ = std::make_unique<http2::Client>(settings_.http);
 }
 
 std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::PushRequest> batch) {
   std::string bearer = settings_.token_provider ? settings_.token_provider() : std::string();
+  auto common = ApnsCommonHeaders(settings_.topic, bearer);
   std::vector<http2::Request> reqs;
   reqs.reserve(batch.size());
-  for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, settings_.topic, bearer));
+  for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, common));
   auto resps = client_->Execute(std::move(reqs));
   std::vector<ports::PushResult> out;
   out.reserve(resps.size());

@@ -53,8 +53,12 @@ class ApnsGateway final : public ports::PushGateway {
 /// failures → kRetryLater (with Retry-After if sent); other 4xx → kPayloadRejected.
 ports::PushResult MapApnsResponse(const http2::Response& response);
 
-/// The request the gateway sends for `req` (exposed for tests and tools).
-http2::Request BuildApnsRequest(const ports::PushRequest& req, const std::string& topic,
-                                const std::string& bearer);
+/// Headers shared by a batch: authorization (if `bearer` non-empty), apns-topic,
+/// apns-push-type. Exposed for tests and tools.
+std::shared_ptr<const http2::Headers> ApnsCommonHeaders(const std::string& topic,
+                                                        const std::string& bearer);
+/// The request the gateway sends for `req`: path, per-request apns-* headers, body.
+http2::Request BuildApnsRequest(const ports::PushRequest& req,
+                                std::shared_ptr<const http2::Headers> common);
 
 }  // namespace fanout::adapters::apns

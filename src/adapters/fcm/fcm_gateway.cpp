@@ -94,6 +94,7 @@ FcmGateway::FcmGateway(FcmSettings settings) : settings_(std::move(settings)) {
   if (!ep) throw std::invalid_argument("fcm: bad endpoint '" + settings_.endpoint + "'");
   if (settings_.project_id.empty()) throw std::invalid_argument("fcm: project_id is required");
   settings_.http.endpoint = *ep;
+  settings_.http.keep_response_headers = {"retry-after"};
   path_ = "/v1/projects/" + settings_.project_id + "/messages:send";
   client_ = std::make_unique<http2::Client>(settings_.http);
 }
@@ -101,7 +102,9 @@ FcmGateway::FcmGateway(FcmSettings settings) : settings_(std::move(settings)) {
 std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::PushRequest> batch) {
   std::string token =
       settings_.access_token_provider ? settings_.access_token_provider() : std::string();
-  std::string auth = token.empty() ? std::string() : "Bearer " + token;
+  auto common = std::make_shared<http2::Headers>();
+  if (!token.empty()) common->emplace_back("authorization", "Bearer " + token);
+  common->emplace_back("content-type", "application/json; charset=UTF-8");
   std::vector<ports::PushResult> out(batch.size());
   std::vector<http2::Request> reqs;
   std::vector<size_t> index;  // reqs[i] answers batch[index[i]]
@@ -117,8 +120,7 @@ std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::Push
     http2::Request r;
     r.method = "POST";
     r.path = path_;
-    if (!auth.empty()) r.headers.emplace_back("authorization", auth);
-    r.headers.emplace_back("content-type", "application/json; charset=UTF-8");
+    r.common_headers = common;
     r.body = std::move(*body);
     reqs.push_back(std::move(r));
     index.push_back(i);

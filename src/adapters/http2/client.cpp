@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -48,9 +49,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Completion target of a batch: one shared object instead of a std::function per call.
+struct BatchSink {
+  std::function<void(size_t, Response&&)> done;
+};
+
 struct Call {
   Request req;
-  Callback cb;
+  Callback cb;                      // single requests
+  std::shared_ptr<BatchSink> sink;  // batch requests: sink->done(index, ...)
+  size_t index = 0;
   Clock::time_point deadline;
   size_t body_off = 0;
   Response resp;
@@ -61,6 +69,11 @@ struct Call {
 void Finish(Call& c, Response&& r) {
   if (c.done) return;
   c.done = true;
+  if (c.sink) {
+    std::shared_ptr<BatchSink> sink = std::move(c.sink);
+    sink->done(c.index, std::move(r));
+    return;
+  }
   Callback cb = std::move(c.cb);
   cb(std::move(r));
 }
@@ -92,7 +105,10 @@ class Client::Loop {
     ev.data.ptr = nullptr;
     epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
     for (int i = 0; i < nconns; ++i) conns_.push_back(std::make_unique<Conn>(this));
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "h2-client");
+      Run();
+    });
   }
   ~Loop() {
     {
@@ -147,7 +163,7 @@ class Client::Loop {
 
   // ---- nghttp2 callbacks -------------------------------------------------
   static int OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
-                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     auto* call =
         static_cast<Call*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
@@ -159,7 +175,11 @@ class Client::Loop {
       for (char ch : v) st = st * 10 + (ch - '0');
       call->resp.status = st;
     } else if (!n.empty() && n[0] != ':') {
-      call->resp.headers.emplace_back(std::string(n), std::string(v));
+      auto* conn = static_cast<Conn*>(user);
+      const auto& keep = conn->loop->s_.keep_response_headers;
+      if (keep.empty() || std::find(keep.begin(), keep.end(), n) != keep.end()) {
+        call->resp.headers.emplace_back(std::string(n), std::string(v));
+      }
     }
     return 0;
   }
@@ -462,18 +482,27 @@ class Client::Loop {
   }
 
   bool SubmitOn(Conn& c, std::unique_ptr<Call>& call) {
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(4 + call->req.headers.size());
-    auto add = [&](std::string_view n, std::string_view v) {
-      nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                     reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                     NGHTTP2_NV_FLAG_NONE});
+    nva_.clear();
+    auto add = [&](std::string_view n, std::string_view v, uint8_t flags) {
+      nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                      flags});
     };
-    add(":method", call->req.method);
-    add(":scheme", s_.endpoint.tls ? "https" : "http");
-    add(":authority", authority_);
-    add(":path", call->req.path);
-    for (const auto& h : call->req.headers) add(h.first, h.second);
+    add(":method", call->req.method, NGHTTP2_NV_FLAG_NONE);
+    add(":scheme", s_.endpoint.tls ? "https" : "http", NGHTTP2_NV_FLAG_NONE);
+    add(":authority", authority_, NGHTTP2_NV_FLAG_NONE);
+    add(":path", call->req.path, NGHTTP2_NV_FLAG_NONE);
+    auto flags_for = [&](const std::string& name) -> uint8_t {
+      for (const auto& n : s_.no_index_headers) {
+        if (n == name) return NGHTTP2_NV_FLAG_NO_INDEX;
+      }
+      return NGHTTP2_NV_FLAG_NONE;
+    };
+    if (call->req.common_headers) {
+      for (const auto& h : *call->req.common_headers) add(h.first, h.second, flags_for(h.first));
+    }
+    for (const auto& h : call->req.headers) add(h.first, h.second, flags_for(h.first));
+    auto& nva = nva_;
     nghttp2_data_provider prd{};
     prd.source.ptr = call.get();
     prd.read_callback = ReadBody;
@@ -627,6 +656,7 @@ class Client::Loop {
   std::vector<std::unique_ptr<Conn>> conns_;
   std::string authority_;
   std::string last_connect_error_;
+  std::vector<nghttp2_nv> nva_;  // scratch for SubmitOn
   std::thread thread_;
 };
 
@@ -661,7 +691,8 @@ void Client::Submit(Request request, Callback done) {
 void Client::SubmitBatch(std::vector<Request> requests,
                          std::function<void(size_t, Response&&)> done) {
   if (requests.empty()) return;
-  auto shared_done = std::make_shared<std::function<void(size_t, Response &&)>>(std::move(done));
+  auto sink = std::make_shared<BatchSink>();
+  sink->done = std::move(done);
   auto deadline = Clock::now() + settings_.request_timeout;
   counters_->requests += requests.size();
   size_t nloops = loops_.size();
@@ -672,7 +703,8 @@ void Client::SubmitBatch(std::vector<Request> requests,
     for (size_t end = std::min(requests.size(), i + chunk); i < end; ++i) {
       auto call = std::make_unique<Call>();
       call->req = std::move(requests[i]);
-      call->cb = [shared_done, i](Response&& r) { (*shared_done)(i, std::move(r)); };
+      call->sink = sink;
+      call->index = i;
       call->deadline = deadline;
       calls.push_back(std::move(call));
     }

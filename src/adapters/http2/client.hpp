@@ -35,12 +35,20 @@ struct ClientSettings {
   std::chrono::milliseconds connect_timeout{5000};   // TCP + TLS + first SETTINGS
   std::chrono::milliseconds request_timeout{10000};  // from Submit to the response
   size_t max_response_body = 64 * 1024;              // longer bodies are truncated
+  // Header names never put in the HPACK dynamic table (values unique per request,
+  // e.g. "apns-id"): indexing them only evicts useful entries on both sides.
+  std::vector<std::string> no_index_headers;
+  // Non-empty: keep only these response headers (saves allocations per response).
+  std::vector<std::string> keep_response_headers;
 };
 
 struct Request {
   std::string method = "POST";
   std::string path;
-  Headers headers;  // lowercase names; no pseudo-headers
+  // Headers shared by many requests (e.g. authorization, topic), sent first; lowercase
+  // names, no pseudo-headers. Sharing saves allocations on the hot path.
+  std::shared_ptr<const Headers> common_headers;
+  Headers headers;  // per-request headers
   std::string body;
 };
 

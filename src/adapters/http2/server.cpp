@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -70,7 +71,10 @@ class Server::Worker {
     ::close(epfd_);
   }
   void Start() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "h2-server");
+      Run();
+    });
   }
   void Stop() {
     stop_ = true;
@@ -210,9 +214,13 @@ class Server::Worker {
     std::string clen = std::to_string(st.resp.body.size());
     std::vector<nghttp2_nv> nva;
     auto add = [&](const std::string& n, const std::string& v) {
+      uint8_t flags = NGHTTP2_NV_FLAG_NONE;
+      for (const auto& ni : s_.no_index_headers) {
+        if (ni == n) flags = NGHTTP2_NV_FLAG_NO_INDEX;
+      }
       nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
                      reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                     NGHTTP2_NV_FLAG_NONE});
+                     flags});
     };
     static const std::string kStatus = ":status", kLen = "content-length";
     add(kStatus, status);

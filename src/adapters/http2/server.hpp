@@ -53,6 +53,8 @@ struct ServerSettings {
   // connections of honest clients that cancel timed-out requests; raised here.
   uint64_t stream_reset_burst = 10000;
   uint64_t stream_reset_rate = 10000;
+  // Response header names never HPACK-indexed (per-response unique values, "apns-id").
+  std::vector<std::string> no_index_headers;
 };
 
 struct ServerStats {

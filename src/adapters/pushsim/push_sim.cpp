@@ -588,6 +588,7 @@ void PushSim::Start() {
   ss.tls_key_file = impl_->settings.tls_key_file;
   ss.goaway_after_streams = impl_->settings.faults.goaway_every;
   ss.max_request_body = 64 * 1024;
+  ss.no_index_headers = {"apns-id"};
   auto server = std::make_unique<http2::Server>(
       ss, [impl = impl_.get()](const ServerRequest& req) { return impl->Handle(req); });
   server->Start();
