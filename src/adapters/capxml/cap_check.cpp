@@ -1,6 +1,8 @@
 #include "adapters/capxml/cap_check.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -82,12 +84,16 @@ int RunCapCheck(const std::vector<std::string>& files, const CapCheckOptions& op
   for (const std::string& file : files) {
     cap::CheckResult result;
     std::error_code ec;
+    const bool is_dir = std::filesystem::is_directory(file, ec);
     std::ifstream in;
-    if (!std::filesystem::is_directory(file, ec)) in.open(file, std::ios::binary);
+    errno = 0;
+    if (!is_dir) in.open(file, std::ios::binary);
+    const int open_errno = errno;
     std::ostringstream buf;
     if (in.is_open()) buf << in.rdbuf();
     if (!in.is_open() || in.bad()) {
-      result.errors.push_back(cap::Issue{"IO_ERROR", "cannot read " + file, true});
+      std::string why = is_dir ? "is a directory" : std::strerror(open_errno);
+      result.errors.push_back(cap::Issue{"IO_ERROR", "cannot read " + file + ": " + why, true});
       any_io_error = true;
     } else {
       result = decoder.Decode(buf.str());

@@ -22,16 +22,15 @@ domain::cap::CheckResult CapDecoder::Decode(std::string_view body) const {
   }
   if (i < body.size() && body[i] == '<') return xml_.Read(body);
   if (i < body.size() && (body[i] == '{' || body[i] == '[')) return json_.Read(body.substr(i));
-
-  domain::cap::CheckResult r;
-  std::string what = "empty body";
   if (i < body.size()) {
     const auto b = static_cast<unsigned char>(body[i]);
-    what = (b == 0xFE || b == 0xFF || b == 0x00)
-               ? "UTF-16/32 input is not supported; send UTF-8 (or an 8-bit encoding declared "
-                 "in the XML declaration)"
-               : "neither XML (<) nor JSON ({, [) at byte " + std::to_string(i);
+    if (b == 0x00 || b == 0xFE || b == 0xFF) return xml_.Read(body);  // UNSUPPORTED_ENCODING
   }
+
+  domain::cap::CheckResult r;
+  const std::string what = i < body.size()
+                               ? "neither XML (<) nor JSON ({, [) at byte " + std::to_string(i)
+                               : std::string("empty body");
   r.errors.push_back(domain::cap::Issue{"NOT_AN_ALERT", what, true});
   domain::cap::Finalize(r);
   return r;

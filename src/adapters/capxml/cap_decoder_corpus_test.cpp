@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <random>
 #include <sstream>
 
 #include "adapters/capxml/cap_decoder.hpp"
@@ -282,6 +283,84 @@ TEST(CapCorpus, Iso88591IsDecodedToUtf8) {
   ASSERT_TRUE(r.alert->infos[0].headline);
   EXPECT_NE(r.alert->infos[0].headline->find("Usulut\xC3\xA1n"), std::string::npos)
       << *r.alert->infos[0].headline;
+}
+
+TEST(CapDecoder, SniffsFormatAndRefusesUnknownOnes) {
+  const CapDecoder decoder;
+  const std::string xml = ReadFile(kCapDir / "oasis-a2-nws-severe-thunderstorm.xml");
+  const std::string json = ReadFile(
+      kCapDir / "nina-json" / "warning-mow.DE-SL-SB-SE035-20260920-35-001-cancel-seevee.json");
+  cap::CheckResult padded = decoder.Decode("\xEF\xBB\xBF \n" + xml);
+  EXPECT_TRUE(padded.valid);
+  ASSERT_EQ(padded.warnings.size(), 1u);
+  EXPECT_EQ(padded.warnings[0].code, "LEADING_WHITESPACE_IGNORED");
+  EXPECT_TRUE(decoder.Decode("\xEF\xBB\xBF" + xml).warnings.empty());
+  EXPECT_TRUE(decoder.Decode("\xEF\xBB\xBF\n" + json).valid);
+  for (const std::string& junk : {std::string(), std::string(" \n"), std::string("hello")}) {
+    cap::CheckResult r = decoder.Decode(junk);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].code, "NOT_AN_ALERT");
+    EXPECT_FALSE(r.usable);
+  }
+  // A UTF-16 document could hide a DOCTYPE from the byte scan: refused outright.
+  std::string utf16 = "\xFF\xFE";
+  for (char c : std::string("<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>")) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  const unsigned long loads = ExternalLoadAttempts();
+  cap::CheckResult r = decoder.Decode(utf16);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].code, "UNSUPPORTED_ENCODING");
+  EXPECT_FALSE(r.usable);
+  EXPECT_EQ(ExternalLoadAttempts(), loads);
+  // Over the size limit: refused before any scan, whatever the format.
+  CapDecoderSettings small;
+  small.limits.max_body_bytes = 100;
+  EXPECT_EQ(CapDecoder(small).Decode(json).errors.at(0).code, "TOO_LARGE");
+}
+
+// Mutation smoke test (runs under ASan/UBSan in the sanitizer build): corrupted corpus files
+// must never crash, and every result must be self-consistent.
+TEST(CapCorpus, MutatedDocumentsNeverCrash) {
+  std::mt19937 rng(20261128);
+  const CapDecoder decoder;
+  const char* kFiles[] = {
+      "oasis-a2-nws-severe-thunderstorm.xml", "google-earthquake-iso8859-1.xml",
+      "wrapped/edxlde-wrapped-rfs-australia-circle.xml",
+      "nina-json/warning-mow.DE-SL-SB-SE035-20260920-35-001-cancel-seevee.json"};
+  const std::string kInserts[] = {
+      "<",   ">",       "&", "\"", ",", " ", "\xFF",      "<!DOCTYPE x>",      "]]>",
+      "<x>", "</info>", "{", "}",  "[", "]", "-1.0,-1.0", std::string(1, '\0')};
+  size_t runs = 0;
+  for (const char* name : kFiles) {
+    const std::string original = ReadFile(kCapDir / name);
+    for (int k = 0; k < 150; ++k) {
+      std::string body = original;
+      const int edits = 1 + static_cast<int>(rng() % 4);
+      for (int e = 0; e < edits && !body.empty(); ++e) {
+        size_t pos = rng() % body.size();
+        switch (rng() % 3) {
+          case 0:
+            body.erase(pos, 1 + rng() % 16);
+            break;
+          case 1:
+            body.insert(pos, kInserts[rng() % std::size(kInserts)]);
+            break;
+          default:
+            body[pos] = static_cast<char>(rng() % 256);
+        }
+      }
+      cap::CheckResult r = decoder.Decode(body);
+      ++runs;
+      const bool any_fatal = std::any_of(r.errors.begin(), r.errors.end(),
+                                         [](const cap::Issue& i) { return i.fatal; });
+      ASSERT_EQ(r.usable, r.alert.has_value() && !any_fatal) << name << " mutation " << k;
+      ASSERT_EQ(r.valid, r.alert.has_value() && r.errors.empty()) << name << " mutation " << k;
+      for (const auto& i : r.errors) ASSERT_FALSE(i.code.empty());
+    }
+  }
+  EXPECT_EQ(runs, 600u);
 }
 
 }  // namespace

@@ -210,8 +210,6 @@ void MapXsdErrors(const std::vector<XmlError>& errors, cap::Findings& f) {
                m.find("is not accepted by the pattern") != std::string::npos ||
                m.find("is not an element of the set") != std::string::npos) {
       code = "XSD_INVALID_VALUE";
-    } else if (e.code == XML_SCHEMAV_CVC_ELT_1) {
-      code = "XSD_NOT_CAP_ROOT";
     }
     // XSD findings describe form, not meaning: the spec rules decide what is fatal.
     f.Error(code, "line " + std::to_string(e.line) + ": " + m, false);
@@ -480,6 +478,29 @@ cap::CheckResult CapXmlReader::Read(std::string_view body) const {
             true);
     return finish();
   }
+  {
+    // Only ASCII-compatible encodings: the DOCTYPE scan below reads bytes, and UTF-16/32
+    // would hide a DOCTYPE from it. CAP feeds are UTF-8 (or declare ISO-8859-x).
+    size_t i = StartsWith(body, "\xEF\xBB\xBF") ? 3 : 0;
+    while (i < body.size() && IsSpace(body[i])) ++i;
+    if (i >= body.size() || body[i] != '<') {
+      const auto b = i < body.size() ? static_cast<unsigned char>(body[i]) : 0;
+      if (i < body.size() && (b == 0x00 || b == 0xFE || b == 0xFF)) {
+        f.Error("UNSUPPORTED_ENCODING", "UTF-16/32 input; send UTF-8 (or ISO-8859-x declared)",
+                true);
+      } else {
+        f.Error("XML_MALFORMED",
+                i >= body.size() ? "empty document" : "document does not start with '<'", true);
+      }
+      return finish();
+    }
+    if (i > 0 && IsSpace(body[i - 1])) {
+      // Whitespace before `<?xml` is not well-formed XML, but feeds do it and it changes
+      // nothing. (A UTF-8 BOM alone is fine and stays.)
+      f.Warn("LEADING_WHITESPACE_IGNORED", "whitespace before the XML declaration was ignored");
+      body = body.substr(i);
+    }
+  }
   if (PrologHasDoctype(body)) {
     f.Error("XML_DOCTYPE_FORBIDDEN",
             "document declares a DOCTYPE; DTDs and entities are refused (XXE protection)", true);
@@ -492,7 +513,8 @@ cap::CheckResult CapXmlReader::Read(std::string_view body) const {
     ScopedErrorSink sink(&parse_errors);
     // NONET: no network even if something asked; no NOENT/DTDLOAD/DTDATTR/XINCLUDE: entities
     // are never substituted, no DTD is loaded, XInclude is never processed.
-    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                        XML_PARSE_NOBLANKS | XML_PARSE_COMPACT;
     doc.reset(xmlReadMemory(body.data(), static_cast<int>(body.size()), nullptr, nullptr, options));
   }
   if (!doc) {

@@ -142,6 +142,15 @@ TEST(CapXmlReader, EdxlWithTwoAlertsIsRefused) {
   EXPECT_TRUE(ok.usable) << Codes(ok);
   EXPECT_EQ(ok.errors.size(), 1u) << Codes(ok);
   EXPECT_NE(Find(ok.errors, "EDXL_WRAPPED"), nullptr);
+  // The inner alert is really schema-validated, not just read.
+  std::string bad_inner = Doc("<headline>H</headline><senderName>DWD</senderName>");
+  bad_inner = bad_inner.substr(bad_inner.find("<alert"));
+  cap::CheckResult seq = CapXmlReader().Read(
+      "<EDXLDistribution xmlns='urn:oasis:names:tc:emergency:EDXL:DE:1.0'><contentObject>" +
+      bad_inner + "</contentObject></EDXLDistribution>");
+  EXPECT_NE(Find(seq.errors, "XSD_INVALID_SEQUENCE"), nullptr) << Codes(seq);
+  EXPECT_NE(Find(seq.errors, "EDXL_WRAPPED"), nullptr);
+  EXPECT_TRUE(seq.usable);
 }
 
 TEST(CapXmlReader, XsdValueErrorsAreMappedWithLineNumbers) {

@@ -29,6 +29,17 @@ std::vector<std::string_view> Tokens(std::string_view s) {
   return out;
 }
 
+size_t CountTokens(std::string_view s) {
+  size_t n = 0;
+  bool in_token = false;
+  for (char c : s) {
+    const bool space = IsSpace(c);
+    n += !space && !in_token;
+    in_token = !space;
+  }
+  return n;
+}
+
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
@@ -613,7 +624,7 @@ void CheckGeometryLimits(const Alert& alert, const DecodeLimits& limits, Finding
   for (const Info& info : alert.infos) {
     for (const Area& area : info.areas) {
       for (const std::string& poly : area.polygons) {
-        size_t n = Tokens(poly).size();
+        size_t n = CountTokens(poly);
         total += n;
         if (n > limits.max_polygon_points) {
           findings.Error("TOO_MANY_POLYGON_POINTS",
