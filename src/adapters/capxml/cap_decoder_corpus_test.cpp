@@ -313,6 +313,9 @@ TEST(CapDecoder, SniffsFormatAndRefusesUnknownOnes) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].code, "UNSUPPORTED_ENCODING");
   EXPECT_FALSE(r.usable);
+  cap::CheckResult no_bom = decoder.Decode(utf16.substr(2));  // UTF-16LE starts with '<'
+  ASSERT_EQ(no_bom.errors.size(), 1u);
+  EXPECT_EQ(no_bom.errors[0].code, "UNSUPPORTED_ENCODING");
   EXPECT_EQ(ExternalLoadAttempts(), loads);
   // Over the size limit: refused before any scan, whatever the format.
   CapDecoderSettings small;

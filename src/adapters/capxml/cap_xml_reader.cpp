@@ -483,9 +483,12 @@ cap::CheckResult CapXmlReader::Read(std::string_view body) const {
     // would hide a DOCTYPE from it. CAP feeds are UTF-8 (or declare ISO-8859-x).
     size_t i = StartsWith(body, "\xEF\xBB\xBF") ? 3 : 0;
     while (i < body.size() && IsSpace(body[i])) ++i;
-    if (i >= body.size() || body[i] != '<') {
+    // NUL is never a character of an 8-bit/UTF-8 XML document; it marks UTF-16/32 (also a
+    // BOM-less UTF-16LE document, which starts with '<' and would pass the check below).
+    const bool has_nul = body.find('\0') != std::string_view::npos;
+    if (has_nul || i >= body.size() || body[i] != '<') {
       const auto b = i < body.size() ? static_cast<unsigned char>(body[i]) : 0;
-      if (i < body.size() && (b == 0x00 || b == 0xFE || b == 0xFF)) {
+      if (has_nul || (i < body.size() && (b == 0xFE || b == 0xFF))) {
         f.Error("UNSUPPORTED_ENCODING", "UTF-16/32 input; send UTF-8 (or ISO-8859-x declared)",
                 true);
       } else {
