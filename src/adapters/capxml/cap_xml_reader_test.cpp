@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include <algorithm>
 #include <fstream>
@@ -94,6 +96,28 @@ TEST(CapXmlReader, DoctypeIsRefusedEvenWithoutExternalEntities) {
   EXPECT_EQ(r.errors[0].code, "XML_DOCTYPE_FORBIDDEN");
   EXPECT_FALSE(r.usable);
   EXPECT_FALSE(r.alert);
+}
+
+// The backstop behind the DOCTYPE refusal: once a reader exists, libxml2 cannot load any
+// external resource in this process, even when asked to (DTDLOAD + NOENT, which the reader
+// never uses).
+TEST(CapXmlReader, ExternalLoaderRefusesEverything) {
+  const CapXmlReader reader;
+  const unsigned long before = ExternalLoadAttempts();
+  const std::string d = R"(<?xml version="1.0"?>
+<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>)";
+  xmlDocPtr doc = xmlReadMemory(d.data(), static_cast<int>(d.size()), nullptr, nullptr,
+                                XML_PARSE_NOENT | XML_PARSE_DTDLOAD | XML_PARSE_NOERROR |
+                                    XML_PARSE_NOWARNING | XML_PARSE_NONET);
+  std::string content;
+  if (doc != nullptr) {
+    xmlChar* text = xmlNodeGetContent(xmlDocGetRootElement(doc));
+    if (text) content = reinterpret_cast<const char*>(text);
+    xmlFree(text);
+    xmlFreeDoc(doc);
+  }
+  EXPECT_GT(ExternalLoadAttempts(), before);
+  EXPECT_EQ(content.find("root:"), std::string::npos) << content;
 }
 
 TEST(CapXmlReader, MalformedXmlIsFatal) {
