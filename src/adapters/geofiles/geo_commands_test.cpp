@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -70,8 +71,16 @@ TEST(FindGeoDir, ExplicitEnvExecutableAndFailure) {
   const auto found = FindGeoDir("", exe, &tried);
   ASSERT_TRUE(found);
   EXPECT_TRUE(std::filesystem::equivalent(*found, kGeoDir));
-  EXPECT_FALSE(FindGeoDir("/nonexistent/geo", exe, &tried));
+  EXPECT_FALSE(FindGeoDir("/nonexistent/geo", exe, &tried));  // explicit: no fallback
   EXPECT_THAT(tried, HasSubstr("/nonexistent/geo"));
+  // $FANOUT_GEO_DIR comes before the executable's location.
+  ::setenv("FANOUT_GEO_DIR", kGeoDir.c_str(), 1);
+  EXPECT_EQ(FindGeoDir("", "/nonexistent/fanout", &tried), kGeoDir);
+  ::setenv("FANOUT_GEO_DIR", "/nonexistent/env-geo", 1);
+  const auto via_exe = FindGeoDir("", exe, &tried);  // a wrong env value falls through
+  ASSERT_TRUE(via_exe);
+  EXPECT_TRUE(std::filesystem::equivalent(*via_exe, kGeoDir));
+  ::unsetenv("FANOUT_GEO_DIR");
 }
 
 TEST(GeoResolve, PrintsSortedKeysPerFile) {
