@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "adapters/pushsim/push_sim.hpp"
 #include "commands.hpp"
@@ -29,8 +31,21 @@ struct PushsimOptions {
   std::string fcm_project;
   std::string apns_bearer;
   std::string fcm_bearer;
+  std::string apns_jwt_key;  // PEM public key file
+  std::string apns_key_id;
+  std::string apns_team_id;
+  std::string fcm_oauth_key;  // PEM public key file
   bool no_record = false;
 };
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
+}
 
 int RunPushsim(const PushsimOptions& o) {
   namespace ps = adapters::pushsim;
@@ -44,6 +59,16 @@ int RunPushsim(const PushsimOptions& o) {
   s.apns_bearer = o.apns_bearer;
   s.fcm_bearer = o.fcm_bearer;
   s.record_deliveries = !o.no_record;
+  s.apns_key_id = o.apns_key_id;
+  s.apns_team_id = o.apns_team_id;
+  if (!o.apns_jwt_key.empty() && !ReadFile(o.apns_jwt_key, &s.apns_jwt_public_key_pem)) {
+    std::cerr << "pushsim: cannot read --apns-jwt-key " << o.apns_jwt_key << "\n";
+    return 2;
+  }
+  if (!o.fcm_oauth_key.empty() && !ReadFile(o.fcm_oauth_key, &s.fcm_oauth_public_key_pem)) {
+    std::cerr << "pushsim: cannot read --fcm-oauth-key " << o.fcm_oauth_key << "\n";
+    return 2;
+  }
   if ((o.tls_cert.empty()) != (o.tls_key.empty())) {
     std::cerr << "pushsim: --tls-cert and --tls-key go together\n";
     return 2;
@@ -106,6 +131,12 @@ void RegisterPushsimCommand(CLI::App& app) {
   cmd->add_option("--fcm-project", opts->fcm_project, "only accept this FCM project id");
   cmd->add_option("--apns-bearer", opts->apns_bearer, "require this APNs bearer token");
   cmd->add_option("--fcm-bearer", opts->fcm_bearer, "require this FCM access token");
+  cmd->add_option("--apns-jwt-key", opts->apns_jwt_key,
+                  "PEM public key of the APNs .p8 key: require valid ES256 provider tokens");
+  cmd->add_option("--apns-key-id", opts->apns_key_id, "expected JWT kid (with --apns-jwt-key)");
+  cmd->add_option("--apns-team-id", opts->apns_team_id, "expected JWT iss (with --apns-jwt-key)");
+  cmd->add_option("--fcm-oauth-key", opts->fcm_oauth_key,
+                  "PEM public key of the service account: serve POST /token, require its tokens");
   cmd->add_flag("--no-record", opts->no_record, "do not keep deliveries (long benchmarks)");
   cmd->callback([opts] { ExitCode() = RunPushsim(*opts); });
 }

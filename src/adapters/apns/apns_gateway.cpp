@@ -110,7 +110,19 @@ ApnsGateway::ApnsGateway(ApnsSettings settings) : settings_(std::move(settings))
 }
 
 std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::PushRequest> batch) {
-  std::string bearer = settings_.token_provider ? settings_.token_provider() : std::string();
+  std::string bearer;
+  if (settings_.token_provider) {
+    bearer = settings_.token_provider();
+  } else if (settings_.signer) {
+    try {
+      bearer = settings_.signer->Token();
+    } catch (const std::exception& e) {
+      ports::PushResult fail;
+      fail.outcome = ports::PushOutcome::kAuthFailed;
+      fail.reason = std::string("provider token: ") + e.what();
+      return std::vector<ports::PushResult>(batch.size(), fail);
+    }
+  }
   auto common = ApnsCommonHeaders(settings_.topic, bearer);
   std::vector<http2::Request> reqs;
   reqs.reserve(batch.size());
@@ -118,7 +130,12 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
   auto resps = client_->Execute(std::move(reqs));
   std::vector<ports::PushResult> out;
   out.reserve(resps.size());
-  for (const auto& r : resps) out.push_back(MapApnsResponse(r));
+  bool expired = false;
+  for (const auto& r : resps) {
+    out.push_back(MapApnsResponse(r));
+    expired = expired || out.back().reason == "ExpiredProviderToken";
+  }
+  if (expired && settings_.signer) settings_.signer->Invalidate();
   return out;
 }
 

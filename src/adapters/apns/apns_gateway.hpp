@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/apns/apns_token.hpp"
 #include "adapters/http2/client.hpp"
 #include "ports/push_gateway.hpp"
 
@@ -29,6 +30,9 @@ struct ApnsSettings {
   // Returns the provider JWT (without "bearer "); empty / unset = no authorization
   // header (certificate auth).
   std::function<std::string()> token_provider;
+  // Token auth from a .p8 key (used when token_provider is unset). The gateway calls
+  // signer->Invalidate() when APNs answers 403 ExpiredProviderToken.
+  std::shared_ptr<ApnsTokenSigner> signer;
   // Pool, timeouts and TLS (ca_file, verify_peer). `http.endpoint` is set from `endpoint`.
   http2::ClientSettings http;
 };

@@ -358,3 +358,168 @@ TEST(ApnsGateway, RejectsBadConfiguration) {
 
 }  // namespace
 }  // namespace fanout::adapters::apns
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "adapters/apns/apns_token.hpp"
+#include "adapters/http2/jwt.hpp"
+#include "adapters/http2/test_certs.hpp"
+
+namespace fanout::adapters::apns {
+namespace {
+
+// A fresh P-256 key as the PKCS#8 PEM Apple ships in AuthKey_<kid>.p8.
+std::string NewP8() {
+  EVP_PKEY* k = EVP_EC_gen("P-256");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, k, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  EVP_PKEY_free(k);
+  return pem;
+}
+
+int64_t RealNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct JwtFixture {
+  std::string p8 = NewP8();
+  std::atomic<int64_t> clock{RealNow()};      // the sender's clock
+  std::atomic<int64_t> sim_clock{RealNow()};  // Apple's clock
+  std::shared_ptr<ApnsTokenSigner> signer;
+  std::mutex mu;
+  std::set<std::string> seen_tokens;
+  std::unique_ptr<PushSim> sim;
+
+  explicit JwtFixture(std::string sim_public_key_pem = "") {
+    ApnsTokenSettings ts;
+    ts.key_id = "ABC123DEFG";
+    ts.team_id = "DEF123GHIJ";
+    ts.now_epoch_s = [this] { return clock.load(); };
+    signer = std::make_shared<ApnsTokenSigner>(p8, ts);
+    PushSimSettings ss;
+    ss.apns_jwt_public_key_pem = sim_public_key_pem.empty()
+                                     ? http2::PublicKeyPem(http2::LoadPrivateKeyPem(p8))
+                                     : sim_public_key_pem;
+    ss.apns_key_id = "ABC123DEFG";
+    ss.apns_team_id = "DEF123GHIJ";
+    ss.now_epoch_s = [this] { return sim_clock.load(); };
+    ss.on_request = [this](const http2::ServerRequest& r) {
+      std::lock_guard lk(mu);
+      if (auto* a = http2::FindHeader(r.headers, "authorization")) seen_tokens.insert(*a);
+    };
+    sim = std::make_unique<PushSim>(ss);
+    sim->Start();
+  }
+  ApnsGateway Gateway() {
+    ApnsSettings s;
+    s.endpoint = sim->endpoint();
+    s.topic = "de.bund.bbk.nina";
+    s.signer = signer;
+    return ApnsGateway(s);
+  }
+};
+
+TEST(ApnsJwt, SignerProducesAVerifiableEs256TokenWithAppleClaims) {
+  std::string p8 = NewP8();
+  ApnsTokenSettings ts;
+  ts.key_id = "ABC123DEFG";
+  ts.team_id = "DEF123GHIJ";
+  ts.now_epoch_s = [] { return int64_t{1700000000}; };
+  ApnsTokenSigner signer(p8, ts);
+  std::string jwt = signer.Token();
+  auto pub = http2::LoadPublicKeyPem(http2::PublicKeyPem(http2::LoadPrivateKeyPem(p8)));
+  auto v = http2::VerifyJwt(http2::JwtAlg::kES256, pub, jwt);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->header_json, R"({"alg":"ES256","kid":"ABC123DEFG"})");
+  EXPECT_EQ(v->claims_json, R"({"iss":"DEF123GHIJ","iat":1700000000})");
+  // Tampering breaks it; a different key does not verify it.
+  std::string bad = jwt;
+  bad[bad.size() - 5] = bad[bad.size() - 5] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(http2::VerifyJwt(http2::JwtAlg::kES256, pub, bad));
+  auto other = http2::LoadPublicKeyPem(http2::PublicKeyPem(http2::LoadPrivateKeyPem(NewP8())));
+  EXPECT_FALSE(http2::VerifyJwt(http2::JwtAlg::kES256, other, jwt));
+  EXPECT_FALSE(http2::VerifyJwt(http2::JwtAlg::kRS256, pub, jwt));
+  EXPECT_THROW(ApnsTokenSigner("not a key", ts), std::runtime_error);
+}
+
+TEST(ApnsJwt, TokenIsReusedAndRefreshedOnlyWhenDue) {
+  JwtFixture f;
+  auto gw = f.Gateway();
+  for (int i = 0; i < 3; ++i) {
+    for (auto& r : gw.SendBatch(Reqs(i * 100, 50))) {
+      ASSERT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+    }
+  }
+  EXPECT_EQ(f.seen_tokens.size(), 1u);  // one token for 150 pushes in 3 batches
+  int64_t first_iat = f.signer->issued_at();
+  f.clock += 44 * 60;  // not yet due (refresh_after = 45 min)
+  f.sim_clock += 44 * 60;
+  gw.SendBatch(Reqs(1000, 5));
+  EXPECT_EQ(f.signer->issued_at(), first_iat);
+  f.clock += 2 * 60;  // 46 min: due
+  f.sim_clock += 2 * 60;
+  for (auto& r : gw.SendBatch(Reqs(2000, 5))) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
+  EXPECT_EQ(f.signer->issued_at(), first_iat + 46 * 60);
+  EXPECT_EQ(f.seen_tokens.size(), 2u);
+}
+
+TEST(ApnsJwt, ExpiredAndForeignTokensAreAuthFailures) {
+  JwtFixture f;
+  auto gw = f.Gateway();
+  f.clock = f.sim_clock - 3601;  // the signer's clock is behind: its token is > 1 h old
+  auto r = gw.SendBatch(Reqs(0, 3));
+  for (auto& x : r) {
+    EXPECT_EQ(x.outcome, PushOutcome::kAuthFailed);
+    EXPECT_EQ(x.http_status, 403);
+    EXPECT_EQ(x.reason, "ExpiredProviderToken");
+  }
+  EXPECT_EQ(f.signer->issued_at(), 0);  // the gateway invalidated it
+  f.clock = f.sim_clock.load();
+  for (auto& x : gw.SendBatch(Reqs(0, 3))) EXPECT_EQ(x.outcome, PushOutcome::kAccepted);
+
+  // A sim that trusts a different key rejects our (valid-looking) tokens.
+  JwtFixture g(http2::PublicKeyPem(http2::LoadPrivateKeyPem(NewP8())));
+  auto gw2 = g.Gateway();
+  auto r2 = gw2.SendBatch(Reqs(0, 2));
+  EXPECT_EQ(r2[0].outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(r2[0].reason, "InvalidProviderToken");
+  // No token at all.
+  ApnsSettings s;
+  s.endpoint = g.sim->endpoint();
+  s.topic = "t";
+  ApnsGateway anon(s);
+  EXPECT_EQ(anon.SendBatch(Reqs(0, 1))[0].reason, "MissingProviderToken");
+  EXPECT_TRUE(g.sim->Deliveries().empty());
+}
+
+TEST(ApnsGateway, WorksOverTlsWithAVerifiedCertificate) {
+  auto cert = http2::testing::MakeSelfSignedCert();
+  PushSimSettings ss;
+  ss.tls_cert_file = cert.cert_file;
+  ss.tls_key_file = cert.key_file;
+  PushSim sim(ss);
+  sim.Start();
+  ASSERT_EQ(sim.endpoint().rfind("https://", 0), 0u);
+  auto gs = GatewayFor(sim);
+  gs.http.ca_file = cert.cert_file;
+  ApnsGateway gw(gs);
+  for (auto& r : gw.SendBatch(Reqs(0, 200)))
+    ASSERT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+  EXPECT_EQ(sim.Deliveries().size(), 200u);
+  // Without trusting the cert: a transport failure, reported as retry-later.
+  auto gs2 = GatewayFor(sim);
+  ApnsGateway untrusted(gs2);
+  auto r = untrusted.SendBatch(Reqs(0, 1));
+  EXPECT_EQ(r[0].outcome, PushOutcome::kRetryLater);
+  EXPECT_THAT(r[0].reason, ::testing::HasSubstr("certificate"));
+}
+
+}  // namespace
+}  // namespace fanout::adapters::apns

@@ -100,8 +100,14 @@ FcmGateway::FcmGateway(FcmSettings settings) : settings_(std::move(settings)) {
 }
 
 std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::PushRequest> batch) {
-  std::string token =
-      settings_.access_token_provider ? settings_.access_token_provider() : std::string();
+  std::string token;
+  if (settings_.access_token_provider) {
+    token = settings_.access_token_provider();
+  } else if (settings_.oauth) {
+    auto t = settings_.oauth->Token();
+    if (!t) return std::vector<ports::PushResult>(batch.size(), t.error());
+    token = std::move(*t);
+  }
   auto common = std::make_shared<http2::Headers>();
   if (!token.empty()) common->emplace_back("authorization", "Bearer " + token);
   common->emplace_back("content-type", "application/json; charset=UTF-8");
@@ -127,7 +133,12 @@ std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::Push
   }
   if (reqs.empty()) return out;
   auto resps = client_->Execute(std::move(reqs));
-  for (size_t k = 0; k < resps.size(); ++k) out[index[k]] = MapFcmResponse(resps[k]);
+  bool unauthenticated = false;
+  for (size_t k = 0; k < resps.size(); ++k) {
+    out[index[k]] = MapFcmResponse(resps[k]);
+    unauthenticated = unauthenticated || out[index[k]].http_status == 401;
+  }
+  if (unauthenticated && settings_.oauth) settings_.oauth->Invalidate();
   return out;
 }
 

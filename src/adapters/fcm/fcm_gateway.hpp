@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/fcm/fcm_oauth.hpp"
 #include "adapters/http2/client.hpp"
 #include "ports/push_gateway.hpp"
 
@@ -35,6 +36,9 @@ struct FcmSettings {
   std::string project_id;  // required
   // Returns the OAuth2 access token (without "Bearer "); empty / unset = no header.
   std::function<std::string()> access_token_provider;
+  // OAuth2 service-account flow (used when access_token_provider is unset). On a 401
+  // the gateway invalidates the cached access token.
+  std::shared_ptr<FcmAccessTokenSource> oauth;
   // Pool, timeouts and TLS (ca_file, verify_peer). `http.endpoint` is set from `endpoint`.
   http2::ClientSettings http;
 };

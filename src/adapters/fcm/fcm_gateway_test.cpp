@@ -265,3 +265,141 @@ TEST(FcmMapping, MapsErrorBodiesWithoutAServer) {
 
 }  // namespace
 }  // namespace fanout::adapters::fcm
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "adapters/fcm/fcm_oauth.hpp"
+#include "adapters/http2/jwt.hpp"
+
+namespace fanout::adapters::fcm {
+namespace {
+
+std::string NewRsaPem() {
+  EVP_PKEY* k = EVP_RSA_gen(2048);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, k, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  EVP_PKEY_free(k);
+  return pem;
+}
+
+std::string ServiceAccountJson(const std::string& pem) {
+  nlohmann::json j = {{"type", "service_account"},
+                      {"project_id", "nina-prod"},
+                      {"private_key_id", "k1"},
+                      {"private_key", pem},
+                      {"client_email", "fanout@nina-prod.iam.gserviceaccount.com"},
+                      {"token_uri", "https://oauth2.googleapis.com/token"}};
+  return j.dump();
+}
+
+int64_t RealNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(FcmOAuth, ServiceAccountFlowGetsCachesAndRefreshesTheAccessToken) {
+  static const std::string pem = NewRsaPem();
+  std::atomic<int64_t> clock{RealNow()};  // shared by sender and "Google"
+  PushSimSettings ss;
+  ss.now_epoch_s = [&] { return clock.load(); };
+  ss.fcm_project = "nina-prod";
+  ss.fcm_oauth_public_key_pem = http2::PublicKeyPem(http2::LoadPrivateKeyPem(pem));
+  PushSim sim(ss);
+  sim.Start();
+
+  auto account = ServiceAccount::FromJson(ServiceAccountJson(pem));
+  EXPECT_EQ(account.client_email, "fanout@nina-prod.iam.gserviceaccount.com");
+  FcmOAuthSettings os;
+  os.account = account;
+  os.token_uri = sim.endpoint() + "/token";
+  os.now_epoch_s = [&] { return clock.load(); };
+  auto oauth = std::make_shared<FcmAccessTokenSource>(os);
+
+  // The assertion is a verifiable RS256 JWT with Google's claims.
+  auto v =
+      http2::VerifyJwt(http2::JwtAlg::kRS256, http2::LoadPublicKeyPem(ss.fcm_oauth_public_key_pem),
+                       oauth->Assertion(1700000000));
+  ASSERT_TRUE(v);
+  auto claims = nlohmann::json::parse(v->claims_json);
+  EXPECT_EQ(claims["iss"], account.client_email);
+  EXPECT_EQ(claims["scope"], "https://www.googleapis.com/auth/firebase.messaging");
+  EXPECT_EQ(claims["aud"], sim.endpoint() + "/token");
+  EXPECT_EQ(claims["exp"].get<int64_t>() - claims["iat"].get<int64_t>(), 3600);
+
+  FcmSettings fs;
+  fs.endpoint = sim.endpoint();
+  fs.project_id = account.project_id;
+  fs.oauth = oauth;
+  FcmGateway gw(fs);
+  for (int i = 0; i < 3; ++i) {
+    for (auto& r : gw.SendBatch(Reqs(i * 100, 20))) {
+      ASSERT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+    }
+  }
+  EXPECT_EQ(oauth->fetches(), 1u);  // cached across batches
+  clock += 3600 - 299;              // inside the 5-minute refresh margin
+  for (auto& r : gw.SendBatch(Reqs(1000, 5))) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
+  EXPECT_EQ(oauth->fetches(), 2u);
+  EXPECT_EQ(sim.Deliveries().size(), 65u);
+
+  // A token the sim never issued is rejected.
+  FcmGateway forged(GatewayFor(sim, "ya29.forged", "nina-prod"));
+  EXPECT_EQ(forged.SendBatch(Reqs(1, 1))[0].outcome, PushOutcome::kAuthFailed);
+}
+
+TEST(FcmOAuth, RefusedGrantIsAuthFailedAndUnreachableEndpointIsRetryLater) {
+  static const std::string pem = NewRsaPem();
+  static const std::string other = NewRsaPem();
+  PushSimSettings ss;
+  ss.fcm_oauth_public_key_pem = http2::PublicKeyPem(http2::LoadPrivateKeyPem(other));
+  PushSim sim(ss);
+  sim.Start();
+  FcmOAuthSettings os;
+  os.account = ServiceAccount::FromJson(ServiceAccountJson(pem));  // not the key sim trusts
+  os.token_uri = sim.endpoint() + "/token";
+  auto oauth = std::make_shared<FcmAccessTokenSource>(os);
+  FcmSettings fs;
+  fs.endpoint = sim.endpoint();
+  fs.project_id = "nina-prod";
+  fs.oauth = oauth;
+  FcmGateway gw(fs);
+  auto r = gw.SendBatch(Reqs(0, 4));
+  ASSERT_EQ(r.size(), 4u);
+  for (auto& x : r) {
+    EXPECT_EQ(x.outcome, PushOutcome::kAuthFailed);
+    EXPECT_EQ(x.http_status, 400);
+    EXPECT_EQ(x.reason, "oauth: invalid_grant");
+  }
+  EXPECT_EQ(sim.Stats().counts["fcm"].size(), 0u);  // no push was attempted
+
+  // A clock 2 h behind makes an expired assertion: also refused.
+  PushSimSettings ok_ss;
+  ok_ss.fcm_oauth_public_key_pem = http2::PublicKeyPem(http2::LoadPrivateKeyPem(pem));
+  PushSim ok_sim(ok_ss);
+  ok_sim.Start();
+  os.token_uri = ok_sim.endpoint() + "/token";
+  os.now_epoch_s = [] { return RealNow() - 7200; };
+  FcmAccessTokenSource skewed(os);
+  auto t = skewed.Token();
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().outcome, PushOutcome::kAuthFailed);
+
+  uint16_t dead_port = ok_sim.port();
+  ok_sim.Stop();
+  os.token_uri = "http://127.0.0.1:" + std::to_string(dead_port) + "/token";
+  os.now_epoch_s = nullptr;
+  FcmAccessTokenSource unreachable(os);
+  auto u = unreachable.Token();
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.error().outcome, PushOutcome::kRetryLater);
+  EXPECT_THROW(ServiceAccount::FromJson("{}"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::fcm

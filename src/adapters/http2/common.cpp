@@ -81,6 +81,16 @@ std::optional<Endpoint> ParseEndpoint(std::string_view url) {
   return ep;
 }
 
+std::optional<Url> ParseUrl(std::string_view url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  auto slash = url.find('/', scheme_end + 3);
+  std::string_view base = slash == std::string_view::npos ? url : url.substr(0, slash);
+  auto ep = ParseEndpoint(base);
+  if (!ep) return std::nullopt;
+  return Url{*ep, slash == std::string_view::npos ? "/" : std::string(url.substr(slash))};
+}
+
 std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view v, std::chrono::system_clock::time_point now) {
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);

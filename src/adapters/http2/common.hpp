@@ -33,6 +33,13 @@ struct Endpoint {
 };
 std::optional<Endpoint> ParseEndpoint(std::string_view url);
 
+/// A URL with a path ("https://oauth2.googleapis.com/token"); path defaults to "/".
+struct Url {
+  Endpoint endpoint;
+  std::string path;
+};
+std::optional<Url> ParseUrl(std::string_view url);
+
 /// Retry-After value: delay-seconds or an HTTP-date (relative to `now`); nullopt if
 /// unparseable. Negative results clamp to 0.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(

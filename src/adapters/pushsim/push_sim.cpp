@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "adapters/http2/jwt.hpp"
+
 namespace fanout::adapters::pushsim {
 
 using http2::FindHeader;
@@ -153,6 +155,147 @@ struct PushSim::Impl {
   mutable std::shared_mutex dead_mu;
   std::unordered_set<std::string> dead[2];
   std::atomic<bool> any_dead{false};
+  http2::PKey apns_key;  // set when APNs JWT checking is on
+  http2::PKey fcm_key;   // set when the OAuth token endpoint is on
+  mutable std::shared_mutex tokens_mu;
+  std::unordered_set<std::string> issued_tokens;
+  std::atomic<uint64_t> token_counter{0};
+
+  int64_t Now() const {
+    if (settings.now_epoch_s) return settings.now_epoch_s();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // APNs provider token check; returns the 403 reason or "" if fine. Verified tokens
+  // are cached per server thread: a JWT is reused for up to an hour.
+  std::string CheckApnsJwt(std::string_view jwt) {
+    struct Cache {
+      std::string token;
+      std::string error;  // "" = valid signature and claims
+      int64_t iat = 0;
+    };
+    thread_local Cache cache;
+    if (cache.token != jwt) {
+      cache.token = std::string(jwt);
+      cache.error.clear();
+      auto v = http2::VerifyJwt(http2::JwtAlg::kES256, apns_key, jwt);
+      if (!v) {
+        cache.error = "InvalidProviderToken";
+      } else {
+        simdjson::dom::parser p;
+        simdjson::dom::element h, c;
+        std::string_view kid, iss;
+        int64_t iat = 0;
+        if (p.parse(v->header_json).get(h) != simdjson::SUCCESS ||
+            h["kid"].get_string().get(kid) != simdjson::SUCCESS ||
+            (!settings.apns_key_id.empty() && kid != settings.apns_key_id)) {
+          cache.error = "InvalidProviderToken";
+        } else if (p.parse(v->claims_json).get(c) != simdjson::SUCCESS ||
+                   c["iss"].get_string().get(iss) != simdjson::SUCCESS ||
+                   c["iat"].get_int64().get(iat) != simdjson::SUCCESS ||
+                   (!settings.apns_team_id.empty() && iss != settings.apns_team_id)) {
+          cache.error = "InvalidProviderToken";
+        }
+        cache.iat = iat;
+      }
+    }
+    if (!cache.error.empty()) return cache.error;
+    int64_t now = Now();
+    if (cache.iat > now + 60) return "InvalidProviderToken";
+    if (now - cache.iat > 3600) return "ExpiredProviderToken";
+    return {};
+  }
+
+  bool FcmTokenAccepted(std::string_view token) {
+    if (!settings.fcm_bearer.empty() && token == settings.fcm_bearer) return true;
+    if (!fcm_key) return false;
+    std::shared_lock lk(tokens_mu);
+    return issued_tokens.count(std::string(token)) > 0;
+  }
+
+  static std::string FormValue(std::string_view body, std::string_view key) {
+    while (!body.empty()) {
+      auto amp = body.find('&');
+      std::string_view kv = body.substr(0, amp);
+      body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+      auto eq = kv.find('=');
+      if (eq == std::string_view::npos || kv.substr(0, eq) != key) continue;
+      std::string out;
+      std::string_view v = kv.substr(eq + 1);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '+') {
+          out += ' ';
+        } else if (v[i] == '%' && i + 2 < v.size()) {
+          out += static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16));
+          i += 2;
+        } else {
+          out += v[i];
+        }
+      }
+      return out;
+    }
+    return {};
+  }
+
+  // Google's OAuth2 token endpoint for service accounts (RFC 7523 jwt-bearer grant).
+  ServerResponse HandleToken(const ServerRequest& req) {
+    ServerResponse r;
+    r.headers.emplace_back("content-type", "application/json; charset=utf-8");
+    auto fail = [&](int status, std::string_view error, std::string_view desc) {
+      r.status = status;
+      r.body = "{\"error\":";
+      AppendJsonString(r.body, error);
+      r.body += ",\"error_description\":";
+      AppendJsonString(r.body, desc);
+      r.body += "}";
+      return std::move(r);
+    };
+    if (!fcm_key) return fail(404, "not_found", "pushsim: no fcm_oauth_public_key configured");
+    if (req.method != "POST") return fail(405, "invalid_request", "POST required");
+    if (FormValue(req.body, "grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer") {
+      return fail(400, "unsupported_grant_type", "Invalid grant_type");
+    }
+    std::string assertion = FormValue(req.body, "assertion");
+    auto v = http2::VerifyJwt(http2::JwtAlg::kRS256, fcm_key, assertion);
+    if (!v) return fail(400, "invalid_grant", "Invalid JWT Signature.");
+    simdjson::dom::parser p;
+    simdjson::dom::element c;
+    std::string_view iss, scope, aud;
+    int64_t iat = 0, exp = 0;
+    if (p.parse(v->claims_json).get(c) != simdjson::SUCCESS ||
+        c["iss"].get_string().get(iss) != simdjson::SUCCESS ||
+        c["scope"].get_string().get(scope) != simdjson::SUCCESS ||
+        c["aud"].get_string().get(aud) != simdjson::SUCCESS ||
+        c["iat"].get_int64().get(iat) != simdjson::SUCCESS ||
+        c["exp"].get_int64().get(exp) != simdjson::SUCCESS) {
+      return fail(400, "invalid_grant", "Invalid JWT: missing claims.");
+    }
+    int64_t now = Now();
+    if (!aud.ends_with("/token")) return fail(400, "invalid_grant", "Invalid JWT audience.");
+    if (scope.find("firebase.messaging") == std::string_view::npos &&
+        scope.find("cloud-platform") == std::string_view::npos) {
+      return fail(400, "invalid_scope", "Invalid OAuth scope.");
+    }
+    if (exp <= now || iat > now + 60 || exp - iat > 3600) {
+      return fail(400, "invalid_grant",
+                  "Invalid JWT: Token must be a short-lived token (60 minutes) and in a "
+                  "reasonable timeframe.");
+    }
+    std::string token =
+        "ya29.pushsim." + std::to_string(token_counter.fetch_add(1)) + "." + NewUuid();
+    {
+      std::unique_lock lk(tokens_mu);
+      issued_tokens.insert(token);
+    }
+    r.status = 200;
+    r.body = "{\"access_token\":";
+    AppendJsonString(r.body, token);
+    r.body += ",\"expires_in\":" + std::to_string(settings.fcm_token_lifetime_s) +
+              ",\"token_type\":\"Bearer\"}";
+    return std::move(r);
+  }
 
   void Count(ports::Platform p, int status) {
     counts[static_cast<int>(p)][std::min(status, kResetSlot)].fetch_add(1,
@@ -276,7 +419,20 @@ struct PushSim::Impl {
       ApnsError(r, 400, "MissingDeviceToken");
       return finish();
     }
-    if (!settings.apns_bearer.empty()) {
+    if (apns_key) {
+      const std::string* auth = FindHeader(req.headers, "authorization");
+      if (auth == nullptr) {
+        ApnsError(r, 403, "MissingProviderToken");
+        return finish();
+      }
+      std::string err = CaseInsensitivePrefix(*auth, "bearer ")
+                            ? CheckApnsJwt(std::string_view(*auth).substr(7))
+                            : std::string("InvalidProviderToken");
+      if (!err.empty()) {
+        ApnsError(r, 403, err);
+        return finish();
+      }
+    } else if (!settings.apns_bearer.empty()) {
       const std::string* auth = FindHeader(req.headers, "authorization");
       if (auth == nullptr) {
         ApnsError(r, 403, "MissingProviderToken");
@@ -379,10 +535,10 @@ struct PushSim::Impl {
       FcmError(r, 405, "METHOD_NOT_ALLOWED", "Method not allowed.", "");
       return finish();
     }
-    if (!settings.fcm_bearer.empty()) {
+    if (!settings.fcm_bearer.empty() || fcm_key) {
       const std::string* auth = FindHeader(req.headers, "authorization");
       if (auth == nullptr || !CaseInsensitivePrefix(*auth, "bearer ") ||
-          std::string_view(*auth).substr(7) != settings.fcm_bearer) {
+          !FcmTokenAccepted(std::string_view(*auth).substr(7))) {
         FcmError(r, 401, "UNAUTHENTICATED",
                  "Request had invalid authentication credentials. Expected OAuth 2 access token.",
                  "");
@@ -502,6 +658,7 @@ struct PushSim::Impl {
       if (project.find('/') == std::string_view::npos) return HandleFcm(req, project);
     }
     if (path.starts_with("/sim/")) return HandleSim(req);
+    if (path == "/token") return HandleToken(req);
     ServerResponse r;
     if (path.starts_with("/3/")) {
       ApnsError(r, 404, "BadPath");
@@ -589,6 +746,12 @@ void PushSim::Start() {
   ss.goaway_after_streams = impl_->settings.faults.goaway_every;
   ss.max_request_body = 64 * 1024;
   ss.no_index_headers = {"apns-id"};
+  if (!impl_->settings.apns_jwt_public_key_pem.empty()) {
+    impl_->apns_key = http2::LoadPublicKeyPem(impl_->settings.apns_jwt_public_key_pem);
+  }
+  if (!impl_->settings.fcm_oauth_public_key_pem.empty()) {
+    impl_->fcm_key = http2::LoadPublicKeyPem(impl_->settings.fcm_oauth_public_key_pem);
+  }
   auto server = std::make_unique<http2::Server>(
       ss, [impl = impl_.get()](const ServerRequest& req) { return impl->Handle(req); });
   server->Start();

@@ -34,6 +34,20 @@ struct PushSimSettings {
   // FCM `Authorization: Bearer X`); empty: not checked.
   std::string apns_bearer;
   std::string fcm_bearer;
+  // APNs token auth: PEM public key of the provider's .p8 key. When set, APNs requests
+  // need `authorization: bearer <ES256 JWT>` with a valid signature (403
+  // MissingProviderToken / InvalidProviderToken), kid/iss equal to apns_key_id /
+  // apns_team_id when those are set, and iat not older than 1 h (403 ExpiredProviderToken).
+  std::string apns_jwt_public_key_pem;
+  std::string apns_key_id;
+  std::string apns_team_id;
+  // FCM OAuth2: PEM public key of the service account. When set, `POST /token` grants
+  // access tokens for valid RS256 jwt-bearer assertions, and FCM requests need one of
+  // them (or fcm_bearer) — 401 UNAUTHENTICATED otherwise.
+  std::string fcm_oauth_public_key_pem;
+  int fcm_token_lifetime_s = 3600;
+  // Wall clock (Unix s) for JWT age checks; injectable for tests.
+  std::function<int64_t()> now_epoch_s;
   bool record_deliveries = true;  // false for long benchmarks (memory)
   // Test hook: called (on a server thread) with every APNs/FCM request before it is
   // validated. Must be thread-safe and fast.
