@@ -1,0 +1,69 @@
+#include "region.hpp"
+
+#include <stdexcept>
+
+#include "app/messages.hpp"
+#include "platform/metrics/metrics.hpp"
+
+namespace fanout::cli {
+
+EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
+                               const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
+                               ports::DeviceFeed& feed, ports::Clock& clock,
+                               std::unique_ptr<ports::PushGateway> apns,
+                               std::unique_ptr<ports::PushGateway> fcm)
+    : options_(std::move(options)),
+      store_(options_.data_dir / "devices.db"),
+      archive_(options_.data_dir / "archive"),
+      apns_(std::move(apns)),
+      fcm_(std::move(fcm)),
+      registry_(options_.region.name, store_, feed, options_.providers, options_.pipeline.shards,
+                [&catalog](const std::string& key) { return catalog.KnownKey(key); }),
+      tracker_(options_.region.name, log, clock),
+      ingest_(options_.region, options_.providers, options_.pipeline, decoder, archive_, log, bus_,
+              clock),
+      processor_(options_.region, options_.providers, options_.pipeline, decoder, catalog, archive_,
+                 plans_, log, bus_, clock, tracker_),
+      queuer_(options_.region, options_.pipeline, registry_, plans_, log, bus_, clock, tracker_),
+      sender_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_, *apns_,
+              *fcm_),
+      api_(options_.api, options_.region, ingest_, registry_, log,
+           [] { return metrics::Registry::Default().Render(); }),
+      http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
+            options_.pipeline.max_body_bytes) {}
+
+EmbeddedRegion::~EmbeddedRegion() { Stop(); }
+
+void EmbeddedRegion::Start() {
+  auto loaded = registry_.Start();
+  if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
+  const auto& p = options_.pipeline;
+  // High and regular never share a queue or a worker pool (DESIGN §1).
+  for (const std::string prio : {"high", "regular"}) {
+    bool high = prio == "high";
+    bus_.Subscribe(app::AlertsSubject(prio), p.processor_workers,
+                   [this](const ports::BusMessage& m) { return processor_.Handle(m); });
+    bus_.Subscribe(app::UnitsSubject(prio), p.queuer_workers,
+                   [this](const ports::BusMessage& m) { return queuer_.Handle(m); });
+    for (auto platform : {domain::device::Platform::kApns, domain::device::Platform::kFcm}) {
+      bus_.Subscribe(app::BatchesSubject(prio, platform),
+                     high ? p.sender_workers_high : p.sender_workers_regular,
+                     [this](const ports::BusMessage& m) { return sender_.Handle(m); });
+    }
+  }
+  auto port = http_.Start(options_.http_host, options_.http_port);
+  if (!port) throw std::runtime_error(port.error().message);
+  port_ = *port;
+  api_.SetReady(true);
+  started_ = true;
+}
+
+void EmbeddedRegion::Stop() {
+  if (!started_) return;
+  started_ = false;
+  api_.SetReady(false);
+  http_.Stop();
+  bus_.Stop();
+}
+
+}  // namespace fanout::cli

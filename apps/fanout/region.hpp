@@ -1,0 +1,79 @@
+#pragma once
+// One region on the embedded engines (DESIGN §6): in-process bus, SQLite registry, file
+// archive, HTTP API, APNs/FCM gateways. The protocol log and device feed are passed in so
+// that the regions of one process (the demo) share them, standing in for replication.
+// Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "adapters/http/http_server.hpp"
+#include "adapters/memory/file_archive.hpp"
+#include "adapters/memory/memory_bus.hpp"
+#include "adapters/memory/memory_plan_store.hpp"
+#include "adapters/sqlite/sqlite_device_store.hpp"
+#include "app/api.hpp"
+#include "app/ingest.hpp"
+#include "app/processor.hpp"
+#include "app/queuer.hpp"
+#include "app/registry.hpp"
+#include "app/sender.hpp"
+#include "domain/geo/catalog.hpp"
+#include "ports/device_feed.hpp"
+#include "ports/protocol_log.hpp"
+
+namespace fanout::cli {
+
+struct RegionOptions {
+  app::RegionSettings region;
+  app::ProviderSettings providers;
+  app::PipelineSettings pipeline;
+  app::RetrySettings retry;
+  app::ApiSettings api;
+  std::filesystem::path data_dir;
+  std::string http_host = "127.0.0.1";
+  int http_port = 0;  // 0: ephemeral
+};
+
+class EmbeddedRegion {
+ public:
+  EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
+                 const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
+                 ports::DeviceFeed& feed, ports::Clock& clock,
+                 std::unique_ptr<ports::PushGateway> apns, std::unique_ptr<ports::PushGateway> fcm);
+  ~EmbeddedRegion();
+  EmbeddedRegion(const EmbeddedRegion&) = delete;
+  EmbeddedRegion& operator=(const EmbeddedRegion&) = delete;
+
+  /// Rebuilds the index, starts the workers and the HTTP server. Throws on failure.
+  void Start();
+  void Stop();
+
+  const std::string& name() const { return options_.region.name; }
+  std::string url() const { return "http://" + options_.http_host + ":" + std::to_string(port_); }
+  app::Registry& registry() { return registry_; }
+  ports::PlanStore& plans() { return plans_; }
+  const app::SenderCounters& sender_counters() const { return sender_.counters(); }
+  size_t pending() const { return bus_.Pending(); }
+
+ private:
+  RegionOptions options_;
+  adapters::sqlite::SqliteDeviceStore store_;
+  adapters::memory::FileArchive archive_;
+  adapters::memory::MemoryBus bus_;
+  adapters::memory::MemoryPlanStore plans_;
+  std::unique_ptr<ports::PushGateway> apns_;
+  std::unique_ptr<ports::PushGateway> fcm_;
+  app::Registry registry_;
+  app::CompletionTracker tracker_;
+  app::Ingest ingest_;
+  app::Processor processor_;
+  app::Queuer queuer_;
+  app::Sender sender_;
+  app::Api api_;
+  adapters::http::HttpServer http_;
+  int port_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace fanout::cli
