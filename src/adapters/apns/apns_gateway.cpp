@@ -127,14 +127,10 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
   std::vector<http2::Request> reqs;
   reqs.reserve(batch.size());
   for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, common));
-  auto resps = client_->Execute(std::move(reqs));
-  std::vector<ports::PushResult> out;
-  out.reserve(resps.size());
+  auto out = client_->ExecuteMapped<ports::PushResult>(
+      std::move(reqs), [](http2::Response&& r) { return MapApnsResponse(r); });
   bool expired = false;
-  for (const auto& r : resps) {
-    out.push_back(MapApnsResponse(r));
-    expired = expired || out.back().reason == "ExpiredProviderToken";
-  }
+  for (const auto& r : out) expired = expired || r.reason == "ExpiredProviderToken";
   if (expired && settings_.signer) settings_.signer->Invalidate();
   return out;
 }

@@ -523,3 +523,45 @@ TEST(ApnsGateway, WorksOverTlsWithAVerifiedCertificate) {
 
 }  // namespace
 }  // namespace fanout::adapters::apns
+
+namespace fanout::adapters::apns {
+namespace {
+
+// The sim dies while a batch is in flight: nothing may be reported accepted that the
+// sim did not accept; everything else is retry-later (never lost silently).
+TEST(ApnsGateway, ServerDeathMidBatchNeverFakesAnAcceptance) {
+  PushSimSettings ss;
+  ss.faults.latency_ms = 30;
+  ss.max_concurrent_streams = 50;
+  PushSim sim(ss);
+  sim.Start();
+  auto gs = GatewayFor(sim);
+  gs.http.request_timeout = std::chrono::seconds(5);
+  ApnsGateway gw(gs);
+  auto batch = Reqs(0, 2000);
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    sim.Stop();
+  });
+  auto r = gw.SendBatch(batch);
+  killer.join();
+  std::set<std::string> delivered;
+  for (auto& d : sim.Deliveries()) delivered.insert(d.token);
+  size_t accepted = 0, retry = 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (r[i].outcome == PushOutcome::kAccepted) {
+      accepted++;
+      EXPECT_TRUE(delivered.count(batch[i].token)) << batch[i].token;
+    } else {
+      ASSERT_EQ(r[i].outcome, PushOutcome::kRetryLater) << r[i].reason;
+      retry++;
+    }
+  }
+  EXPECT_EQ(accepted + retry, 2000u);
+  EXPECT_GT(accepted, 0u);
+  EXPECT_GT(retry, 0u);
+  EXPECT_LE(accepted, delivered.size());
+}
+
+}  // namespace
+}  // namespace fanout::adapters::apns

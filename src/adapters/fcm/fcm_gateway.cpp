@@ -132,11 +132,12 @@ std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::Push
     index.push_back(i);
   }
   if (reqs.empty()) return out;
-  auto resps = client_->Execute(std::move(reqs));
+  auto mapped = client_->ExecuteMapped<ports::PushResult>(
+      std::move(reqs), [](http2::Response&& r) { return MapFcmResponse(r); });
   bool unauthenticated = false;
-  for (size_t k = 0; k < resps.size(); ++k) {
-    out[index[k]] = MapFcmResponse(resps[k]);
-    unauthenticated = unauthenticated || out[index[k]].http_status == 401;
+  for (size_t k = 0; k < mapped.size(); ++k) {
+    unauthenticated = unauthenticated || mapped[k].http_status == 401;
+    out[index[k]] = std::move(mapped[k]);
   }
   if (unauthenticated && settings_.oauth) settings_.oauth->Invalidate();
   return out;

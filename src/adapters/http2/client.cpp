@@ -713,24 +713,7 @@ void Client::SubmitBatch(std::vector<Request> requests,
 }
 
 std::vector<Response> Client::Execute(std::vector<Request> requests) {
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t remaining;
-    std::vector<Response> out;
-  };
-  auto st = std::make_shared<State>();
-  st->remaining = requests.size();
-  st->out.resize(requests.size());
-  if (requests.empty()) return {};
-  SubmitBatch(std::move(requests), [st](size_t i, Response&& r) {
-    st->out[i] = std::move(r);
-    std::lock_guard lk(st->mu);
-    if (--st->remaining == 0) st->cv.notify_all();
-  });
-  std::unique_lock lk(st->mu);
-  st->cv.wait(lk, [&] { return st->remaining == 0; });
-  return std::move(st->out);
+  return ExecuteMapped<Response>(std::move(requests), [](Response&& r) { return std::move(r); });
 }
 
 ClientStats Client::Stats() const {

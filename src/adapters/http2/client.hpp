@@ -14,9 +14,11 @@
 // completes with kConnectionLost/kReset/kTimeout (the peer may or may not have processed it).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,10 @@ class Client {
   void SubmitBatch(std::vector<Request> requests, std::function<void(size_t, Response&&)> done);
   /// Blocking convenience: one response per request, in order.
   std::vector<Response> Execute(std::vector<Request> requests);
+  /// Blocking: `map(response)` runs on the I/O thread as each response completes (so
+  /// responses need not be stored); one T per request, in order.
+  template <typename T, typename Map>
+  std::vector<T> ExecuteMapped(std::vector<Request> requests, Map map);
 
   ClientStats Stats() const;
   const ClientSettings& settings() const { return settings_; }
@@ -109,5 +115,31 @@ class Client {
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<uint64_t> rr_{0};
 };
+
+template <typename T, typename Map>
+std::vector<T> Client::ExecuteMapped(std::vector<Request> requests, Map map) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<size_t> remaining;
+    bool finished = false;
+    std::vector<T> out;
+  };
+  if (requests.empty()) return {};
+  auto st = std::make_shared<State>();
+  st->remaining = requests.size();
+  st->out.resize(requests.size());
+  SubmitBatch(std::move(requests), [st, map = std::move(map)](size_t i, Response&& r) {
+    st->out[i] = map(std::move(r));
+    if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard lk(st->mu);
+      st->finished = true;
+      st->cv.notify_all();
+    }
+  });
+  std::unique_lock lk(st->mu);
+  st->cv.wait(lk, [&] { return st->finished; });
+  return std::move(st->out);
+}
 
 }  // namespace fanout::adapters::http2
