@@ -154,6 +154,9 @@ class Client::Loop {
     std::chrono::milliseconds backoff{0};
     std::string last_error;
     bool dirty = false;
+    Clock::time_point last_recv;     // last bytes from the peer
+    Clock::time_point ping_sent_at;  // valid while ping_outstanding
+    bool ping_outstanding = false;
   };
 
   void Wake() {
@@ -381,6 +384,8 @@ class Client::Loop {
           return;
         }
         c.state = State::kReady;  // usable once the peer's SETTINGS arrive
+        c.last_recv = Clock::now();
+        c.ping_outstanding = false;
         SetEvents(c, EPOLLIN);
         c.dirty = true;
         return;
@@ -405,6 +410,7 @@ class Client::Loop {
       size_t n = 0;
       IoStatus st = c.t->Read(buf, sizeof(buf), &n);
       if (st == IoStatus::kOk) {
+        c.last_recv = Clock::now();
         bool had_settings = c.settings_received;
         ssize_t rv = nghttp2_session_mem_recv(c.session, reinterpret_cast<uint8_t*>(buf), n);
         if (rv < 0) {
@@ -568,14 +574,35 @@ class Client::Loop {
         Close(*c, "connect timeout", true);
         continue;
       }
-      if (c->state != State::kReady) continue;
+      if (c->state != State::kReady || !c->settings_received) continue;
+      if (c->ping_outstanding) {
+        if (c->last_recv >= c->ping_sent_at) {
+          c->ping_outstanding = false;
+        } else if (now - c->ping_sent_at >= s_.ping_timeout) {
+          Close(*c,
+                "peer unresponsive: nothing received " + std::to_string(s_.ping_timeout.count()) +
+                    " ms after a PING",
+                false);
+          continue;
+        }
+      }
+      bool timed_out = false;
       for (auto& [id, call] : c->streams) {
         if (!call->done && call->deadline <= now) {
           counters_.timeouts++;
+          timed_out = true;
           Fail(*call, TransportError::kTimeout, "request timed out");
           nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
           c->dirty = true;
         }
+      }
+      bool idle_too_long =
+          s_.keepalive_interval.count() > 0 && now - c->last_recv >= s_.keepalive_interval;
+      if ((timed_out || idle_too_long) && !c->ping_outstanding) {
+        nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, nullptr);
+        c->ping_outstanding = true;
+        c->ping_sent_at = now;
+        c->dirty = true;
       }
     }
   }

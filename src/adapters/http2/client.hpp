@@ -37,6 +37,13 @@ struct ClientSettings {
   std::chrono::milliseconds connect_timeout{5000};   // TCP + TLS + first SETTINGS
   std::chrono::milliseconds request_timeout{10000};  // from Submit to the response
   size_t max_response_body = 64 * 1024;              // longer bodies are truncated
+  // Liveness: a connection that received nothing for `keepalive_interval` (or whose
+  // request timed out) gets a PING; no bytes within `ping_timeout` → it is closed and
+  // its streams fail as kConnectionLost (a silently dead TCP path, e.g. a NAT drop,
+  // would otherwise time out every request forever). keepalive_interval 0 = only
+  // after timeouts.
+  std::chrono::milliseconds keepalive_interval{60000};
+  std::chrono::milliseconds ping_timeout{3000};
   // Header names never put in the HPACK dynamic table (values unique per request,
   // e.g. "apns-id"): indexing them only evicts useful entries on both sides.
   std::vector<std::string> no_index_headers;

@@ -277,3 +277,127 @@ TEST(Http2Tls, UntrustedCertificateIsAConnectError) {
 
 }  // namespace
 }  // namespace fanout::adapters::http2
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mutex>
+
+namespace fanout::adapters::http2 {
+namespace {
+
+// A TCP relay to a server that can "blackhole" the connections it currently carries:
+// they stay open but forward nothing, like a NAT that silently dropped its mapping.
+// New connections keep working.
+class BlackholeRelay {
+ public:
+  explicit BlackholeRelay(uint16_t target) : target_(target) {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    ::listen(lfd_, 16);
+    socklen_t len = sizeof(a);
+    getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~BlackholeRelay() {
+    stop_ = true;
+    ::shutdown(lfd_, SHUT_RDWR);
+    ::close(lfd_);
+    acceptor_.join();
+    for (auto& t : pumps_) t.join();
+  }
+  uint16_t port() const { return port_; }
+  void BlackholeExisting() { generation_++; }
+
+ private:
+  void Accept() {
+    for (;;) {
+      int c = ::accept(lfd_, nullptr, nullptr);
+      if (c < 0) return;
+      int s = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(target_);
+      ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+      int gen = generation_;
+      std::lock_guard lk(mu_);
+      pumps_.emplace_back([this, c, s, gen] { Pump(c, s, gen); });
+    }
+  }
+  void Pump(int a, int b, int gen) {
+    pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    char buf[16384];
+    while (!stop_) {
+      if (::poll(fds, 2, 50) <= 0) continue;
+      for (int i = 0; i < 2; ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+        if (n <= 0) {
+          ::close(a);
+          ::close(b);
+          return;
+        }
+        if (gen == generation_) {
+          [[maybe_unused]] ssize_t w = ::write(fds[1 - i].fd, buf, static_cast<size_t>(n));
+        }
+      }
+    }
+    ::close(a);
+    ::close(b);
+  }
+  uint16_t target_;
+  int lfd_;
+  uint16_t port_;
+  std::atomic<int> generation_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::thread acceptor_;
+  std::vector<std::thread> pumps_;
+};
+
+TEST(Http2, SilentlyDeadConnectionIsDetectedByPingAndReplaced) {
+  Server server({}, Echo);
+  server.Start();
+  BlackholeRelay relay(server.port());
+  auto cs = ClientFor(relay.port());
+  cs.connections = 1;
+  cs.request_timeout = std::chrono::milliseconds(300);
+  cs.ping_timeout = std::chrono::milliseconds(300);
+  Client client(cs);
+  for (auto& r : client.Execute(Posts(10))) ASSERT_EQ(r.status, 200);
+  relay.BlackholeExisting();
+  for (auto& r : client.Execute(Posts(3))) EXPECT_EQ(r.error, TransportError::kTimeout);
+  // The timeout triggered a PING; its silence closes the connection, the next one works.
+  int status = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  while (status != 200 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+    status = client.Execute(Posts(1))[0].status;
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_GE(client.Stats().connects, 2u);
+}
+
+TEST(Http2, IdleKeepalivePingsKeepAHealthyConnection) {
+  Server server({}, Echo);
+  server.Start();
+  auto cs = ClientFor(server.port());
+  cs.connections = 1;
+  cs.keepalive_interval = std::chrono::milliseconds(50);
+  cs.ping_timeout = std::chrono::milliseconds(200);
+  Client client(cs);
+  EXPECT_EQ(client.Execute(Posts(1))[0].status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // ~10 keepalive rounds
+  EXPECT_EQ(client.Execute(Posts(1))[0].status, 200);
+  EXPECT_EQ(client.Stats().connects, 1u);  // answered PINGs never drop the connection
+}
+
+}  // namespace
+}  // namespace fanout::adapters::http2
