@@ -21,6 +21,7 @@
 #include "adapters/capxml/cap_decoder.hpp"
 #include "adapters/fcm/fcm_gateway.hpp"
 #include "adapters/geofiles/geo_files.hpp"
+#include "adapters/geos/geos_index.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/memory/memory_device_feed.hpp"
 #include "adapters/memory/memory_protocol_log.hpp"
@@ -114,6 +115,11 @@ int RunDemo(const DemoOptions& opt) {
     std::cerr << "fanout demo: " << catalog.error().message << "\n";
     return 2;
   }
+  auto geometry = adapters::geos::GeosGeometryIndex::Load(*data_dir / "geo", *catalog);
+  if (!geometry) {
+    std::cerr << "fanout demo: " << geometry.error().message << "\n";
+    return 2;
+  }
   std::vector<fs::path> files;
   if (opt.alerts_dir.empty()) {
     files = DefaultAlerts(*data_dir);
@@ -168,10 +174,10 @@ int RunDemo(const DemoOptions& opt) {
     fcm.endpoint = sim.endpoint();
     fcm.project_id = "fanout-demo";
     fcm.http.connections = 2;
-    regions.push_back(
-        std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, clock,
-                                         std::make_unique<adapters::apns::ApnsGateway>(apns),
-                                         std::make_unique<adapters::fcm::FcmGateway>(fcm)));
+    regions.push_back(std::make_unique<EmbeddedRegion>(
+        ro, *catalog, decoder, log, feed, clock,
+        std::make_unique<adapters::apns::ApnsGateway>(apns),
+        std::make_unique<adapters::fcm::FcmGateway>(fcm), geometry->get()));
     regions.back()->Start();
   }
 
@@ -310,7 +316,9 @@ int RunDemo(const DemoOptions& opt) {
         static_cast<unsigned long long>(t.accepted), static_cast<unsigned long long>(t.failed),
         static_cast<unsigned long long>(t.invalid), rel(t.first_push_ms), rel(t.last_push_ms),
         t.p50_ms, t.p99_ms);
+    std::set<std::string> printed;
     for (const auto& reason : rep.reasons) {
+      if (!printed.insert(reason).second) continue;
       std::printf("    %s: %s\n", rep.status.c_str(), Short(reason, 150).c_str());
     }
     if (rep.takeovers) std::printf("    takeovers: %u\n", rep.takeovers);

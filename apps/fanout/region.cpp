@@ -11,7 +11,8 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                                const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                                ports::DeviceFeed& feed, ports::Clock& clock,
                                std::unique_ptr<ports::PushGateway> apns,
-                               std::unique_ptr<ports::PushGateway> fcm)
+                               std::unique_ptr<ports::PushGateway> fcm,
+                               const domain::geo::GeometryIndex* geometry)
     : options_(std::move(options)),
       store_(options_.data_dir / "devices.db"),
       archive_(options_.data_dir / "archive"),

@@ -19,6 +19,7 @@
 #include "app/registry.hpp"
 #include "app/sender.hpp"
 #include "domain/geo/catalog.hpp"
+#include "domain/geo/geometry.hpp"
 #include "ports/device_feed.hpp"
 #include "ports/protocol_log.hpp"
 
@@ -40,7 +41,8 @@ class EmbeddedRegion {
   EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
                  const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                  ports::DeviceFeed& feed, ports::Clock& clock,
-                 std::unique_ptr<ports::PushGateway> apns, std::unique_ptr<ports::PushGateway> fcm);
+                 std::unique_ptr<ports::PushGateway> apns, std::unique_ptr<ports::PushGateway> fcm,
+                 const domain::geo::GeometryIndex* geometry);
   ~EmbeddedRegion();
   EmbeddedRegion(const EmbeddedRegion&) = delete;
   EmbeddedRegion& operator=(const EmbeddedRegion&) = delete;

@@ -19,7 +19,8 @@ using domain::pipeline::UnitKey;
 Processor::Processor(RegionSettings region, ProviderSettings providers, PipelineSettings pipeline,
                      const ports::AlertDecoder& decoder, const domain::geo::GeoCatalog& catalog,
                      ports::AlertArchive& archive, ports::PlanStore& plans, ports::ProtocolLog& log,
-                     ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker)
+                     ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker,
+                     const domain::geo::GeometryIndex* geometry)
     : region_(std::move(region)),
       providers_(std::move(providers)),
       pipeline_(std::move(pipeline)),
@@ -30,7 +31,8 @@ Processor::Processor(RegionSettings region, ProviderSettings providers, Pipeline
       log_(log),
       bus_(bus),
       clock_(clock),
-      tracker_(tracker) {}
+      tracker_(tracker),
+      geometry_(geometry) {}
 
 void Processor::Record(Event e) {
   e.region = region_.name;
@@ -121,7 +123,7 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   plan->collapse_id = CollapseIdFor(alert.identifier);
   plan->shards = pipeline_.shards;
 
-  domain::geo::AreaResolution area = domain::geo::ResolveArea(alert, catalog_);
+  domain::geo::AreaResolution area = domain::geo::ResolveArea(alert, catalog_, geometry_);
   std::vector<std::string> municipalities = area.municipalities;
   std::string notes;
   for (const auto& n : area.notes) notes += n + "; ";

@@ -8,6 +8,7 @@
 #include "app/settings.hpp"
 #include "app/tracker.hpp"
 #include "domain/geo/catalog.hpp"
+#include "domain/geo/geometry.hpp"
 #include "ports/alert_archive.hpp"
 #include "ports/alert_decoder.hpp"
 #include "ports/clock.hpp"
@@ -22,7 +23,8 @@ class Processor {
   Processor(RegionSettings region, ProviderSettings providers, PipelineSettings pipeline,
             const ports::AlertDecoder& decoder, const domain::geo::GeoCatalog& catalog,
             ports::AlertArchive& archive, ports::PlanStore& plans, ports::ProtocolLog& log,
-            ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker);
+            ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker,
+            const domain::geo::GeometryIndex* geometry = nullptr);
 
   /// Handles one `alerts.<priority>` message.
   ports::WorkBus::Ack Handle(const ports::BusMessage& msg);
@@ -44,6 +46,7 @@ class Processor {
   ports::WorkBus& bus_;
   ports::Clock& clock_;
   CompletionTracker& tracker_;
+  const domain::geo::GeometryIndex* geometry_;  // nullptr: geocodes only
 };
 
 }  // namespace fanout::app
