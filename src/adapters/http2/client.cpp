@@ -388,6 +388,8 @@ class Client::Loop {
         c.ping_outstanding = false;
         SetEvents(c, EPOLLIN);
         c.dirty = true;
+        // TLS may already hold decrypted bytes that epoll will never announce.
+        if (s_.endpoint.tls) OnReadable(c);
         return;
       case IoStatus::kWantRead:
         SetEvents(c, EPOLLIN);

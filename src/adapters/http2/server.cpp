@@ -301,6 +301,9 @@ class Server::Worker {
       case IoStatus::kOk:
         SetEvents(c, EPOLLIN);
         StartSession(c);
+        // With TLS 1.3 the client preface often arrives with its Finished message and
+        // sits decrypted inside OpenSSL, where epoll cannot see it: read it now.
+        OnReadable(c);
         return;
       case IoStatus::kWantRead:
         SetEvents(c, EPOLLIN);
