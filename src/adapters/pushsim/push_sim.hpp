@@ -7,7 +7,8 @@
 // Endpoints: POST /3/device/{token} (APNs), POST /v1/projects/{p}/messages:send (FCM),
 // GET /sim/stats (JSON), GET /sim/deliveries (JSON lines), DELETE /sim/deliveries.
 // Lifecycle: construct, Start() (throws on bind/TLS errors), Stop()/destructor.
-// Thread-safety: all public methods may be called from any thread while it runs.
+// Thread-safety: the accessors may be called from any thread while it runs; Start()
+// and Stop() must not race with other calls.
 #include <chrono>
 #include <cstdint>
 #include <functional>
