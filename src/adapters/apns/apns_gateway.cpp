@@ -135,4 +135,20 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
   return out;
 }
 
+std::unique_ptr<ApnsGateway> MakeApnsGateway(const ApnsConfig& c) {
+  ApnsSettings s;
+  s.endpoint = c.endpoint;
+  s.topic = c.topic;
+  s.http.ca_file = c.ca_file;
+  s.http.connections = c.connections;
+  s.http.io_threads = c.io_threads;
+  if (!c.key_file.empty()) {
+    ApnsTokenSettings ts;
+    ts.key_id = c.key_id;
+    ts.team_id = c.team_id;
+    s.signer = ApnsTokenSigner::FromFile(c.key_file, ts);
+  }
+  return std::make_unique<ApnsGateway>(std::move(s));
+}
+
 }  // namespace fanout::adapters::apns

@@ -51,6 +51,21 @@ class ApnsGateway final : public ports::PushGateway {
   std::unique_ptr<http2::Client> client_;
 };
 
+/// The `[push.apns]` config section (DESIGN §7.4) in one struct, for the wiring code.
+struct ApnsConfig {
+  std::string endpoint = "https://api.push.apple.com";
+  std::string team_id;
+  std::string key_id;
+  std::string key_file;  // AuthKey_<key_id>.p8; empty = no provider token (e.g. pushsim)
+  std::string topic;
+  std::string ca_file;  // empty = system trust store
+  int connections = 4;
+  int io_threads = 1;
+};
+/// Builds the gateway (with an ApnsTokenSigner when key_file is set). Throws
+/// std::invalid_argument / std::runtime_error on bad config or an unreadable key.
+std::unique_ptr<ApnsGateway> MakeApnsGateway(const ApnsConfig& config);
+
 /// Maps one HTTP/2 outcome to a PushResult (anchors-push.md §3.5):
 /// 200 → kAccepted; 410 (Unregistered, ExpiredToken) and 400 BadDeviceToken /
 /// DeviceTokenNotForTopic → kTokenInvalid; 403 → kAuthFailed; 429, 5xx and transport

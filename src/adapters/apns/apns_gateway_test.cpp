@@ -565,3 +565,34 @@ TEST(ApnsGateway, ServerDeathMidBatchNeverFakesAnAcceptance) {
 
 }  // namespace
 }  // namespace fanout::adapters::apns
+
+#include <fstream>
+
+namespace fanout::adapters::apns {
+namespace {
+
+TEST(ApnsGateway, MakeFromConfigSignsWithTheP8File) {
+  std::string p8 = NewP8();
+  std::string path = ::testing::TempDir() + "/AuthKey_ABC123DEFG.p8";
+  std::ofstream(path) << p8;
+  PushSimSettings ss;
+  ss.apns_jwt_public_key_pem = http2::PublicKeyPem(http2::LoadPrivateKeyPem(p8));
+  ss.apns_key_id = "ABC123DEFG";
+  ss.apns_team_id = "DEF123GHIJ";
+  PushSim sim(ss);
+  sim.Start();
+  ApnsConfig c;
+  c.endpoint = sim.endpoint();
+  c.team_id = "DEF123GHIJ";
+  c.key_id = "ABC123DEFG";
+  c.key_file = path;
+  c.topic = "de.bund.bbk.nina";
+  auto gw = MakeApnsGateway(c);
+  for (auto& r : gw->SendBatch(Reqs(0, 10)))
+    EXPECT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+  c.key_file = path + ".missing";
+  EXPECT_THROW(MakeApnsGateway(c), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::apns

@@ -19,15 +19,15 @@ ApnsTokenSigner::ApnsTokenSigner(std::string_view p8_pem, ApnsTokenSettings sett
   }
 }
 
-ApnsTokenSigner ApnsTokenSigner::FromFile(const std::string& p8_path, ApnsTokenSettings settings) {
-  auto key = http2::LoadPrivateKeyFile(p8_path);  // validates the file first
-  (void)key;
+std::shared_ptr<ApnsTokenSigner> ApnsTokenSigner::FromFile(const std::string& p8_path,
+                                                           ApnsTokenSettings settings) {
   std::FILE* f = std::fopen(p8_path.c_str(), "rb");
+  if (f == nullptr) throw std::runtime_error("cannot open APNs key file '" + p8_path + "'");
   std::string pem;
   char buf[4096];
-  for (size_t n; f != nullptr && (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) pem.append(buf, n);
-  if (f != nullptr) std::fclose(f);
-  return ApnsTokenSigner(pem, std::move(settings));
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) pem.append(buf, n);
+  std::fclose(f);
+  return std::make_shared<ApnsTokenSigner>(pem, std::move(settings));
 }
 
 int64_t ApnsTokenSigner::Now() const {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -28,7 +29,8 @@ class ApnsTokenSigner {
  public:
   /// `p8_pem`: the contents of AuthKey_<kid>.p8. Throws std::runtime_error on a bad key.
   ApnsTokenSigner(std::string_view p8_pem, ApnsTokenSettings settings);
-  static ApnsTokenSigner FromFile(const std::string& p8_path, ApnsTokenSettings settings);
+  static std::shared_ptr<ApnsTokenSigner> FromFile(const std::string& p8_path,
+                                                   ApnsTokenSettings settings);
 
   /// The current token (signs one if none, or if the cached one is due).
   std::string Token();

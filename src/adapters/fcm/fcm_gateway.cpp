@@ -143,4 +143,22 @@ std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::Push
   return out;
 }
 
+std::unique_ptr<FcmGateway> MakeFcmGateway(const FcmConfig& c) {
+  FcmSettings s;
+  s.endpoint = c.endpoint;
+  s.project_id = c.project_id;
+  s.http.ca_file = c.ca_file;
+  s.http.connections = c.connections;
+  s.http.io_threads = c.io_threads;
+  if (!c.service_account_file.empty()) {
+    FcmOAuthSettings os;
+    os.account = ServiceAccount::FromFile(c.service_account_file);
+    os.token_uri = c.token_uri;
+    os.http.ca_file = c.ca_file;
+    if (s.project_id.empty()) s.project_id = os.account.project_id;
+    s.oauth = std::make_shared<FcmAccessTokenSource>(std::move(os));
+  }
+  return std::make_unique<FcmGateway>(std::move(s));
+}
+
 }  // namespace fanout::adapters::fcm

@@ -58,6 +58,20 @@ class FcmGateway final : public ports::PushGateway {
   std::unique_ptr<http2::Client> client_;
 };
 
+/// The `[push.fcm]` config section (DESIGN §7.4) in one struct, for the wiring code.
+struct FcmConfig {
+  std::string endpoint = "https://fcm.googleapis.com";
+  std::string token_uri;             // empty = the service account's token_uri
+  std::string project_id;            // empty = the service account's project_id
+  std::string service_account_file;  // empty = no authorization (e.g. pushsim)
+  std::string ca_file;               // empty = system trust store (FCM and token URI)
+  int connections = 4;
+  int io_threads = 1;
+};
+/// Builds the gateway (with an FcmAccessTokenSource when service_account_file is set).
+/// Throws std::invalid_argument / std::runtime_error on bad config or key.
+std::unique_ptr<FcmGateway> MakeFcmGateway(const FcmConfig& config);
+
 /// The request body for `token` + `payload` (see the convention above); nullopt if
 /// the payload is not a JSON object text.
 std::optional<std::string> BuildFcmBody(std::string_view token, std::string_view payload);

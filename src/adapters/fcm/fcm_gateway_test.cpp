@@ -403,3 +403,32 @@ TEST(FcmOAuth, RefusedGrantIsAuthFailedAndUnreachableEndpointIsRetryLater) {
 
 }  // namespace
 }  // namespace fanout::adapters::fcm
+
+#include <fstream>
+
+namespace fanout::adapters::fcm {
+namespace {
+
+TEST(FcmGateway, MakeFromConfigUsesTheServiceAccountFile) {
+  static const std::string pem = NewRsaPem();
+  std::string path = ::testing::TempDir() + "/service-account.json";
+  std::ofstream(path) << ServiceAccountJson(pem);
+  PushSimSettings ss;
+  ss.fcm_project = "nina-prod";
+  ss.fcm_oauth_public_key_pem = http2::PublicKeyPem(http2::LoadPrivateKeyPem(pem));
+  PushSim sim(ss);
+  sim.Start();
+  FcmConfig c;
+  c.endpoint = sim.endpoint();
+  c.token_uri = sim.endpoint() + "/token";
+  c.service_account_file = path;  // project_id comes from the file
+  auto gw = MakeFcmGateway(c);
+  for (auto& r : gw->SendBatch(Reqs(0, 10)))
+    EXPECT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+  FcmConfig anon;
+  anon.endpoint = sim.endpoint();
+  EXPECT_THROW(MakeFcmGateway(anon), std::invalid_argument);  // no project id anywhere
+}
+
+}  // namespace
+}  // namespace fanout::adapters::fcm
