@@ -1,0 +1,189 @@
+// `fanout serve --config FILE [--set key=value ...]`: runs one region on the embedded
+// engines until SIGINT/SIGTERM (DESIGN §7.1, §7.4).
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <thread>
+
+#include "adapters/apns/apns_gateway.hpp"
+#include "adapters/capxml/cap_decoder.hpp"
+#include "adapters/fcm/fcm_gateway.hpp"
+#include "adapters/fcm/fcm_oauth.hpp"
+#include "adapters/geofiles/geo_files.hpp"
+#include "adapters/geos/geos_index.hpp"
+#include "adapters/memory/memory_device_feed.hpp"
+#include "adapters/memory/memory_protocol_log.hpp"
+#include "adapters/memory/system_clock.hpp"
+#include "commands.hpp"
+#include "platform/config/settings.hpp"
+#include "platform/log/log.hpp"
+#include "region.hpp"
+
+namespace fanout::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+bool IsCleartext(const std::string& endpoint) { return endpoint.rfind("http://", 0) == 0; }
+
+/// Maps the loaded configuration to the region's settings (the one place that knows both).
+RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host, int port) {
+  RegionOptions o;
+  o.region.name = s.region.name;
+  o.region.index = static_cast<uint32_t>(s.region.index);
+  o.region.regions = static_cast<uint32_t>(s.region.peers.size() + 1);
+  o.providers.high_priority = s.providers.high_priority;
+  o.providers.default_levels = s.providers.default_levels;
+  o.providers.allow_non_actual = s.providers.allow_non_actual;
+  o.providers.default_lifetime_s = s.providers.default_lifetime.count();
+  o.providers.known.clear();
+  for (const auto& [p, _] : s.auth.provider_tokens) o.providers.known.push_back(p);
+  o.pipeline.shards = static_cast<uint32_t>(s.fanout.shards);
+  o.pipeline.batch_size = static_cast<uint32_t>(s.fanout.batch_size);
+  o.pipeline.sender_workers_high = s.fanout.sender_workers_high;
+  o.pipeline.sender_workers_regular = s.fanout.sender_workers_regular;
+  o.pipeline.max_body_bytes = static_cast<size_t>(s.cap.max_body_bytes);
+  o.pipeline.apns_critical_alerts = s.push.apns.critical_alerts;
+  o.pipeline.public_base_url = "http://" + host + ":" + std::to_string(port);
+  o.retry.max_attempts = s.push.max_attempts;
+  o.retry.base_delay_ms = s.push.retry_base.count();
+  o.api.provider_tokens = s.auth.provider_tokens;
+  o.api.device_token = s.auth.device_token;
+  o.api.admin_token = s.auth.admin_token;
+  o.data_dir = s.store.data_dir;
+  o.http_host = host;
+  o.http_port = port;
+  return o;
+}
+
+int RunServe(const std::string& file, const std::vector<std::string>& sets) {
+  auto settings = config::LoadSettings(file, sets);
+  if (!settings) {
+    std::cerr << "fanout serve: invalid configuration:\n" << settings.error().ToString() << "\n";
+    return 2;
+  }
+  const config::Settings& s = *settings;
+  log::InitLogging(log::ParseLevel(s.log.level).value_or(log::Level::kInfo), s.log.json);
+  auto logger = log::GetLogger("serve");
+  if (s.store.mode != "embedded") {
+    std::cerr << "fanout serve: store.mode = \"" << s.store.mode
+              << "\" needs the distributed engines (NATS JetStream, PostgreSQL), which are "
+                 "not built yet; use mode = \"embedded\"\n";
+    return 2;
+  }
+  auto colon = s.http.listen.rfind(':');
+  std::string host = s.http.listen.substr(0, colon);
+  int port = std::stoi(s.http.listen.substr(colon + 1));
+
+  auto catalog = adapters::geofiles::LoadGeoCatalog(s.geo.data_dir);
+  if (!catalog) {
+    std::cerr << "fanout serve: " << catalog.error().message << "\n";
+    return 2;
+  }
+  auto geometry = adapters::geos::GeosGeometryIndex::Load(s.geo.data_dir, *catalog);
+  if (!geometry) {
+    std::cerr << "fanout serve: " << geometry.error().message << "\n";
+    return 2;
+  }
+  adapters::capxml::CapDecoderSettings dec;
+  dec.limits.max_body_bytes = static_cast<size_t>(s.cap.max_body_bytes);
+  dec.limits.max_depth = static_cast<size_t>(s.cap.max_depth);
+  dec.limits.max_elements = static_cast<size_t>(s.cap.max_elements);
+  dec.limits.max_polygon_points = static_cast<size_t>(s.cap.max_polygon_points);
+  adapters::capxml::CapDecoder decoder(dec);
+
+  std::unique_ptr<ports::PushGateway> apns, fcm;
+  try {
+    adapters::apns::ApnsSettings a;
+    a.endpoint = s.push.apns.endpoint;
+    a.topic = s.push.apns.topic;
+    a.http.ca_file = s.push.apns.ca_file.string();
+    a.http.connections = s.push.apns.connections;
+    a.http.request_timeout = s.push.request_timeout;
+    if (fs::exists(s.push.apns.key_file)) {
+      std::ifstream key(s.push.apns.key_file, std::ios::binary);
+      std::string pem((std::istreambuf_iterator<char>(key)), std::istreambuf_iterator<char>());
+      a.signer = std::make_shared<adapters::apns::ApnsTokenSigner>(
+          pem, adapters::apns::ApnsTokenSettings{s.push.apns.key_id, s.push.apns.team_id});
+    } else if (!IsCleartext(a.endpoint)) {
+      std::cerr << "fanout serve: push.apns.key_file " << s.push.apns.key_file
+                << " does not exist (needed for " << a.endpoint << ")\n";
+      return 2;
+    } else {
+      logger.Warn("APNs key {} missing: pushing to {} without provider token",
+                  s.push.apns.key_file.string(), a.endpoint);
+    }
+    apns = std::make_unique<adapters::apns::ApnsGateway>(a);
+
+    adapters::fcm::FcmSettings f;
+    f.endpoint = s.push.fcm.endpoint;
+    f.project_id = s.push.fcm.project_id;
+    f.http.ca_file = s.push.fcm.ca_file.string();
+    f.http.connections = s.push.fcm.connections;
+    f.http.request_timeout = s.push.request_timeout;
+    if (fs::exists(s.push.fcm.service_account_file)) {
+      adapters::fcm::FcmOAuthSettings o;
+      o.account = adapters::fcm::ServiceAccount::FromFile(s.push.fcm.service_account_file.string());
+      o.token_uri = s.push.fcm.token_uri;
+      o.http.ca_file = s.push.fcm.ca_file.string();
+      f.oauth = std::make_shared<adapters::fcm::FcmAccessTokenSource>(o);
+    } else if (!IsCleartext(f.endpoint)) {
+      std::cerr << "fanout serve: push.fcm.service_account_file " << s.push.fcm.service_account_file
+                << " does not exist (needed for " << f.endpoint << ")\n";
+      return 2;
+    } else {
+      logger.Warn("FCM service account {} missing: pushing to {} without access token",
+                  s.push.fcm.service_account_file.string(), f.endpoint);
+    }
+    fcm = std::make_unique<adapters::fcm::FcmGateway>(f);
+  } catch (const std::exception& e) {
+    std::cerr << "fanout serve: push gateway setup failed: " << e.what() << "\n";
+    return 2;
+  }
+
+  adapters::memory::MemoryProtocolLog log;
+  adapters::memory::MemoryDeviceFeed feed;
+  adapters::memory::SystemClock clock;
+  if (!s.region.peers.empty()) {
+    logger.Warn(
+        "{} peer region(s) configured: this region processes only the alerts it owns "
+        "(owner = hash mod {}); replication to peers and takeover are not built yet, so "
+        "providers must send every alert to every region",
+        s.region.peers.size(), s.region.peers.size() + 1);
+  }
+  try {
+    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, clock,
+                          std::move(apns), std::move(fcm), geometry->get());
+    region.Start();
+    logger.Info("region {} (index {}) serving on {} with {} devices", s.region.name, s.region.index,
+                region.url(), region.registry().size());
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    logger.Info("stopping");
+    region.Stop();
+  } catch (const std::exception& e) {
+    std::cerr << "fanout serve: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& app) {
+  auto file = std::make_shared<std::string>();
+  auto sets = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand("serve", "Run one region (embedded engines) until SIGTERM");
+  cmd->add_option("--config", *file, "TOML configuration (see `fanout config example`)")
+      ->required();
+  cmd->add_option("--set", *sets, "override a key: --set region.index=1 (value read as TOML)");
+  cmd->callback([file, sets] { ExitCode() = RunServe(*file, *sets); });
+}
+
+}  // namespace fanout::cli

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Fanout needs to build, test and run — only those missing.
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--with-services]
+#   --with-services  also the servers the distributed/integration tests start (PostgreSQL,
+#                    PostGIS, NATS) and the load generator h2load.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libxml2-dev libsqlite3-dev libsimdjson-dev nlohmann-json3-dev libexpected-dev
+  libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  libnghttp2-dev libgeos-dev libroaring-dev libpq-dev
+)
+if [[ "${1:-}" == "--with-services" ]]; then
+  packages+=(postgresql-15 postgresql-15-postgis-3 postgresql-common nats-server libnats-dev
+             nghttp2-client)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test suite: installs what is missing, builds everything with ASan+UBSan (strict: a
+# listed test file that is missing fails the build) and runs every test: unit tests (no
+# services), the end-to-end CLI tests, and the service-backed tests (PostgreSQL) against
+# servers this script starts and stops itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --with-services
+cmake --preset asan -DFANOUT_STRICT=ON >/dev/null
+cmake --build --preset asan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+echo "== unit and end-to-end tests" >&2
+ctest --preset asan --label-exclude 'pg|nats'
+if ctest --test-dir build/asan -N -L pg | grep -q "Total Tests: [1-9]"; then
+  echo "== PostgreSQL-backed tests" >&2
+  scripts/with-postgres.sh ctest --test-dir build/asan --output-on-failure -L pg
+fi
+echo "== all tests passed" >&2
