@@ -126,7 +126,37 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
   auto common = ApnsCommonHeaders(settings_.topic, bearer);
   std::vector<http2::Request> reqs;
   reqs.reserve(batch.size());
-  for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, common));
+  // A batch normally carries one alert to many devices: the same payload, collapse id,
+  // priority and expiration. Then those go into the shared headers and one shared
+  // body, and each request only adds its path and apns-id (fewer allocations/copies).
+  const auto& first = batch.empty() ? ports::PushRequest{} : batch.front();
+  bool uniform = !batch.empty();
+  for (const auto& p : batch) {
+    uniform = uniform && p.payload == first.payload && p.collapse_id == first.collapse_id &&
+              p.high_priority == first.high_priority &&
+              p.expiration_epoch_s == first.expiration_epoch_s;
+    if (!uniform) break;
+  }
+  if (uniform && batch.size() > 1) {
+    auto shared = std::make_shared<http2::Headers>(*common);
+    http2::Request proto = BuildApnsRequest(first, nullptr);
+    for (auto& h : proto.headers) {
+      if (h.first != "apns-id") shared->push_back(h);
+    }
+    auto body = std::make_shared<const std::string>(first.payload);
+    for (const auto& p : batch) {
+      http2::Request r;
+      r.path.reserve(10 + p.token.size());
+      r.path = "/3/device/";
+      r.path += p.token;
+      r.common_headers = shared;
+      r.headers.emplace_back("apns-id", NewUuid());
+      r.shared_body = body;
+      reqs.push_back(std::move(r));
+    }
+  } else {
+    for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, common));
+  }
   auto out = client_->ExecuteMapped<ports::PushResult>(
       std::move(reqs), [](http2::Response&& r) { return MapApnsResponse(r); });
   bool expired = false;

@@ -596,3 +596,35 @@ TEST(ApnsGateway, MakeFromConfigSignsWithTheP8File) {
 
 }  // namespace
 }  // namespace fanout::adapters::apns
+
+namespace fanout::adapters::apns {
+namespace {
+
+TEST(ApnsGateway, UniformBatchSendsTheSameHeadersAndBodyPerRequest) {
+  Captured cap;
+  PushSimSettings ss;
+  ss.on_request = [&](const http2::ServerRequest& r) { cap.Add(r); };
+  PushSim sim(ss);
+  sim.Start();
+  ApnsGateway gw(GatewayFor(sim));
+  auto batch = Reqs(0, 3);  // one alert to three devices: the shared-header path
+  for (auto& r : gw.SendBatch(batch)) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
+  ASSERT_EQ(cap.requests.size(), 3u);
+  std::set<std::string> ids, paths;
+  for (const auto& r : cap.requests) {
+    EXPECT_EQ(H(r, "authorization"), "bearer jwt-ok");
+    EXPECT_EQ(H(r, "apns-topic"), "de.bund.bbk.nina");
+    EXPECT_EQ(H(r, "apns-push-type"), "alert");
+    EXPECT_EQ(H(r, "apns-priority"), "10");
+    EXPECT_EQ(H(r, "apns-expiration"), "1900000000");
+    EXPECT_EQ(H(r, "apns-collapse-id"), "DE-NW-A1");
+    EXPECT_EQ(r.body, batch[0].payload);
+    ids.insert(H(r, "apns-id"));
+    paths.insert(r.path);
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(paths.size(), 3u);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::apns

@@ -240,10 +240,11 @@ class Client::Loop {
   static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
                           uint32_t* data_flags, nghttp2_data_source* source, void*) {
     auto* call = static_cast<Call*>(source->ptr);
-    size_t n = std::min(length, call->req.body.size() - call->body_off);
-    std::memcpy(buf, call->req.body.data() + call->body_off, n);
+    const std::string& body = call->req.shared_body ? *call->req.shared_body : call->req.body;
+    size_t n = std::min(length, body.size() - call->body_off);
+    std::memcpy(buf, body.data() + call->body_off, n);
     call->body_off += n;
-    if (call->body_off == call->req.body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (call->body_off == body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
 
@@ -514,7 +515,8 @@ class Client::Loop {
     nghttp2_data_provider prd{};
     prd.source.ptr = call.get();
     prd.read_callback = ReadBody;
-    bool has_body = !call->req.body.empty();
+    bool has_body =
+        call->req.shared_body ? !call->req.shared_body->empty() : !call->req.body.empty();
     int32_t id = nghttp2_submit_request(c.session, nullptr, nva.data(), nva.size(),
                                         has_body ? &prd : nullptr, call.get());
     if (id < 0) {

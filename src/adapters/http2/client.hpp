@@ -59,6 +59,8 @@ struct Request {
   std::shared_ptr<const Headers> common_headers;
   Headers headers;  // per-request headers
   std::string body;
+  // When set, sent instead of `body` (one payload shared by a whole batch).
+  std::shared_ptr<const std::string> shared_body;
 };
 
 enum class TransportError {
