@@ -40,10 +40,10 @@ ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
   bool publish_failed = false;
   std::string subject = BatchesSubject(work->priority, unit->platform);
   size_t targeted = registry_.Select(
-      q, pipeline_.batch_size, [&](std::span<const domain::device::Device* const> devices) {
+      q, pipeline_.batch_size, [&](std::span<const domain::device::DeviceRef> devices) {
         BatchWork b{work->alert_id, work->unit, batches, work->priority, {}};
         b.items.reserve(devices.size());
-        for (const auto* d : devices) b.items.push_back({d->id, d->token});
+        for (const auto& d : devices) b.items.push_back({std::string(d.id), std::string(d.token)});
         // Deterministic ids: a redelivered unit re-selects the same batches, which the bus
         // deduplicates (the index may have changed in between; then the extra devices of the
         // new selection are the ones that were not registered before).

@@ -20,7 +20,10 @@ Result<size_t, Error> Registry::Start() {
   size_t n = 0;
   {
     std::unique_lock lock(mu_);
-    auto loaded = store_.LoadAll([&](Device&& d) { index_.Upsert(std::move(d)); });
+    // Bulk path: bitmap inserts are buffered and applied in sorted runs at the end.
+    index_.BeginBulk();
+    auto loaded = store_.LoadAll([&](Device&& d) { index_.Upsert(d); });
+    index_.EndBulk();
     if (!loaded) return Fail(loaded.error());
     n = *loaded;
   }
@@ -65,8 +68,7 @@ Result<bool, Error> Registry::Remove(const std::string& device_id, const std::st
 
 std::optional<Device> Registry::Get(const std::string& device_id) const {
   std::shared_lock lock(mu_);
-  if (const Device* d = index_.Find(device_id)) return *d;
-  return std::nullopt;
+  return index_.Find(device_id);
 }
 
 Result<void, Error> Registry::Import(std::vector<Device> devices) {
@@ -107,8 +109,9 @@ void Registry::OnFeed(std::span<const ports::DeviceUpdate> updates) {
   }
 }
 
-size_t Registry::Select(const domain::device::SelectionQuery& q, size_t batch_size,
-                        const std::function<void(std::span<const Device* const>)>& emit) const {
+size_t Registry::Select(
+    const domain::device::SelectionQuery& q, size_t batch_size,
+    const std::function<void(std::span<const domain::device::DeviceRef>)>& emit) const {
   std::shared_lock lock(mu_);
   return index_.Select(q, batch_size, emit);
 }

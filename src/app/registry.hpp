@@ -39,10 +39,11 @@ class Registry {
   Result<void, Error> Import(std::vector<domain::device::Device> devices);
 
   /// Runs the selection under the read lock.
-  size_t Select(
-      const domain::device::SelectionQuery& q, size_t batch_size,
-      const std::function<void(std::span<const domain::device::Device* const>)>& emit) const;
-  /// Calls fn for every device under the read lock.
+  /// The emitted views are valid during the callback only.
+  size_t Select(const domain::device::SelectionQuery& q, size_t batch_size,
+                const std::function<void(std::span<const domain::device::DeviceRef>)>& emit) const;
+  /// Calls fn for every device under the read lock (devices are rebuilt from the index's
+  /// compact form: slow, for checks and exports, not for the push path).
   void ForEach(const std::function<void(const domain::device::Device&)>& fn) const;
   size_t size() const;
   const ProviderSettings& providers() const { return providers_; }

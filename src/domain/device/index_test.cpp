@@ -32,9 +32,9 @@ std::set<std::string> SelectAll(const DeviceIndex& idx, Platform p, Flow f,
   std::set<std::string> out;
   for (uint32_t s = 0; s < idx.shards(); ++s) {
     SelectionQuery q{p, f, s, provider, level, &area, &defaults};
-    idx.Select(q, 3, [&](std::span<const Device* const> batch) {
+    idx.Select(q, 3, [&](std::span<const DeviceRef> batch) {
       EXPECT_LE(batch.size(), 3u);
-      for (const Device* d : batch) EXPECT_TRUE(out.insert(d->id).second) << d->id;
+      for (const DeviceRef& d : batch) EXPECT_TRUE(out.insert(std::string(d.id)).second) << d.id;
     });
   }
   return out;
@@ -114,7 +114,7 @@ TEST(Selection, OnePushPerDeviceEvenWhenSeveralRegionsMatch) {
                   {"090000000000", "091620000000", "097610000000", "091000000000"}));
   size_t n = 0;
   SelectionQuery q{Platform::kApns, Flow::kSelected, 0, "AP2", 2, &kTwoInBavaria, nullptr};
-  idx.Select(q, 500, [&](std::span<const Device* const> b) { n += b.size(); });
+  idx.Select(q, 500, [&](std::span<const DeviceRef> b) { n += b.size(); });
   EXPECT_EQ(n, 1u);
 }
 
@@ -128,10 +128,10 @@ TEST(Selection, ShardsPartitionTheDevices) {
   for (uint32_t s = 0; s < kShards; ++s) {
     for (Flow f : {Flow::kAll, Flow::kSelected}) {
       SelectionQuery q{Platform::kApns, f, s, "AP2", 2, &kMuensterArea, nullptr};
-      idx.Select(q, 500, [&](std::span<const Device* const> b) {
-        for (const Device* d : b) {
-          EXPECT_EQ(ShardOf(d->id, kShards), s);
-          all.insert(d->id);
+      idx.Select(q, 500, [&](std::span<const DeviceRef> b) {
+        for (const DeviceRef& d : b) {
+          EXPECT_EQ(ShardOf(d.id, kShards), s);
+          all.insert(std::string(d.id));
           ++total;
         }
       });
@@ -186,6 +186,243 @@ TEST(Selection, IndexAgreesWithReferenceRulesOnRandomData) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace fanout::domain::device
+
+// ---- Issue #4: the roaring index's own edge cases ----
+namespace fanout::domain::device {
+namespace {
+
+std::set<std::string> Expected(const std::map<std::string, Device>& model, uint32_t shards,
+                               Platform p, Flow f, const std::vector<std::string>& area, int level,
+                               const std::string& provider,
+                               const std::map<std::string, int>& defaults) {
+  std::set<std::string> out;
+  for (const auto& [id, d] : model) {
+    SelectionQuery q{p, f, ShardOf(id, shards), provider, level, &area, &defaults};
+    if (DeviceMatches(d, ShardOf(id, shards), q)) out.insert(id);
+  }
+  return out;
+}
+
+TEST(Index, FindRebuildsTheDeviceExactly) {
+  DeviceIndex idx(kShards);
+  Device d = Make("x", Platform::kFcm, false, {"091620000000", "055150000000", "010515163003"},
+                  {{"AP1", 0}, {"AP4", 3}});
+  d.token = "fcm:APA91b-token";
+  idx.Upsert(d);
+  auto f = idx.Find("x");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->id, "x");
+  EXPECT_EQ(f->platform, Platform::kFcm);
+  EXPECT_EQ(f->token, d.token);
+  EXPECT_EQ(f->regions, d.regions);  // order kept
+  EXPECT_EQ(f->levels, d.levels);
+  EXPECT_FALSE(f->mylocation);
+  EXPECT_FALSE(idx.Find("y"));
+  EXPECT_TRUE(idx.Contains("x"));
+  EXPECT_FALSE(idx.Contains("y"));
+}
+
+TEST(Index, CachedAreaSeesLaterUpdatesAndDeletes) {
+  DeviceIndex idx(1);
+  idx.Upsert(Make("a", Platform::kApns, false, {"055150000000"}));
+  for (int i = 0; i < 50; ++i) {
+    idx.Upsert(Make("f" + std::to_string(i), Platform::kApns, false, {"091620000000"}));
+  }
+  EXPECT_EQ(SelectAll(idx, Platform::kApns, Flow::kSelected, kMuensterArea),
+            (std::set<std::string>{"a"}));  // builds and caches the Münster union
+  idx.Upsert(Make("b", Platform::kApns, false, {"050000000000"}));   // new, Land NRW
+  idx.Upsert(Make("f1", Platform::kApns, false, {"055150000000"}));  // moved in
+  idx.Upsert(Make("a", Platform::kApns, false, {"110000000000"}));   // moved out
+  EXPECT_EQ(SelectAll(idx, Platform::kApns, Flow::kSelected, kMuensterArea),
+            (std::set<std::string>{"b", "f1"}));
+  idx.Upsert(Make("f1", Platform::kApns, true, {"055150000000"}));  // now mylocation
+  EXPECT_TRUE(idx.Remove("b"));
+  idx.Upsert(Make("c", Platform::kApns, false, {"055150000000"}));  // reuses b's slot
+  EXPECT_EQ(SelectAll(idx, Platform::kApns, Flow::kSelected, kMuensterArea),
+            (std::set<std::string>{"c"}));
+}
+
+TEST(Index, RandomChurnAgreesWithReferenceBetweenSelections) {
+  // Interleaves upserts, moves, platform/mylocation switches and removals with selections
+  // on a few areas, so cached area unions, the changed-slot set and its reset are exercised.
+  std::mt19937 rng(7);
+  const std::vector<std::string> keys{
+      "090000000000", "091620000000", "097610000000", "055150000000", "050000000000",
+      "091790113113", "010515163000", "010515163003", "110000000000", "091000000000"};
+  const std::vector<std::vector<std::string>> areas{
+      {"010515163003", "091620000000", "091790113113"}, {"055150000000"}, {"110000000000"}};
+  const std::map<std::string, int> defaults{{"AP1", 2}};
+  DeviceIndex idx(4);
+  std::map<std::string, Device> model;
+  for (int step = 0; step < 6000; ++step) {
+    std::string id = "c" + std::to_string(rng() % 800);
+    if (rng() % 5 == 0) {
+      EXPECT_EQ(idx.Remove(id), model.erase(id) == 1);
+      continue;
+    }
+    Device d = Make(id, rng() % 2 ? Platform::kApns : Platform::kFcm, rng() % 4 == 0, {});
+    if (rng() % 2) d.levels["AP1"] = static_cast<int>(rng() % 5);
+    if (rng() % 3 == 0) d.levels["AP2"] = static_cast<int>(rng() % 5);
+    d.token = "t" + std::to_string(rng());
+    for (int k = 0, n = 1 + rng() % 3; k < n; ++k) d.regions.push_back(keys[rng() % keys.size()]);
+    idx.Upsert(d);
+    model[id] = d;
+    if (step % 97 == 0) {
+      const auto& area = areas[rng() % areas.size()];
+      int level = static_cast<int>(rng() % 5);
+      std::string provider = rng() % 2 ? "AP1" : "AP2";
+      for (Platform p : {Platform::kApns, Platform::kFcm}) {
+        for (Flow f : {Flow::kAll, Flow::kSelected}) {
+          ASSERT_EQ(SelectAll(idx, p, f, area, level, provider, defaults),
+                    Expected(model, 4, p, f, area, level, provider, defaults))
+              << "step " << step;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(idx.size(), model.size());
+  size_t seen = 0;
+  idx.ForEach([&](const Device& d) {
+    ++seen;
+    ASSERT_TRUE(model.count(d.id));
+    EXPECT_EQ(d.token, model[d.id].token);
+    EXPECT_EQ(d.regions, model[d.id].regions);
+    EXPECT_EQ(d.levels, model[d.id].levels);
+  });
+  EXPECT_EQ(seen, model.size());
+}
+
+TEST(Index, IdTableSurvivesHeavyInsertAndDelete) {
+  DeviceIndex idx(2);
+  std::set<std::string> live;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 20000; ++i) {
+    std::string id = "id-" + std::to_string(rng() % 5000);
+    if (rng() % 3 == 0) {
+      EXPECT_EQ(idx.Remove(id), live.erase(id) == 1) << id;
+    } else {
+      idx.Upsert(Make(id, Platform::kApns, true, {}));
+      live.insert(id);
+    }
+  }
+  EXPECT_EQ(idx.size(), live.size());
+  for (int i = 0; i < 5000; ++i) {
+    std::string id = "id-" + std::to_string(i);
+    EXPECT_EQ(idx.Contains(id), live.count(id) == 1) << id;
+  }
+  EXPECT_EQ(SelectAll(idx, Platform::kApns, Flow::kAll, {}).size(), live.size());
+}
+
+TEST(Index, CompactionKeepsEveryDeviceAndDropsGarbage) {
+  DeviceIndex idx(2);
+  for (int i = 0; i < 300; ++i) {
+    idx.Upsert(
+        Make("d" + std::to_string(i), Platform::kFcm, false, {"055150000000", "091620000000"}));
+  }
+  for (int i = 0; i < 300; i += 2) {
+    Device d = Make("d" + std::to_string(i), Platform::kFcm, false,
+                    {"091620000000", "055150000000", "110000000000"});
+    d.token = "new-token-" + std::to_string(i);
+    idx.Upsert(d);
+  }
+  for (int i = 1; i < 300; i += 4) idx.Remove("d" + std::to_string(i));
+  auto before = idx.Memory();
+  EXPECT_GT(before.arena_garbage, 0u);
+  idx.Compact();
+  auto after = idx.Memory();
+  EXPECT_EQ(after.arena_garbage, 0u);
+  EXPECT_LT(after.arena, before.arena);
+  EXPECT_EQ(after.token_bytes, before.token_bytes);
+  auto d0 = idx.Find("d0");
+  ASSERT_TRUE(d0);
+  EXPECT_EQ(d0->token, "new-token-0");
+  EXPECT_EQ(d0->regions,
+            (std::vector<std::string>{"091620000000", "055150000000", "110000000000"}));
+  auto d3 = idx.Find("d3");
+  ASSERT_TRUE(d3);
+  EXPECT_EQ(d3->regions, (std::vector<std::string>{"055150000000", "091620000000"}));
+  EXPECT_FALSE(idx.Find("d1"));
+  EXPECT_EQ(SelectAll(idx, Platform::kFcm, Flow::kSelected, kMuensterArea).size(), 300u - 75u);
+}
+
+TEST(Index, BulkLoadMatchesIncrementalAndHandlesDuplicatesAndRemovals) {
+  DeviceIndex bulk(4), inc(4);
+  bulk.BeginBulk();
+  std::mt19937 rng(11);
+  const std::vector<std::string> keys{"091620000000", "055150000000", "090000000000"};
+  for (int i = 0; i < 1000; ++i) {
+    Device d = Make("b" + std::to_string(i % 700), rng() % 2 ? Platform::kApns : Platform::kFcm,
+                    rng() % 3 == 0, {keys[rng() % 3]}, {{"AP2", static_cast<int>(rng() % 5)}});
+    bulk.Upsert(d);  // ids 0..299 come twice: the second one wins
+    inc.Upsert(d);
+    if (i == 900) {
+      bulk.Remove("b5");
+      inc.Remove("b5");
+    }
+  }
+  bulk.EndBulk();
+  EXPECT_EQ(bulk.size(), inc.size());
+  for (int level = 0; level <= 4; ++level) {
+    for (Platform p : {Platform::kApns, Platform::kFcm}) {
+      for (Flow f : {Flow::kAll, Flow::kSelected}) {
+        EXPECT_EQ(SelectAll(bulk, p, f, kTwoInBavaria, level),
+                  SelectAll(inc, p, f, kTwoInBavaria, level));
+      }
+    }
+  }
+}
+
+TEST(Index, BatchesStreamInRequestedSizes) {
+  DeviceIndex idx(1);
+  for (int i = 0; i < 1234; ++i)
+    idx.Upsert(Make("m" + std::to_string(i), Platform::kApns, true, {}));
+  SelectionQuery q{Platform::kApns, Flow::kAll, 0, "AP2", 2, nullptr, nullptr};
+  std::vector<size_t> sizes;
+  EXPECT_EQ(idx.Select(q, 500, [&](std::span<const DeviceRef> b) { sizes.push_back(b.size()); }),
+            1234u);
+  EXPECT_EQ(sizes, (std::vector<size_t>{500, 500, 234}));
+  size_t ones = 0;
+  idx.Select(q, 0, [&](std::span<const DeviceRef> b) { ones += b.size() == 1; });
+  EXPECT_EQ(ones, 1234u);  // batch size 0 means 1
+  q.shard = 1;             // out of range
+  EXPECT_EQ(idx.Select(q, 500, [](std::span<const DeviceRef>) { FAIL(); }), 0u);
+}
+
+TEST(Index, LimitsAreEnforcedNotTruncated) {
+  DeviceIndex idx(1);
+  Device d = Make(std::string(255, 'i'), Platform::kFcm, true, {});
+  d.token = std::string(65535, 't');
+  idx.Upsert(d);
+  EXPECT_EQ(idx.Find(d.id)->token.size(), 65535u);
+  d.id = std::string(256, 'i');
+  EXPECT_THROW(idx.Upsert(d), std::invalid_argument);
+  Device p = Make("p", Platform::kApns, true, {});
+  for (int i = 0; i < 8; ++i) p.levels["P" + std::to_string(i)] = 1;
+  idx.Upsert(p);
+  p.levels["P8"] = 1;
+  EXPECT_THROW(idx.Upsert(p), std::invalid_argument);
+  EXPECT_EQ(idx.Find("p")->levels.size(), 8u);  // unchanged by the failed update
+  EXPECT_EQ(idx.size(), 2u);
+}
+
+TEST(Index, MemoryAccountsTokensSeparately) {
+  DeviceIndex idx(64);
+  size_t tokens = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Device d = Make("dev-" + std::to_string(i), Platform::kApns, i % 3 == 0, {"055150000000"});
+    tokens += d.token.size();
+    idx.Upsert(d);
+  }
+  auto m = idx.Memory();
+  EXPECT_EQ(m.devices, 1000u);
+  EXPECT_EQ(m.token_bytes, tokens);
+  EXPECT_GE(m.arena, tokens);
+  EXPECT_GT(m.bitmaps, 0u);
+  EXPECT_GE(m.records, 1000u * 20);
 }
 
 }  // namespace
