@@ -166,18 +166,24 @@ int RunDemo(const DemoOptions& opt) {
     ro.pipeline.shards = opt.shards;
     ro.api = api;
     ro.data_dir = work / ro.region.name;
-    adapters::apns::ApnsSettings apns;
-    apns.endpoint = sim.endpoint();
-    apns.topic = "de.fanout.demo";
-    apns.http.connections = 2;
-    adapters::fcm::FcmSettings fcm;
-    fcm.endpoint = sim.endpoint();
-    fcm.project_id = "fanout-demo";
-    fcm.http.connections = 2;
-    regions.push_back(std::make_unique<EmbeddedRegion>(
-        ro, *catalog, decoder, log, feed, clock,
-        std::make_unique<adapters::apns::ApnsGateway>(apns),
-        std::make_unique<adapters::fcm::FcmGateway>(fcm), geometry->get()));
+    std::string endpoint = sim.endpoint();
+    GatewayFactory gateways = [endpoint](ports::Platform p,
+                                         bool) -> std::unique_ptr<ports::PushGateway> {
+      if (p == ports::Platform::kApns) {
+        adapters::apns::ApnsSettings apns;
+        apns.endpoint = endpoint;
+        apns.topic = "de.fanout.demo";
+        apns.http.connections = 2;
+        return std::make_unique<adapters::apns::ApnsGateway>(apns);
+      }
+      adapters::fcm::FcmSettings fcm;
+      fcm.endpoint = endpoint;
+      fcm.project_id = "fanout-demo";
+      fcm.http.connections = 2;
+      return std::make_unique<adapters::fcm::FcmGateway>(fcm);
+    };
+    regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, clock,
+                                                       gateways, geometry->get()));
     regions.back()->Start();
   }
 

@@ -10,7 +10,6 @@
 #include "adapters/apns/apns_gateway.hpp"
 #include "adapters/capxml/cap_decoder.hpp"
 #include "adapters/fcm/fcm_gateway.hpp"
-#include "adapters/fcm/fcm_oauth.hpp"
 #include "adapters/geofiles/geo_files.hpp"
 #include "adapters/geos/geos_index.hpp"
 #include "adapters/memory/memory_device_feed.hpp"
@@ -97,54 +96,45 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   dec.limits.max_polygon_points = static_cast<size_t>(s.cap.max_polygon_points);
   adapters::capxml::CapDecoder decoder(dec);
 
-  std::unique_ptr<ports::PushGateway> apns, fcm;
-  try {
-    adapters::apns::ApnsSettings a;
-    a.endpoint = s.push.apns.endpoint;
-    a.topic = s.push.apns.topic;
-    a.http.ca_file = s.push.apns.ca_file.string();
-    a.http.connections = s.push.apns.connections;
-    a.http.request_timeout = s.push.request_timeout;
-    if (fs::exists(s.push.apns.key_file)) {
-      std::ifstream key(s.push.apns.key_file, std::ios::binary);
-      std::string pem((std::istreambuf_iterator<char>(key)), std::istreambuf_iterator<char>());
-      a.signer = std::make_shared<adapters::apns::ApnsTokenSigner>(
-          pem, adapters::apns::ApnsTokenSettings{s.push.apns.key_id, s.push.apns.team_id});
-    } else if (!IsCleartext(a.endpoint)) {
-      std::cerr << "fanout serve: push.apns.key_file " << s.push.apns.key_file
-                << " does not exist (needed for " << a.endpoint << ")\n";
-      return 2;
-    } else {
-      logger.Warn("APNs key {} missing: pushing to {} without provider token",
-                  s.push.apns.key_file.string(), a.endpoint);
-    }
-    apns = std::make_unique<adapters::apns::ApnsGateway>(a);
-
-    adapters::fcm::FcmSettings f;
-    f.endpoint = s.push.fcm.endpoint;
-    f.project_id = s.push.fcm.project_id;
-    f.http.ca_file = s.push.fcm.ca_file.string();
-    f.http.connections = s.push.fcm.connections;
-    f.http.request_timeout = s.push.request_timeout;
-    if (fs::exists(s.push.fcm.service_account_file)) {
-      adapters::fcm::FcmOAuthSettings o;
-      o.account = adapters::fcm::ServiceAccount::FromFile(s.push.fcm.service_account_file.string());
-      o.token_uri = s.push.fcm.token_uri;
-      o.http.ca_file = s.push.fcm.ca_file.string();
-      f.oauth = std::make_shared<adapters::fcm::FcmAccessTokenSource>(o);
-    } else if (!IsCleartext(f.endpoint)) {
-      std::cerr << "fanout serve: push.fcm.service_account_file " << s.push.fcm.service_account_file
-                << " does not exist (needed for " << f.endpoint << ")\n";
-      return 2;
-    } else {
-      logger.Warn("FCM service account {} missing: pushing to {} without access token",
-                  s.push.fcm.service_account_file.string(), f.endpoint);
-    }
-    fcm = std::make_unique<adapters::fcm::FcmGateway>(f);
-  } catch (const std::exception& e) {
-    std::cerr << "fanout serve: push gateway setup failed: " << e.what() << "\n";
+  // Missing credentials are fine only for a cleartext local simulator.
+  std::string apns_key = fs::exists(s.push.apns.key_file) ? s.push.apns.key_file.string() : "";
+  std::string fcm_key =
+      fs::exists(s.push.fcm.service_account_file) ? s.push.fcm.service_account_file.string() : "";
+  if (apns_key.empty() && !IsCleartext(s.push.apns.endpoint)) {
+    std::cerr << "fanout serve: push.apns.key_file " << s.push.apns.key_file
+              << " does not exist (needed for " << s.push.apns.endpoint << ")\n";
     return 2;
   }
+  if (fcm_key.empty() && !IsCleartext(s.push.fcm.endpoint)) {
+    std::cerr << "fanout serve: push.fcm.service_account_file " << s.push.fcm.service_account_file
+              << " does not exist (needed for " << s.push.fcm.endpoint << ")\n";
+    return 2;
+  }
+  if (apns_key.empty())
+    logger.Warn("no APNs key: pushing to {} without provider token", s.push.apns.endpoint);
+  if (fcm_key.empty())
+    logger.Warn("no FCM service account: pushing to {} without access token", s.push.fcm.endpoint);
+  GatewayFactory gateways = [&](ports::Platform p, bool) -> std::unique_ptr<ports::PushGateway> {
+    if (p == ports::Platform::kApns) {
+      adapters::apns::ApnsConfig a;
+      a.endpoint = s.push.apns.endpoint;
+      a.team_id = s.push.apns.team_id;
+      a.key_id = s.push.apns.key_id;
+      a.key_file = apns_key;
+      a.topic = s.push.apns.topic;
+      a.ca_file = s.push.apns.ca_file.string();
+      if (s.push.apns.connections > 0) a.connections = s.push.apns.connections;
+      return adapters::apns::MakeApnsGateway(a);
+    }
+    adapters::fcm::FcmConfig f;
+    f.endpoint = s.push.fcm.endpoint;
+    f.token_uri = s.push.fcm.token_uri;
+    f.project_id = s.push.fcm.project_id;
+    f.service_account_file = fcm_key;
+    f.ca_file = s.push.fcm.ca_file.string();
+    if (s.push.fcm.connections > 0) f.connections = s.push.fcm.connections;
+    return adapters::fcm::MakeFcmGateway(f);
+  };
 
   adapters::memory::MemoryProtocolLog log;
   adapters::memory::MemoryDeviceFeed feed;
@@ -158,7 +148,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   }
   try {
     EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, clock,
-                          std::move(apns), std::move(fcm), geometry->get());
+                          gateways, geometry->get());
     region.Start();
     logger.Info("region {} (index {}) serving on {} with {} devices", s.region.name, s.region.index,
                 region.url(), region.registry().size());

@@ -10,14 +10,15 @@ namespace fanout::cli {
 EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
                                const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                                ports::DeviceFeed& feed, ports::Clock& clock,
-                               std::unique_ptr<ports::PushGateway> apns,
-                               std::unique_ptr<ports::PushGateway> fcm,
+                               const GatewayFactory& gateways,
                                const domain::geo::GeometryIndex* geometry)
     : options_(std::move(options)),
       store_(options_.data_dir / "devices.db"),
       archive_(options_.data_dir / "archive"),
-      apns_(std::move(apns)),
-      fcm_(std::move(fcm)),
+      apns_high_(gateways(ports::Platform::kApns, true)),
+      fcm_high_(gateways(ports::Platform::kFcm, true)),
+      apns_regular_(gateways(ports::Platform::kApns, false)),
+      fcm_regular_(gateways(ports::Platform::kFcm, false)),
       registry_(options_.region.name, store_, feed, options_.providers, options_.pipeline.shards,
                 [&catalog](const std::string& key) { return catalog.KnownKey(key); }),
       tracker_(options_.region.name, log, clock),
@@ -26,8 +27,10 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
       processor_(options_.region, options_.providers, options_.pipeline, decoder, catalog, archive_,
                  plans_, log, bus_, clock, tracker_),
       queuer_(options_.region, options_.pipeline, registry_, plans_, log, bus_, clock, tracker_),
-      sender_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_, *apns_,
-              *fcm_),
+      sender_high_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_,
+                   *apns_high_, *fcm_high_),
+      sender_regular_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_,
+                      *apns_regular_, *fcm_regular_),
       api_(options_.api, options_.region, ingest_, registry_, log,
            [] { return metrics::Registry::Default().Render(); }),
       http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
@@ -49,7 +52,9 @@ void EmbeddedRegion::Start() {
     for (auto platform : {domain::device::Platform::kApns, domain::device::Platform::kFcm}) {
       bus_.Subscribe(app::BatchesSubject(prio, platform),
                      high ? p.sender_workers_high : p.sender_workers_regular,
-                     [this](const ports::BusMessage& m) { return sender_.Handle(m); });
+                     [this, high](const ports::BusMessage& m) {
+                       return (high ? sender_high_ : sender_regular_).Handle(m);
+                     });
     }
   }
   auto port = http_.Start(options_.http_host, options_.http_port);

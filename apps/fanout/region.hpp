@@ -4,6 +4,7 @@
 // that the regions of one process (the demo) share them, standing in for replication.
 // Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,12 +37,16 @@ struct RegionOptions {
   int http_port = 0;  // 0: ephemeral
 };
 
+/// Makes one push gateway (connection pool) per platform and priority: high and regular
+/// never share connections, so a backlog of regular pushes cannot delay an Extreme alert.
+using GatewayFactory =
+    std::function<std::unique_ptr<ports::PushGateway>(ports::Platform platform, bool high)>;
+
 class EmbeddedRegion {
  public:
   EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
                  const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
-                 ports::DeviceFeed& feed, ports::Clock& clock,
-                 std::unique_ptr<ports::PushGateway> apns, std::unique_ptr<ports::PushGateway> fcm,
+                 ports::DeviceFeed& feed, ports::Clock& clock, const GatewayFactory& gateways,
                  const domain::geo::GeometryIndex* geometry);
   ~EmbeddedRegion();
   EmbeddedRegion(const EmbeddedRegion&) = delete;
@@ -55,7 +60,9 @@ class EmbeddedRegion {
   std::string url() const { return "http://" + options_.http_host + ":" + std::to_string(port_); }
   app::Registry& registry() { return registry_; }
   ports::PlanStore& plans() { return plans_; }
-  const app::SenderCounters& sender_counters() const { return sender_.counters(); }
+  const app::SenderCounters& sender_counters(bool high) const {
+    return high ? sender_high_.counters() : sender_regular_.counters();
+  }
   size_t pending() const { return bus_.Pending(); }
 
  private:
@@ -64,14 +71,14 @@ class EmbeddedRegion {
   adapters::memory::FileArchive archive_;
   adapters::memory::MemoryBus bus_;
   adapters::memory::MemoryPlanStore plans_;
-  std::unique_ptr<ports::PushGateway> apns_;
-  std::unique_ptr<ports::PushGateway> fcm_;
+  std::unique_ptr<ports::PushGateway> apns_high_, fcm_high_, apns_regular_, fcm_regular_;
   app::Registry registry_;
   app::CompletionTracker tracker_;
   app::Ingest ingest_;
   app::Processor processor_;
   app::Queuer queuer_;
-  app::Sender sender_;
+  app::Sender sender_high_;
+  app::Sender sender_regular_;
   app::Api api_;
   adapters::http::HttpServer http_;
   int port_ = 0;
