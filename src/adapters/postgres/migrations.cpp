@@ -1,0 +1,126 @@
+#include "adapters/postgres/migrations.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+namespace fanout::adapters::postgres {
+
+std::optional<SemVer> ParseSemVer(std::string_view s) {
+  int parts[3];
+  for (int i = 0; i < 3; ++i) {
+    size_t end = i < 2 ? s.find('.') : s.size();
+    if (end == std::string_view::npos || end == 0) return std::nullopt;
+    std::string_view p = s.substr(0, end);
+    if (!std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    auto r = std::from_chars(p.data(), p.data() + p.size(), parts[i]);
+    if (r.ec != std::errc()) return std::nullopt;
+    s.remove_prefix(i < 2 ? end + 1 : end);
+  }
+  return SemVer{parts[0], parts[1], parts[2]};
+}
+
+const std::vector<Migration>& DeviceMigrations() {
+  static const std::vector<Migration> kMigrations{
+      {"0.1.0", "devices table",
+       "CREATE TABLE devices ("
+       " device_id text PRIMARY KEY,"
+       " platform smallint NOT NULL,"
+       " token text NOT NULL,"
+       " levels jsonb NOT NULL DEFAULT '{}',"
+       " mylocation boolean NOT NULL,"
+       " regions text[] NOT NULL DEFAULT '{}',"
+       " updated_at timestamptz NOT NULL DEFAULT now())"},
+      {"0.2.0", "domain checks",
+       "ALTER TABLE devices"
+       " ADD CONSTRAINT devices_platform_known CHECK (platform BETWEEN 0 AND 1),"
+       " ADD CONSTRAINT devices_levels_object CHECK (jsonb_typeof(levels) = 'object'),"
+       " ADD CONSTRAINT devices_regions_bounded CHECK (cardinality(regions) <= 256)"},
+      {"0.10.0", "changed-since index (a returning region catches up incrementally)",
+       "CREATE INDEX devices_updated_at ON devices (updated_at)"},
+  };
+  return kMigrations;
+}
+
+namespace {
+std::string Checksum(std::string_view sql) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : sql) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+}  // namespace
+
+Result<std::vector<std::string>, Error> ApplyMigrations(PgConnection& conn,
+                                                        std::span<const Migration> migrations) {
+  std::vector<std::pair<SemVer, const Migration*>> sorted;
+  for (const Migration& m : migrations) {
+    auto v = ParseSemVer(m.version);
+    if (!v)
+      return Fail(Error{Error::Kind::kInvalid, "invalid migration version '" + m.version + "'"});
+    sorted.push_back({*v, &m});
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].first == sorted[i - 1].first) {
+      return Fail(
+          Error{Error::Kind::kInvalid, "duplicate migration version " + sorted[i].second->version});
+    }
+  }
+  if (auto r = conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         " version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+                         " applied_at timestamptz NOT NULL DEFAULT clock_timestamp())");
+      !r) {
+    return Fail(r.error());
+  }
+  // Serialise concurrent starters; released at the end whatever happens.
+  if (auto r = conn.Exec("SELECT pg_advisory_lock(hashtext('fanout.schema_migrations'))"); !r) {
+    return Fail(r.error());
+  }
+  struct Unlock {
+    PgConnection& c;
+    ~Unlock() { (void)c.Exec("SELECT pg_advisory_unlock(hashtext('fanout.schema_migrations'))"); }
+  } unlock{conn};
+
+  auto applied_rows = conn.Exec("SELECT version, checksum FROM schema_migrations");
+  if (!applied_rows) return Fail(applied_rows.error());
+  std::map<std::string, std::string> applied;
+  for (int i = 0; i < applied_rows->rows(); ++i) {
+    applied[std::string(applied_rows->get(i, 0))] = std::string(applied_rows->get(i, 1));
+  }
+  std::vector<std::string> done;
+  for (const auto& [version, m] : sorted) {
+    std::string sum = Checksum(m->sql);
+    if (auto it = applied.find(m->version); it != applied.end()) {
+      if (it->second != sum) {
+        return Fail(Error{Error::Kind::kConflict, "migration " + m->version +
+                                                      " was changed after it was applied "
+                                                      "(checksum " +
+                                                      it->second + " != " + sum + ")"});
+      }
+      continue;
+    }
+    auto fail = [&](const Error& e) {
+      (void)conn.Exec("ROLLBACK");
+      return Fail(Error{e.kind, "migration " + m->version + " (" + m->name +
+                                    ") failed, later migrations not applied: " + e.message});
+    };
+    if (auto r = conn.Exec("BEGIN"); !r) return fail(r.error());
+    if (auto r = conn.Exec(m->sql); !r) return fail(r.error());
+    if (auto r =
+            conn.Exec("INSERT INTO schema_migrations(version, name, checksum) VALUES ($1,$2,$3)",
+                      {m->version, m->name, sum});
+        !r) {
+      return fail(r.error());
+    }
+    if (auto r = conn.Exec("COMMIT"); !r) return fail(r.error());
+    done.push_back(m->version);
+  }
+  return done;
+}
+
+}  // namespace fanout::adapters::postgres
