@@ -63,10 +63,10 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 echo "load into PostGIS (\\copy + ST_GeomFromGeoJSON + pk + GiST + vacuum analyze): $(echo "$t1 - $t0" | bc) s wall"
 
-echo "== comparing ($RUNS runs)"
+echo "== comparing ($RUNS runs); machine load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$OUT"
 rc=0
 "$DRIVER" --data "$REPO/data" --conninfo "host=$D port=$PORT user=postgres dbname=postgres" \
   --runs "$RUNS" --out "$OUT" || rc=$?
-echo "(sets, plans and shapes in $OUT)"
+echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg); sets, plans and shapes in $OUT"
 exit $rc
