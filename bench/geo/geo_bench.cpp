@@ -1,7 +1,8 @@
 // Geo benchmarks: loading the reference data, key expansion, warn-cell and geometric area
 // resolution, point location. Run from a Release tree:
-//   build/<rel>/bench/geo/fanout_geo_bench --benchmark_min_time=0.2s
-// Results are recorded in docs/geo.md ("Measured").
+//   build/<rel>/bench/geo/fanout_geo_bench --benchmark_min_time=0.2 --benchmark_repetitions=5
+// (Google Benchmark 1.7: min_time is a plain number of seconds.) Results are recorded in
+// BENCHMARKS.md ("Geography") and summarised in docs/geo.md ("Measured").
 #include <benchmark/benchmark.h>
 
 #include <filesystem>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Our GEOS index versus PostGIS ST_Intersects, side by side on the same data and shapes.
 #
-#   bench/geo/postgis_compare.sh [BUILD_DIR]      (default build/h-geo2-rel, a Release tree)
+#   bench/geo/postgis_compare.sh [BUILD_DIR]      (default build/release, the Release preset)
 #   RUNS=20 PGPORT_BENCH=5439 OUT=/tmp/... bench/geo/postgis_compare.sh
 #
 # 1. installs PostgreSQL 15 + PostGIS 3 if missing (apt, needs root);
@@ -18,7 +18,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${1:-$REPO/build/h-geo2-rel}
+BUILD=${1:-$REPO/build/release}
 RUNS=${RUNS:-20}
 PORT=${PGPORT_BENCH:-5439}
 OUT=${OUT:-$BUILD/bench/geo/postgis_compare_out}
