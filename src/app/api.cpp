@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/device_json.hpp"
+
 namespace fanout::app {
 
 using nlohmann::json;
@@ -52,12 +54,6 @@ json FlowJson(const domain::pipeline::FlowReport& f) {
               {"p99_ms", f.p99_ms},
               {"units_queued", f.units_queued},
               {"units_done", f.units_done}};
-}
-
-json DeviceJson(const domain::device::Device& d) {
-  return json{{"device_id", d.id},          {"platform", domain::device::PlatformName(d.platform)},
-              {"token", d.token},           {"levels", d.levels},
-              {"mylocation", d.mylocation}, {"regions", d.regions}};
 }
 
 }  // namespace
@@ -225,40 +221,26 @@ HttpResponse Api::ListAlerts() {
 }
 
 HttpResponse Api::PutDevice(const HttpRequest& req, const std::string& id) {
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Error(400, "INVALID_JSON", "the body must be a JSON object");
-  }
-  domain::device::Device d;
-  d.id = id;
-  try {
-    auto platform = domain::device::ParsePlatform(j.at("platform").get<std::string>());
-    if (!platform) return Error(400, "INVALID_PLATFORM", "platform must be \"apns\" or \"fcm\"");
-    d.platform = *platform;
-    d.token = j.at("token").get<std::string>();
-    if (j.contains("levels")) d.levels = j["levels"].get<std::map<std::string, int>>();
-    d.mylocation = j.value("mylocation", false);
-    if (j.contains("regions")) d.regions = j["regions"].get<std::vector<std::string>>();
-  } catch (const json::exception& e) {
-    return Error(400, "INVALID_FIELD",
-                 std::string("platform and token are required; levels is an object of "
-                             "integers, regions a list of strings (") +
-                     e.what() + ")");
-  }
-  auto r = registry_.Put(std::move(d));
+  auto parsed = DeviceFromJson(req.body, id);
+  if (!parsed) return Error(400, parsed.error().code, parsed.error().message);
+  auto r = registry_.Put(std::move(*parsed));
   if (!r) {
     bool unavailable = r.error().size() == 1 && r.error()[0].code == "STORE_UNAVAILABLE";
     return Json(unavailable ? 503 : 400, json{{"errors", IssuesJson(r.error())}});
   }
+  HttpResponse resp;
+  resp.status = *r == Registry::PutResult::kCreated ? 201 : 200;
   auto stored = registry_.Get(id);
-  return Json(*r == Registry::PutResult::kCreated ? 201 : 200,
-              stored ? DeviceJson(*stored) : json::object());
+  resp.body = stored ? DeviceToJson(*stored) : "{}";
+  return resp;
 }
 
 HttpResponse Api::GetDevice(const std::string& id) {
   auto d = registry_.Get(id);
   if (!d) return Error(404, "NOT_FOUND", "no device " + id);
-  return Json(200, DeviceJson(*d));
+  HttpResponse resp;
+  resp.body = DeviceToJson(*d);
+  return resp;
 }
 
 HttpResponse Api::DeleteDevice(const std::string& id) {

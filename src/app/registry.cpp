@@ -1,6 +1,7 @@
 #include "app/registry.hpp"
 
 #include <mutex>
+#include <stdexcept>
 
 namespace fanout::app {
 
@@ -14,7 +15,13 @@ Registry::Registry(std::string region, ports::DeviceStore& store, ports::DeviceF
       feed_(feed),
       providers_(std::move(providers)),
       known_key_(std::move(known_key)),
-      index_(shards) {}
+      index_(shards) {
+  // The index packs a threshold per provider into 4 bits of a 32-bit word (ADR 0100).
+  if (providers_.known.size() > 8) {
+    throw std::invalid_argument("at most 8 providers are supported, " +
+                                std::to_string(providers_.known.size()) + " configured");
+  }
+}
 
 Result<size_t, Error> Registry::Start() {
   size_t n = 0;
