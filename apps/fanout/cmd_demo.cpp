@@ -167,19 +167,22 @@ int RunDemo(const DemoOptions& opt) {
     ro.api = api;
     ro.data_dir = work / ro.region.name;
     std::string endpoint = sim.endpoint();
-    GatewayFactory gateways = [endpoint](ports::Platform p,
-                                         bool) -> std::unique_ptr<ports::PushGateway> {
+    int nice = ro.pipeline.regular_thread_nice;
+    GatewayFactory gateways = [endpoint, nice](ports::Platform p,
+                                               bool high) -> std::unique_ptr<ports::PushGateway> {
       if (p == ports::Platform::kApns) {
         adapters::apns::ApnsSettings apns;
         apns.endpoint = endpoint;
         apns.topic = "de.fanout.demo";
         apns.http.connections = 2;
+        apns.http.thread_nice = high ? 0 : nice;
         return std::make_unique<adapters::apns::ApnsGateway>(apns);
       }
       adapters::fcm::FcmSettings fcm;
       fcm.endpoint = endpoint;
       fcm.project_id = "fanout-demo";
       fcm.http.connections = 2;
+      fcm.http.thread_nice = high ? 0 : nice;
       return std::make_unique<adapters::fcm::FcmGateway>(fcm);
     };
     regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, clock,

@@ -114,7 +114,9 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     logger.Warn("no APNs key: pushing to {} without provider token", s.push.apns.endpoint);
   if (fcm_key.empty())
     logger.Warn("no FCM service account: pushing to {} without access token", s.push.fcm.endpoint);
-  GatewayFactory gateways = [&](ports::Platform p, bool) -> std::unique_ptr<ports::PushGateway> {
+  int nice = 10;  // PipelineSettings::regular_thread_nice default
+  GatewayFactory gateways = [&](ports::Platform p,
+                                bool high) -> std::unique_ptr<ports::PushGateway> {
     if (p == ports::Platform::kApns) {
       adapters::apns::ApnsConfig a;
       a.endpoint = s.push.apns.endpoint;
@@ -124,6 +126,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
       a.topic = s.push.apns.topic;
       a.ca_file = s.push.apns.ca_file.string();
       if (s.push.apns.connections > 0) a.connections = s.push.apns.connections;
+      a.thread_nice = high ? 0 : nice;
       return adapters::apns::MakeApnsGateway(a);
     }
     adapters::fcm::FcmConfig f;
@@ -133,6 +136,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     f.service_account_file = fcm_key;
     f.ca_file = s.push.fcm.ca_file.string();
     if (s.push.fcm.connections > 0) f.connections = s.push.fcm.connections;
+    f.thread_nice = high ? 0 : nice;
     return adapters::fcm::MakeFcmGateway(f);
   };
 

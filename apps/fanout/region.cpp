@@ -4,6 +4,7 @@
 
 #include "app/messages.hpp"
 #include "platform/metrics/metrics.hpp"
+#include "platform/thread/thread.hpp"
 
 namespace fanout::cli {
 
@@ -42,19 +43,33 @@ void EmbeddedRegion::Start() {
   auto loaded = registry_.Start();
   if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
   const auto& p = options_.pipeline;
+  // Regular-priority workers yield the CPU to the high-priority path (ADR 0004).
+  auto lowered = [nice =
+                      p.regular_thread_nice](ports::WorkBus::Handler h) -> ports::WorkBus::Handler {
+    if (nice == 0) return h;
+    return [nice, h = std::move(h)](const ports::BusMessage& m) {
+      thread_local bool applied = false;
+      if (!applied) {
+        platform::SetCurrentThreadNice(nice);
+        applied = true;
+      }
+      return h(m);
+    };
+  };
   // High and regular never share a queue or a worker pool (DESIGN §1).
   for (const std::string prio : {"high", "regular"}) {
     bool high = prio == "high";
+    auto weight = [&](ports::WorkBus::Handler h) { return high ? h : lowered(std::move(h)); };
     bus_.Subscribe(app::AlertsSubject(prio), p.processor_workers,
-                   [this](const ports::BusMessage& m) { return processor_.Handle(m); });
+                   weight([this](const ports::BusMessage& m) { return processor_.Handle(m); }));
     bus_.Subscribe(app::UnitsSubject(prio), p.queuer_workers,
-                   [this](const ports::BusMessage& m) { return queuer_.Handle(m); });
+                   weight([this](const ports::BusMessage& m) { return queuer_.Handle(m); }));
     for (auto platform : {domain::device::Platform::kApns, domain::device::Platform::kFcm}) {
       bus_.Subscribe(app::BatchesSubject(prio, platform),
                      high ? p.sender_workers_high : p.sender_workers_regular,
-                     [this, high](const ports::BusMessage& m) {
+                     weight([this, high](const ports::BusMessage& m) {
                        return (high ? sender_high_ : sender_regular_).Handle(m);
-                     });
+                     }));
     }
   }
   auto port = http_.Start(options_.http_host, options_.http_port);

@@ -36,6 +36,8 @@ struct PipelineSettings {
   std::string public_base_url = "http://127.0.0.1:8080";
   bool apns_critical_alerts = false;  // the app has Apple's critical-alert entitlement
   std::string payload_language = "de";
+  /// Nice value of the regular-priority threads (workers and push I/O); 0 = unchanged.
+  int regular_thread_nice = 10;
 };
 
 struct RetrySettings {

@@ -172,6 +172,7 @@ std::unique_ptr<ApnsGateway> MakeApnsGateway(const ApnsConfig& c) {
   s.http.ca_file = c.ca_file;
   s.http.connections = c.connections;
   s.http.io_threads = c.io_threads;
+  s.http.thread_nice = c.thread_nice;
   if (!c.key_file.empty()) {
     ApnsTokenSettings ts;
     ts.key_id = c.key_id;

@@ -61,6 +61,7 @@ struct ApnsConfig {
   std::string ca_file;  // empty = system trust store
   int connections = 4;
   int io_threads = 1;
+  int thread_nice = 0;  // I/O threads' nice value (regular-priority pools run higher)
 };
 /// Builds the gateway (with an ApnsTokenSigner when key_file is set). Throws
 /// std::invalid_argument / std::runtime_error on bad config or an unreadable key.

@@ -150,6 +150,7 @@ std::unique_ptr<FcmGateway> MakeFcmGateway(const FcmConfig& c) {
   s.http.ca_file = c.ca_file;
   s.http.connections = c.connections;
   s.http.io_threads = c.io_threads;
+  s.http.thread_nice = c.thread_nice;
   if (!c.service_account_file.empty()) {
     FcmOAuthSettings os;
     os.account = ServiceAccount::FromFile(c.service_account_file);

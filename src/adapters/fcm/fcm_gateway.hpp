@@ -67,6 +67,7 @@ struct FcmConfig {
   std::string ca_file;               // empty = system trust store (FCM and token URI)
   int connections = 4;
   int io_threads = 1;
+  int thread_nice = 0;  // I/O threads' nice value (regular-priority pools run higher)
 };
 /// Builds the gateway (with an FcmAccessTokenSource when service_account_file is set).
 /// Throws std::invalid_argument / std::runtime_error on bad config or key.

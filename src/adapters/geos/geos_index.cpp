@@ -206,6 +206,11 @@ struct GeosGeometryIndex::Impl {
       GEOSGeom_getXMax_r(ctx, geoms[c], &xmax);
       GEOSGeom_getYMax_r(ctx, geoms[c], &ymax);
       GEOSGeometry* clipped = GEOSClipByRect_r(ctx, g, xmin, ymin, xmax, ymax);
+      // ClipByRect may return an invalid polygon (documented); its overlay area is then wrong.
+      if (clipped && GEOSisValid_r(ctx, clipped) != 1) {
+        GEOSGeom_destroy_r(ctx, clipped);
+        clipped = GEOSGeom_clone_r(ctx, g);
+      }
       GEOSGeometry* inter = clipped ? GEOSIntersection_r(ctx, clipped, geoms[c]) : nullptr;
       double overlap = 0;
       if (inter) GEOSArea_r(ctx, inter, &overlap);

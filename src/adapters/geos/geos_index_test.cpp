@@ -148,6 +148,29 @@ TEST(GeosIndex, KreisPolygonsResolveToExactlyTheirMunicipalities) {
   EXPECT_EQ(s.exact, 401u);
 }
 
+// Regression: GEOSClipByRect may return an invalid piece whose overlap area is wrong; the
+// sliver filter then counted 2,563 false neighbours (e.g. Münster -> Drensteinfurt) although
+// the true overlap is 0 m². Every municipality's own polygon must resolve to itself alone.
+TEST(GeosIndex, EveryMunicipalityPolygonResolvesToItselfOnly) {
+  const auto& f = F();
+  auto munis = ReadGeoJsonFeatures(kGeoDir / "de_gemeinden_vg5000_2021.geojson");
+  ASSERT_TRUE(munis);
+  std::size_t exact = 0, wrong = 0;
+  std::string example;
+  for (const GeoJsonFeature& m : *munis) {
+    geo::AreaShape shape;
+    shape.wkt = {ToWkt(m)};
+    const std::set<std::string> got = Keys(f.index->Intersect(shape).municipalities);
+    if (got == std::set<std::string>{m.properties.at("ARS")}) {
+      ++exact;
+    } else if (++wrong == 1) {
+      example = m.properties.at("ARS");
+    }
+  }
+  EXPECT_EQ(wrong, 0u) << "first wrong: " << example;
+  EXPECT_EQ(exact, munis->size());
+}
+
 // With plain `intersects` every Kreis also picks up the municipalities along its border.
 TEST(GeosIndex, PlainIntersectsAlsoTouchesBorderNeighbours) {
   const KreisStats s = ResolveKreisPolygons(*F().intersects);

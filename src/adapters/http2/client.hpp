@@ -44,6 +44,9 @@ struct ClientSettings {
   // after timeouts.
   std::chrono::milliseconds keepalive_interval{60000};
   std::chrono::milliseconds ping_timeout{3000};
+  // Nice value of the I/O threads (0 = unchanged). The regular-priority pools run at a
+  // higher nice so that, on a shared CPU, they yield to the high-priority path.
+  int thread_nice = 0;
   // Header names never put in the HPACK dynamic table (values unique per request,
   // e.g. "apns-id"): indexing them only evicts useful entries on both sides.
   std::vector<std::string> no_index_headers;
