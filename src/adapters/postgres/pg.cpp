@@ -23,6 +23,9 @@ Result<PgConnection, Error> PgConnection::Connect(const std::string& conninfo) {
     return Fail(Error{Error::Kind::kRetryLater, std::string("cannot connect to PostgreSQL: ") +
                                                     (c ? PQerrorMessage(c) : "out of memory")});
   }
+  // Notices ("relation ... already exists, skipping") are not errors; keep stderr clean.
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   // Selection never runs in SQL here; small OLTP statements only (stack.md §7: parallel
   // query makes small statements slower on 2 cores).
   PGresult* r = PQexec(c, "SET max_parallel_workers_per_gather = 0");

@@ -183,6 +183,7 @@ struct DeviceIndex::Impl {
 
   std::vector<Bitmap> bitmaps;
   bool bulk = false;
+  bool bulk_renumber = false;                  // bulk load into an empty index, nothing flushed yet
   std::vector<std::vector<uint32_t>> pending;  // per bitmap, during bulk loads
 
   mutable std::mutex cache_mu;
@@ -305,12 +306,48 @@ struct DeviceIndex::Impl {
     Memberships(slot, recs[slot], [this](uint32_t bm, uint32_t s) { Del(bm, s); });
   }
   void FlushBulk() {
+    bulk_renumber = false;  // bitmaps now hold slots: renumbering would have to rewrite them
     for (size_t bm = 0; bm < pending.size(); ++bm) {
       auto& v = pending[bm];
       if (v.empty()) continue;
       if (!std::is_sorted(v.begin(), v.end())) std::sort(v.begin(), v.end());
       roaring_bitmap_add_many(bitmaps[bm].get(), v.size(), v.data());
       std::vector<uint32_t>().swap(v);
+    }
+  }
+
+  // Orders the slots by unit (platform, shard), so that a unit's devices, records and
+  // ids/tokens are contiguous and a selection reads memory sequentially. Only while every
+  // bitmap insert is still pending (a bulk load into an empty index).
+  void Renumber(DeviceIndex& self) {
+    size_t units = static_cast<size_t>(kPlatformCount) * shards;
+    std::vector<uint32_t> start(units + 1, 0), unit_of(recs.size(), 0);
+    for (size_t s = 0; s < recs.size(); ++s) {
+      if (!recs[s].used()) continue;
+      unit_of[s] = UnitBitmap(recs[s].platform, ShardOf(Id(recs[s]), shards)) - 1;
+      ++start[unit_of[s] + 1];
+    }
+    for (size_t u = 0; u < units; ++u) start[u + 1] += start[u];
+    std::vector<uint32_t> new_slot(recs.size(), kEmpty);
+    std::vector<Rec> ordered(count);
+    for (size_t s = 0; s < recs.size(); ++s) {
+      if (!recs[s].used()) continue;
+      new_slot[s] = start[unit_of[s]]++;
+      ordered[new_slot[s]] = recs[s];
+    }
+    recs.swap(ordered);
+    std::vector<Rec>().swap(ordered);
+    free_slots.clear();
+    self.Compact();  // ids, tokens and region lists in the new slot order
+    std::fill(table.begin(), table.end(), kEmpty);
+    size_t mask = table.size() - 1;
+    for (uint32_t s = 0; s < recs.size(); ++s) {
+      size_t i = Home(Id(recs[s]));
+      while (table[i] != kEmpty) i = (i + 1) & mask;
+      table[i] = s;
+    }
+    for (auto& v : pending) {
+      for (uint32_t& x : v) x = new_slot[x];
     }
   }
 
@@ -616,15 +653,19 @@ void DeviceIndex::BeginBulk() {
   Impl& m = *impl_;
   if (m.bulk) return;
   m.bulk = true;
+  m.bulk_renumber = m.count == 0 && m.recs.empty();
   m.pending.assign(m.bitmaps.size(), {});
 }
 
 void DeviceIndex::EndBulk() {
   Impl& m = *impl_;
   if (!m.bulk) return;
+  if (m.bulk_renumber) m.Renumber(*this);
   m.FlushBulk();
   m.bulk = false;
   m.pending.clear();
+  m.recs.shrink_to_fit();
+  m.pool.shrink_to_fit();
   for (Bitmap& b : m.bitmaps) {
     roaring_bitmap_run_optimize(b.get());
     roaring_bitmap_shrink_to_fit(b.get());
@@ -655,6 +696,12 @@ void DeviceIndex::Compact() {
   pool.shrink_to_fit();
   m.pool = std::move(pool);
   m.pool_garbage = 0;
+}
+
+void DeviceIndex::DropAreaCache() const {
+  std::lock_guard lock(impl_->cache_mu);
+  impl_->cache.clear();
+  roaring_bitmap_clear(impl_->dirty.get());
 }
 
 IndexMemory DeviceIndex::Memory() const {

@@ -376,6 +376,48 @@ TEST(Index, BulkLoadMatchesIncrementalAndHandlesDuplicatesAndRemovals) {
   }
 }
 
+TEST(Index, BulkLoadIntoAnEmptyIndexRenumbersByUnitAndStaysExact) {
+  DeviceIndex bulk(4), inc(4);
+  std::mt19937 rng(5);
+  const std::vector<std::string> keys{"091620000000", "055150000000", "090000000000",
+                                      "097610000000"};
+  bulk.BeginBulk();
+  for (int i = 0; i < 3000; ++i) {
+    Device d =
+        Make("u" + std::to_string(i), rng() % 2 ? Platform::kApns : Platform::kFcm, rng() % 3 == 0,
+             {keys[rng() % 4], keys[rng() % 4]}, {{"AP2", static_cast<int>(rng() % 5)}});
+    d.token = "tok" + std::to_string(i);
+    bulk.Upsert(d);
+    inc.Upsert(d);
+  }
+  bulk.EndBulk();
+  // Slot order is unit order now: a unit's batch comes out in one contiguous run.
+  for (int level = 0; level <= 4; ++level) {
+    for (Platform p : {Platform::kApns, Platform::kFcm}) {
+      for (Flow f : {Flow::kAll, Flow::kSelected}) {
+        EXPECT_EQ(SelectAll(bulk, p, f, kTwoInBavaria, level),
+                  SelectAll(inc, p, f, kTwoInBavaria, level));
+      }
+    }
+  }
+  for (int i = 0; i < 3000; i += 7) {
+    std::string id = "u" + std::to_string(i);
+    ASSERT_TRUE(bulk.Contains(id));
+    EXPECT_EQ(bulk.Find(id)->token, "tok" + std::to_string(i));
+    EXPECT_EQ(bulk.Find(id)->regions, inc.Find(id)->regions);
+  }
+  // Later updates and removals work on the renumbered slots.
+  for (int i = 0; i < 3000; i += 3) {
+    EXPECT_TRUE(bulk.Remove("u" + std::to_string(i)));
+    inc.Remove("u" + std::to_string(i));
+  }
+  bulk.Upsert(Make("late", Platform::kApns, false, {"091620000000"}));
+  inc.Upsert(Make("late", Platform::kApns, false, {"091620000000"}));
+  EXPECT_EQ(SelectAll(bulk, Platform::kApns, Flow::kSelected, kTwoInBavaria),
+            SelectAll(inc, Platform::kApns, Flow::kSelected, kTwoInBavaria));
+  EXPECT_EQ(bulk.size(), inc.size());
+}
+
 TEST(Index, BatchesStreamInRequestedSizes) {
   DeviceIndex idx(1);
   for (int i = 0; i < 1234; ++i)
