@@ -50,6 +50,7 @@ struct DemoOptions {
   uint32_t shards = 64;
   bool keep = false;
   int timeout_s = 300;
+  std::string faults;  // pushsim fault spec, e.g. "429=0.01,500=0.01,unregistered=0.001"
 };
 
 double SecondsSince(Clock::time_point t) {
@@ -141,6 +142,16 @@ int RunDemo(const DemoOptions& opt) {
   // The push simulator answers both APIs and records every delivery.
   adapters::pushsim::PushSimSettings sim_settings;
   sim_settings.listen = "127.0.0.1:0";
+  if (!opt.faults.empty()) {
+    std::string error;
+    auto spec = adapters::pushsim::FaultSpec::Parse(opt.faults, &error);
+    if (!spec) {
+      std::cerr << "fanout demo: --faults: " << error << "\n";
+      return 2;
+    }
+    sim_settings.faults = *spec;
+    std::printf("push simulator faults: %s\n", spec->ToString().c_str());
+  }
   adapters::pushsim::PushSim sim(sim_settings);
   sim.Start();
 
@@ -195,9 +206,15 @@ int RunDemo(const DemoOptions& opt) {
   app::GeneratorSettings gen;
   gen.seed = opt.seed;
   const size_t chunk = 20000;
+  // Kept for the independent expectation below (the registry loses devices whose tokens
+  // the platforms report invalid).
+  std::vector<domain::device::Device> registered;
+  registered.reserve(opt.devices);
   for (size_t done = 0; done < opt.devices; done += chunk) {
     size_t n = std::min(chunk, opt.devices - done);
-    auto r = regions[0]->registry().Import(app::GenerateDevices(n, *catalog, gen, done));
+    auto batch = app::GenerateDevices(n, *catalog, gen, done);
+    registered.insert(registered.end(), batch.begin(), batch.end());
+    auto r = regions[0]->registry().Import(std::move(batch));
     if (!r) {
       std::cerr << "fanout demo: device import failed: " << r.error().message << "\n";
       return 1;
@@ -259,13 +276,14 @@ int RunDemo(const DemoOptions& opt) {
   }
   double run_s = SecondsSince(ts);
 
-  // Expected deliveries, device by device from the registry, per alert.
+  // Expected deliveries, device by device from what was registered, per alert.
   auto deliveries = sim.Deliveries();
   std::map<std::pair<std::string, std::string>, int> got;  // (alert, token) -> count
   for (const auto& d : deliveries) got[{d.alert_id, d.token}]++;
   uint64_t expected_total = 0, missing = 0, duplicates = 0, unexpected = 0;
   std::set<std::pair<std::string, std::string>> expected;
   std::map<std::string, std::string> owner_of;
+  std::set<std::string> dead_targeted;
   for (const Sent& s : sent) {
     if (!s.accepted) continue;
     std::shared_ptr<const domain::pipeline::AlertPlan> plan;
@@ -277,15 +295,20 @@ int RunDemo(const DemoOptions& opt) {
     }
     if (!plan) continue;  // skipped or quarantined before planning: nothing expected
     const auto& defaults = regions[0]->registry().providers().default_levels;
-    regions[0]->registry().ForEach([&](const domain::device::Device& d) {
+    for (const domain::device::Device& d : registered) {
       uint32_t shard = domain::device::ShardOf(d.id, plan->shards);
       domain::device::SelectionQuery q{
           d.platform,  d.mylocation ? domain::device::Flow::kAll : domain::device::Flow::kSelected,
           shard,       plan->provider,
           plan->level, &plan->municipalities,
           &defaults};
-      if (domain::device::DeviceMatches(d, shard, q)) expected.insert({s.id, d.token});
-    });
+      if (!domain::device::DeviceMatches(d, shard, q)) continue;
+      if (adapters::pushsim::TokenIsDead(sim_settings.faults, d.token)) {
+        dead_targeted.insert(d.id);  // the platform refuses it: must leave every registry
+      } else {
+        expected.insert({s.id, d.token});
+      }
+    }
   }
   expected_total = expected.size();
   for (const auto& key : expected) {
@@ -344,7 +367,25 @@ int RunDemo(const DemoOptions& opt) {
       static_cast<unsigned long long>(expected_total), deliveries.size(),
       static_cast<unsigned long long>(missing), static_cast<unsigned long long>(duplicates),
       static_cast<unsigned long long>(unexpected));
-  bool ok = all_terminal && missing == 0 && duplicates == 0 && unexpected == 0;
+  // Devices whose tokens the platforms reported invalid are gone from every region's registry.
+  bool registries_ok = true;
+  for (auto& r : regions) {
+    size_t want = opt.devices - dead_targeted.size();
+    size_t still = 0;
+    for (const auto& id : dead_targeted) still += r->registry().Get(id) ? 1 : 0;
+    if (r->registry().size() != want || still != 0) {
+      registries_ok = false;
+      std::printf("registry of %s has %zu devices, expected %zu (%zu dead tokens still there)\n",
+                  r->name().c_str(), r->registry().size(), want, still);
+    }
+  }
+  if (!dead_targeted.empty() && registries_ok) {
+    std::printf(
+        "invalid tokens: %zu targeted devices had dead tokens; all were removed from "
+        "every region's registry\n",
+        dead_targeted.size());
+  }
+  bool ok = all_terminal && registries_ok && missing == 0 && duplicates == 0 && unexpected == 0;
   if (!all_terminal)
     std::printf("NOT FINISHED: some alerts did not finish within %d s\n", opt.timeout_s);
   std::printf("%s (total %.1f s)\n",
@@ -379,6 +420,8 @@ void RegisterDemoCommand(CLI::App& app) {
   cmd->add_option("--timeout", opt->timeout_s, "seconds to wait for delivery")
       ->capture_default_str();
   cmd->add_flag("--keep", opt->keep, "keep the regions' data directories");
+  cmd->add_option("--faults", opt->faults,
+                  "push simulator faults, e.g. 429=0.01,500=0.01,goaway=5000,unregistered=0.001");
   cmd->callback([opt] { ExitCode() = RunDemo(*opt); });
 }
 

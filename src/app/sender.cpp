@@ -71,6 +71,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     std::vector<ports::PushRequest> retry;
     std::vector<size_t> retry_idx;
     std::optional<std::chrono::milliseconds> retry_after;
+    bool server_asked_to_wait = false;  // 429/5xx; a lost connection (status 0) is not
     for (size_t k = 0; k < results.size() && k < pending.size(); ++k) {
       const ports::PushResult& res = results[k];
       const BatchItem& item = work->items[pending_idx[k]];
@@ -93,6 +94,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
             retry.push_back(std::move(pending[k]));
             retry_idx.push_back(pending_idx[k]);
             counters_.retried++;
+            if (res.http_status != 0) server_asked_to_wait = true;
             if (res.retry_after && (!retry_after || *res.retry_after > *retry_after)) {
               retry_after = res.retry_after;
             }
@@ -118,7 +120,11 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     }
     pending = std::move(retry);
     pending_idx = std::move(retry_idx);
-    if (!pending.empty()) clock_.SleepMs(Backoff(attempt, retry_after));
+    // Streams refused by a GOAWAY or lost with their connection were not processed: resend
+    // at once on a fresh connection. Throttling and server errors wait with backoff.
+    if (!pending.empty() && (server_asked_to_wait || attempt > 0)) {
+      clock_.SleepMs(Backoff(attempt, retry_after));
+    }
   }
   for (const auto& r : reasons) done.detail += r + "; ";
   done.t_ms = clock_.NowMs();

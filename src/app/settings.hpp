@@ -27,10 +27,12 @@ struct ProviderSettings {
 struct PipelineSettings {
   uint32_t shards = 64;
   uint32_t batch_size = 500;
-  int processor_workers = 1;       // per priority
-  int queuer_workers = 1;          // per priority
-  int sender_workers_high = 4;     // per platform
-  int sender_workers_regular = 2;  // per platform
+  int processor_workers = 1;  // per priority
+  int queuer_workers = 1;     // per priority
+  // Per platform. A worker waits out the retry backoff of its batch, so there are more
+  // workers than cores.
+  int sender_workers_high = 8;
+  int sender_workers_regular = 8;
   size_t max_body_bytes = 2 * 1024 * 1024;
   /// Base URL phones fetch details from when the area does not fit the payload.
   std::string public_base_url = "http://127.0.0.1:8080";

@@ -137,9 +137,10 @@ const SettingSpec kSettings[] = {
      FIELD(fanout.shards), 1, 4096},
     {"fanout.batch_size", T::kInt, "500", "Tokens per sender batch.", FIELD(fanout.batch_size), 1,
      100000},
-    {"fanout.sender_workers_high", T::kInt, "2", "Sender workers for high-priority batches.",
+    {"fanout.sender_workers_high", T::kInt, "8",
+     "Sender workers per platform for high-priority batches (a worker waits out retry backoff).",
      FIELD(fanout.sender_workers_high), 1, 256},
-    {"fanout.sender_workers_regular", T::kInt, "2",
+    {"fanout.sender_workers_regular", T::kInt, "8",
      "Sender workers for regular-priority batches (never shared with high).",
      FIELD(fanout.sender_workers_regular), 1, 256},
     // --- [cap]
