@@ -140,7 +140,14 @@ Payloads BuildPayloads(const PayloadInput& in, const PipelineSettings& settings)
     json android = {{"priority", high ? "HIGH" : "NORMAL"},
                     {"collapse_key", in.collapse_id},
                     {"ttl", std::to_string(ttl) + "s"}};
-    p.fcm = json{{"data", data}, {"android", android}}.dump();
+    // iOS apps that receive through FCM get the same APNs treatment via the override block.
+    json apns_override = {{"headers",
+                           {{"apns-priority", high ? "10" : "5"},
+                            {"apns-push-type", "alert"},
+                            {"apns-expiration", std::to_string(in.expires_epoch_s)},
+                            {"apns-collapse-id", in.collapse_id}}},
+                          {"payload", {{"aps", aps}}}};
+    p.fcm = json{{"data", data}, {"android", android}, {"apns", apns_override}}.dump();
     return p;
   };
   Payloads p = build(false);

@@ -64,6 +64,10 @@ TEST(Payload, ApnsAndFcmShapesAndPriorityMapping) {
   EXPECT_EQ(fcm["android"]["ttl"], "1000s");
   EXPECT_EQ(fcm["android"]["collapse_key"], "id1");
   EXPECT_EQ(fcm["data"]["alert_id"], "id1");
+  EXPECT_EQ(fcm["apns"]["headers"]["apns-priority"], "10");
+  EXPECT_EQ(fcm["apns"]["headers"]["apns-expiration"], "2000");
+  EXPECT_EQ(fcm["apns"]["headers"]["apns-collapse-id"], "id1");
+  EXPECT_EQ(fcm["apns"]["payload"]["aps"]["interruption-level"], "time-sensitive");
   for (auto& [k, v] : fcm["data"].items()) EXPECT_TRUE(v.is_string()) << k;  // FCM rule
   s.apns_critical_alerts = true;
   apns = nlohmann::json::parse(BuildPayloads(in, s).apns);
