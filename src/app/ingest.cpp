@@ -37,6 +37,31 @@ Event Ingest::Received(const std::string& id, const std::string& hash, const std
 
 IngestOutcome Ingest::Accept(const std::string& provider, const std::string& path_id,
                              const std::string& body) {
+  IngestOutcome out = AcceptImpl(provider, path_id, body);
+  std::string_view outcome = "accepted";
+  switch (out.http_status) {
+    case 202:
+      outcome = out.duplicate ? "duplicate" : "accepted";
+      break;
+    case 400:
+      outcome = "quarantined";
+      break;
+    case 409:
+      outcome = "conflict";
+      break;
+    case 413:
+      outcome = "too_large";
+      break;
+    default:
+      outcome = "unavailable";
+      break;
+  }
+  probe_.OnIngest(provider, outcome);
+  return out;
+}
+
+IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string& path_id,
+                                 const std::string& body) {
   IngestOutcome out;
   out.id = path_id;
   if (body.size() > pipeline_.max_body_bytes) {

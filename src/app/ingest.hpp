@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/probe.hpp"
 #include "app/settings.hpp"
 #include "domain/cap/alert.hpp"
 #include "ports/alert_archive.hpp"
@@ -39,6 +40,11 @@ class Ingest {
                        const std::string& body);
 
  private:
+  IngestOutcome AcceptImpl(const std::string& provider, const std::string& path_id,
+                           const std::string& body);
+
+ public:
+ private:
   domain::pipeline::Event Received(const std::string& id, const std::string& hash,
                                    const std::string& provider, const std::string& priority,
                                    uint32_t owner) const;
@@ -53,6 +59,7 @@ class Ingest {
   ports::Clock& clock_;
   std::mutex mu_;
   std::map<std::string, std::string> hash_by_id_;  // accepted alerts: identifier -> hash
+  Probe probe_{region_.name};
 };
 
 }  // namespace fanout::app

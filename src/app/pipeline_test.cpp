@@ -19,6 +19,7 @@
 #include "app/registry.hpp"
 #include "app/sender.hpp"
 #include "domain/pipeline/report.hpp"
+#include "platform/metrics/metrics.hpp"
 #include "testing/fakes.hpp"
 
 namespace fanout::app {
@@ -185,6 +186,12 @@ TEST_F(PipelineTest, DeliversOncePerMatchingDeviceAndReportsDone) {
   EXPECT_EQ(rep.total.accepted, 4u);
   EXPECT_EQ(rep.units_planned, 2 * 2 * kShards);
   EXPECT_EQ(rep.total.units_done, 2 * 2 * kShards);
+  // The probe counted it (names per STYLE: fanout_<component>_<what>_<unit>).
+  std::string m = metrics::Registry::Default().Render();
+  EXPECT_NE(m.find("fanout_sender_pushes_total{"), std::string::npos);
+  EXPECT_NE(m.find("fanout_ingest_alerts_total{"), std::string::npos);
+  EXPECT_NE(m.find("fanout_processor_alerts_total{"), std::string::npos);
+  EXPECT_NE(m.find("fanout_sender_push_latency_seconds_bucket{"), std::string::npos);
   // Payload carries the alert and the collapse id is the identifier.
   for (const auto& r : apns_.accepted()) {
     EXPECT_EQ(r.collapse_id, "alert-1");

@@ -49,6 +49,7 @@ void Processor::Quarantine(const std::string& alert_id, const std::string& hash,
   q.provider = provider;
   q.detail = reasons;
   Record(q);
+  probe_.OnProcessed("", "quarantined");
 }
 
 namespace {
@@ -108,6 +109,7 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
     s.alert_id = work->alert_id;
     s.detail = skip;
     Record(s);
+    probe_.OnProcessed(work->priority, "skipped");
     return ports::WorkBus::Ack::kDone;
   }
 
@@ -197,6 +199,7 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   processed.detail = notes;
   Record(processed);
   tracker_.OnProcessed(work->alert_id, plan->units);
+  probe_.OnProcessed(work->priority, "planned");
   return PublishUnits(*plan);
 }
 

@@ -5,6 +5,7 @@
 // (platform x flow x shard). Thread-safe (stateless between messages).
 #include <string>
 
+#include "app/probe.hpp"
 #include "app/settings.hpp"
 #include "app/tracker.hpp"
 #include "domain/geo/catalog.hpp"
@@ -47,6 +48,7 @@ class Processor {
   ports::Clock& clock_;
   CompletionTracker& tracker_;
   const domain::geo::GeometryIndex* geometry_;  // nullptr: geocodes only
+  Probe probe_{region_.name};
 };
 
 }  // namespace fanout::app

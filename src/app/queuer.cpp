@@ -64,6 +64,8 @@ ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
   e.targeted = targeted;
   log_.Append(e);
   tracker_.OnUnitQueued(work->alert_id, work->unit, batches);
+  probe_.OnSelected(domain::device::PlatformName(unit->platform),
+                    domain::device::FlowName(unit->flow), targeted);
   return ports::WorkBus::Ack::kDone;
 }
 

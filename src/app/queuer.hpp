@@ -1,6 +1,7 @@
 #pragma once
 // Queuer (DESIGN §1.4): selects the devices of one fanout unit from the registry's index and
 // emits batches of at most batch_size tokens to the platform's sender queue.
+#include "app/probe.hpp"
 #include "app/registry.hpp"
 #include "app/settings.hpp"
 #include "app/tracker.hpp"
@@ -28,6 +29,7 @@ class Queuer {
   ports::WorkBus& bus_;
   ports::Clock& clock_;
   CompletionTracker& tracker_;
+  Probe probe_{region_.name};
 };
 
 }  // namespace fanout::app

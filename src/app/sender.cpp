@@ -65,6 +65,8 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.unit = work->unit;
   done.batch = work->batch;
   std::vector<std::string> reasons;
+  std::vector<double> latencies_s;
+  uint64_t retries = 0;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::vector<ports::PushResult> results = gw.SendBatch(pending);
     int64_t now = clock_.NowMs();
@@ -83,6 +85,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
           done.last_push_ms = now;
           done.latency[domain::pipeline::LatencyBucketOf(
               static_cast<double>(now - plan->received_ms))]++;
+          latencies_s.push_back(static_cast<double>(now - plan->received_ms) / 1000.0);
           break;
         case PushOutcome::kTokenInvalid:
           done.invalid++;
@@ -94,6 +97,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
             retry.push_back(std::move(pending[k]));
             retry_idx.push_back(pending_idx[k]);
             counters_.retried++;
+            retries++;
             if (res.http_status != 0) server_asked_to_wait = true;
             if (res.retry_after && (!retry_after || *res.retry_after > *retry_after)) {
               retry_after = res.retry_after;
@@ -130,6 +134,9 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.t_ms = clock_.NowMs();
   log_.Append(done);
   tracker_.OnBatchDone(work->alert_id, work->unit);
+  probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, done.accepted,
+                 done.failed, done.invalid, retries);
+  probe_.OnPushLatencies(plan->priority, latencies_s);
   return ports::WorkBus::Ack::kDone;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <random>
 
+#include "app/probe.hpp"
 #include "app/registry.hpp"
 #include "app/settings.hpp"
 #include "app/tracker.hpp"
@@ -48,6 +49,7 @@ class Sender {
   SenderCounters counters_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};
+  Probe probe_{region_.name};
 };
 
 }  // namespace fanout::app

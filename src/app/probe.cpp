@@ -1,0 +1,75 @@
+#include "app/probe.hpp"
+
+#include "platform/metrics/metrics.hpp"
+
+namespace fanout::app {
+
+namespace {
+metrics::Registry& R() { return metrics::Registry::Default(); }
+}  // namespace
+
+void Probe::OnIngest(std::string_view provider, std::string_view outcome) const {
+  R().GetCounter("fanout_ingest_alerts_total", "Alerts received by ingest, by outcome.",
+                 {{"region", region_},
+                  {"provider", std::string(provider)},
+                  {"outcome", std::string(outcome)}})
+      .Inc();
+}
+
+void Probe::OnProcessed(std::string_view priority, std::string_view outcome) const {
+  R().GetCounter("fanout_processor_alerts_total", "Owned alerts processed, by outcome.",
+                 {{"region", region_},
+                  {"priority", std::string(priority)},
+                  {"outcome", std::string(outcome)}})
+      .Inc();
+}
+
+void Probe::OnSelected(std::string_view platform, std::string_view flow, uint64_t devices) const {
+  R().GetCounter(
+         "fanout_queuer_devices_selected_total", "Devices selected into batches.",
+         {{"region", region_}, {"platform", std::string(platform)}, {"flow", std::string(flow)}})
+      .Inc(devices);
+}
+
+void Probe::OnBatch(std::string_view platform, std::string_view priority, uint64_t accepted,
+                    uint64_t failed, uint64_t invalid, uint64_t retries) const {
+  auto pushes = [&](const char* outcome, uint64_t n) {
+    R().GetCounter("fanout_sender_pushes_total", "Pushes by final outcome.",
+                   {{"region", region_},
+                    {"platform", std::string(platform)},
+                    {"priority", std::string(priority)},
+                    {"outcome", outcome}})
+        .Inc(n);
+  };
+  pushes("accepted", accepted);
+  pushes("failed", failed);
+  pushes("invalid", invalid);
+  R().GetCounter("fanout_sender_retries_total", "Push attempts repeated after a retryable error.",
+                 {{"region", region_},
+                  {"platform", std::string(platform)},
+                  {"priority", std::string(priority)}})
+      .Inc(retries);
+}
+
+void Probe::OnPushLatencies(std::string_view priority, const std::vector<double>& seconds) const {
+  if (seconds.empty()) return;
+  auto h = R().GetHistogram(
+      "fanout_sender_push_latency_seconds", "Ingest to push accepted by the platform, per push.",
+      metrics::kLatencyBucketsSeconds, {{"region", region_}, {"priority", std::string(priority)}});
+  for (double v : seconds) h.Observe(v);
+}
+
+void Probe::OnDevices(uint64_t count) const {
+  R().GetGauge("fanout_registry_devices", "Devices in this region's registry.",
+               {{"region", region_}})
+      .Set(static_cast<double>(count));
+}
+
+void Probe::OnFeedApplyFailure() const {
+  R().GetCounter("fanout_registry_feed_apply_failures_total",
+                 "Replicated device updates the local store could not write.",
+                 {{"region", region_}})
+      .Inc();
+}
+
+}  // namespace fanout::app
