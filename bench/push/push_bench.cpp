@@ -3,11 +3,13 @@
 //
 //   fanout_push_bench [--requests N] [--connections C] [--streams M] [--io-threads T]
 //                     [--sim-threads S] [--senders K] [--batch B] [--platform apns|fcm]
-//                     [--tls] [--skip-h2load] [--h2load PATH]
+//                     [--tls] [--skip-h2load] [--h2load PATH] [--h2load-threads T] [--repeat R]
 //
 // One run: start PushSim (deliveries not recorded), run h2load with the same request
 // shape (path, headers, body, connections x streams), then the gateway with K sender
-// threads calling SendBatch(B) until N pushes are accepted. Prints one JSON line each.
+// threads calling SendBatch(B) until N pushes are accepted. Prints one JSON line each,
+// then a summary (best and median of R alternating runs; ratio_median = median of the
+// per-pair gateway/h2load ratios).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -301,11 +303,24 @@ int main(int argc, char** argv) {
   auto least = [](const std::vector<double>& v) {
     return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
   };
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+  std::vector<double> ratios;  // per alternating pair (same moment, same load)
+  for (size_t i = 0; i < ours.size(); ++i) {
+    if (h2[i] > 0) ratios.push_back(ours[i] / h2[i]);
+  }
   std::printf(
-      "{\"summary\":true,\"platform\":\"%s\",\"tls\":%s,\"repeat\":%d,"
-      "\"h2load_best\":%.0f,\"gateway_best\":%.0f,\"ratio_best\":%.2f,"
-      "\"h2load_cpu_us_per_req_min\":%.2f,\"gateway_cpu_us_per_req_min\":%.2f}\n",
-      o.platform.c_str(), o.tls ? "true" : "false", o.repeat, best(h2), best(ours),
-      best(h2) > 0 ? best(ours) / best(h2) : 0.0, least(h2_cpu_us), least(our_cpu_us));
+      "{\"summary\":true,\"platform\":\"%s\",\"tls\":%s,\"connections\":%d,\"streams\":%d,"
+      "\"repeat\":%d,\"h2load_best\":%.0f,\"gateway_best\":%.0f,\"ratio_best\":%.2f,"
+      "\"h2load_median\":%.0f,\"gateway_median\":%.0f,\"ratio_median\":%.2f,"
+      "\"h2load_cpu_us_per_req_min\":%.2f,\"gateway_cpu_us_per_req_min\":%.2f,"
+      "\"h2load_cpu_us_per_req_median\":%.2f,\"gateway_cpu_us_per_req_median\":%.2f}\n",
+      o.platform.c_str(), o.tls ? "true" : "false", o.connections, o.streams, o.repeat, best(h2),
+      best(ours), best(h2) > 0 ? best(ours) / best(h2) : 0.0, median(h2), median(ours),
+      median(ratios), least(h2_cpu_us), least(our_cpu_us), median(h2_cpu_us), median(our_cpu_us));
   return all_ok ? 0 : 1;
 }
