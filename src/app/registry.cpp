@@ -96,16 +96,20 @@ Result<void, Error> Registry::Import(std::vector<Device> devices) {
 void Registry::OnFeed(std::span<const ports::DeviceUpdate> updates) {
   if (updates.empty() || updates.front().origin_region == region_) return;
   // Replicated changes: apply to the local store and index. The store write is what
-  // survives a restart; a failure here is logged by the caller's feed and retried there.
+  // survives a restart. A failed write is counted (feed_store_failures) and the index is
+  // updated anyway, so selection stays current; the in-process feed does not redeliver,
+  // so that change is missing from this region's store until the device changes again.
   std::vector<Device> upserts;
   for (const auto& u : updates) {
     if (u.device) {
       upserts.push_back(*u.device);
-    } else {
-      (void)store_.Remove(u.device_id);
+    } else if (!store_.Remove(u.device_id)) {
+      feed_store_failures_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (!upserts.empty()) (void)store_.UpsertMany(upserts);
+  if (!upserts.empty() && !store_.UpsertMany(upserts)) {
+    feed_store_failures_.fetch_add(upserts.size(), std::memory_order_relaxed);
+  }
   std::unique_lock lock(mu_);
   for (const auto& u : updates) {
     if (u.device) {

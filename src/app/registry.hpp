@@ -3,6 +3,7 @@
 // durable store, keeps the in-memory selection index current, and replicates every change
 // to the other regions through the DeviceFeed. Thread-safe: selections share a read lock,
 // updates take the write lock briefly.
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <shared_mutex>
@@ -46,6 +47,8 @@ class Registry {
   /// compact form: slow, for checks and exports, not for the push path).
   void ForEach(const std::function<void(const domain::device::Device&)>& fn) const;
   size_t size() const;
+  /// Replicated updates this region could not write to its own store (see OnFeed).
+  uint64_t feed_store_failures() const { return feed_store_failures_.load(); }
   const ProviderSettings& providers() const { return providers_; }
 
  private:
@@ -58,6 +61,7 @@ class Registry {
   std::function<bool(const std::string&)> known_key_;
   mutable std::shared_mutex mu_;
   domain::device::DeviceIndex index_;
+  std::atomic<uint64_t> feed_store_failures_{0};
 };
 
 }  // namespace fanout::app

@@ -110,6 +110,18 @@ TEST_F(RegistryTest, StoreOutageIsReportedAndNothingChanges) {
   EXPECT_FALSE(r1_.Get("d3"));
 }
 
+TEST_F(RegistryTest, PeerStoreFailureIsCountedAndItsIndexStaysCurrent) {
+  store1_.fail_writes = true;
+  ASSERT_TRUE(r0_.Put(Apns("d4", {"055150000000"})));
+  EXPECT_TRUE(r1_.Get("d4"));  // selection in r1 still sees it
+  EXPECT_EQ(store1_.size(), 0u);
+  EXPECT_EQ(r1_.feed_store_failures(), 1u);
+  ASSERT_TRUE(r0_.Remove("d4", "api"));
+  EXPECT_FALSE(r1_.Get("d4"));
+  EXPECT_EQ(r1_.feed_store_failures(), 2u);
+  EXPECT_EQ(r0_.feed_store_failures(), 0u);
+}
+
 TEST_F(RegistryTest, RestartRebuildsTheSameSelectionFromTheStore) {
   for (int i = 0; i < 200; ++i) {
     Device d = Apns("r" + std::to_string(i), {i % 2 ? "091620000000" : "055150000000"}, i % 7 == 0);
