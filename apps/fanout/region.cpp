@@ -33,7 +33,12 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
       sender_regular_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_,
                       *apns_regular_, *fcm_regular_),
       api_(options_.api, options_.region, ingest_, registry_, log,
-           [] { return metrics::Registry::Default().Render(); }),
+           [this] {
+             // Registry figures are sampled at scrape time.
+             probe_.OnDevices(registry_.size());
+             probe_.OnFeedStoreFailures(registry_.feed_store_failures());
+             return metrics::Registry::Default().Render();
+           }),
       http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
             options_.pipeline.max_body_bytes) {}
 

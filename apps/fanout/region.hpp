@@ -15,6 +15,7 @@
 #include "adapters/sqlite/sqlite_device_store.hpp"
 #include "app/api.hpp"
 #include "app/ingest.hpp"
+#include "app/probe.hpp"
 #include "app/processor.hpp"
 #include "app/queuer.hpp"
 #include "app/registry.hpp"
@@ -79,6 +80,7 @@ class EmbeddedRegion {
   app::Queuer queuer_;
   app::Sender sender_high_;
   app::Sender sender_regular_;
+  app::Probe probe_{options_.region.name};
   app::Api api_;
   adapters::http::HttpServer http_;
   int port_ = 0;

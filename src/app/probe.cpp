@@ -65,11 +65,12 @@ void Probe::OnDevices(uint64_t count) const {
       .Set(static_cast<double>(count));
 }
 
-void Probe::OnFeedApplyFailure() const {
-  R().GetCounter("fanout_registry_feed_apply_failures_total",
+void Probe::OnFeedStoreFailures(uint64_t total) const {
+  uint64_t seen = feed_failures_seen_.exchange(total);
+  R().GetCounter("fanout_registry_feed_store_failures_total",
                  "Replicated device updates the local store could not write.",
                  {{"region", region_}})
-      .Inc();
+      .Inc(total > seen ? total - seen : 0);
 }
 
 }  // namespace fanout::app

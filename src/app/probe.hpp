@@ -3,6 +3,7 @@
 // probe_.OnX(...); only this file knows metric names (fanout_<component>_<what>_<unit>).
 // All metrics carry the region, so the regions of one process (the demo) stay apart.
 // Thread-safe; handles are looked up per call (once per alert or batch, not per push).
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,11 +25,13 @@ class Probe {
                uint64_t failed, uint64_t invalid, uint64_t retries) const;
   void OnPushLatencies(std::string_view priority, const std::vector<double>& seconds) const;
   void OnDevices(uint64_t count) const;
-  /// A replicated device update that could not be written to the local store.
-  void OnFeedApplyFailure() const;
+  /// Replicated device updates the local store could not write, as a running total (the
+  /// registry counts them; the probe exports the increase since the last call).
+  void OnFeedStoreFailures(uint64_t total) const;
 
  private:
   std::string region_;
+  mutable std::atomic<uint64_t> feed_failures_seen_{0};
 };
 
 }  // namespace fanout::app

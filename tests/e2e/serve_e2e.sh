@@ -82,5 +82,9 @@ ref=2.49.0.0.276.0.DWD.PVW.1661542140000.7462e657-ce54-473f-91c8-abe408afe703.MU
 want=$(printf '%s' "$ref" | sha256sum | cut -c1-64)
 echo "$deliveries" | grep -q "\"collapse_id\":\"$want\"" ||
   fail "the Update must reuse the referenced alert's collapse id $want: $deliveries"
-curl -s "$api/metrics" >/dev/null || fail "/metrics"
+metrics=$(curl -s "$api/metrics")
+echo "$metrics" | grep -q '^fanout_registry_devices{region="eu-central"} 1$' ||
+  fail "/metrics lacks the registry gauge: $(echo "$metrics" | grep fanout_registry || true)"
+echo "$metrics" | grep -q 'fanout_sender_pushes_total{.*outcome="accepted".*} 1$' ||
+  fail "/metrics lacks the accepted push: $(echo "$metrics" | grep fanout_sender || true)"
 echo "serve e2e: OK (alert $id delivered once, report done)"
