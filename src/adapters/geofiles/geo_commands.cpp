@@ -9,44 +9,14 @@
 
 #include "adapters/geofiles/geo_files.hpp"
 #include "domain/geo/resolve.hpp"
+#include "platform/text/json_string.hpp"
 
 namespace fanout::adapters::geofiles {
 namespace {
 
 namespace geo = domain::geo;
 namespace cap = domain::cap;
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
+using platform::AppendJsonString;
 
 void AppendIssues(std::string& out, std::string_view key, const std::vector<cap::Issue>& v) {
   out += ",";

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "platform/text/json_string.hpp"
+
 namespace fanout::adapters::http2 {
 
 const std::string* FindHeader(const Headers& headers, std::string_view name) {
@@ -111,25 +113,6 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(
   return std::max(d, std::chrono::milliseconds(0));
 }
 
-std::string JsonQuote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string JsonQuote(std::string_view s) { return platform::JsonString(s); }
 
 }  // namespace fanout::adapters::http2

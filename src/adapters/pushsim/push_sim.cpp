@@ -12,51 +12,20 @@
 #include <unordered_set>
 
 #include "adapters/http2/jwt.hpp"
+#include "platform/text/json_string.hpp"
 
 namespace fanout::adapters::pushsim {
 
 using http2::FindHeader;
 using http2::ServerRequest;
 using http2::ServerResponse;
+using platform::AppendJsonString;
 
 namespace {
 
 constexpr size_t kApnsMaxPayload = 4096;
 constexpr size_t kFcmMaxMessage = 4096;  // message bytes excluding the token
 constexpr int kResetSlot = 600;          // status slot used to count resets
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
