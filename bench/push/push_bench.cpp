@@ -10,6 +10,7 @@
 // threads calling SendBatch(B) until N pushes are accepted. Prints one JSON line each,
 // then a summary (best and median of R alternating runs; ratio_median = median of the
 // per-pair gateway/h2load ratios).
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -266,6 +267,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> senders;
     for (int s = 0; s < o.senders; ++s) {
       senders.emplace_back([&] {
+        pthread_setname_np(pthread_self(), "bench-sender");
         double c0 = ThisThreadCpuSeconds();
         for (int b; (b = next.fetch_add(1)) < nbatches;) {
           for (const auto& r : gw->SendBatch(batches[b])) {
@@ -281,16 +283,18 @@ int main(int argc, char** argv) {
     for (auto& t : senders) t.join();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double rps = static_cast<double>(accepted + other) / secs;
-    double cpu = ThreadsCpuSeconds("h2-client") - io_cpu0 + sender_cpu.load();
+    double io_cpu = ThreadsCpuSeconds("h2-client") - io_cpu0;
+    double cpu = io_cpu + sender_cpu.load();
     our_cpu_us.push_back(cpu * 1e6 / o.requests);
     std::printf(
         "{\"tool\":\"gateway\",\"platform\":\"%s\",\"tls\":%s,\"requests\":%d,\"connections\":%d,"
         "\"streams\":%d,\"io_threads\":%d,\"senders\":%d,\"batch\":%d,\"accepted\":%llu,"
         "\"other\":%llu,\"seconds\":%.3f,\"req_per_s\":%.0f,\"client_cpu_us_per_req\":%.2f,"
-        "\"vs_h2load\":%.2f}\n",
+        "\"io_cpu_us_per_req\":%.2f,\"sender_cpu_us_per_req\":%.2f,\"vs_h2load\":%.2f}\n",
         o.platform.c_str(), o.tls ? "true" : "false", o.requests, o.connections, o.streams,
         o.io_threads, o.senders, o.batch, static_cast<unsigned long long>(accepted.load()),
         static_cast<unsigned long long>(other.load()), secs, rps, cpu * 1e6 / o.requests,
+        io_cpu * 1e6 / o.requests, sender_cpu.load() * 1e6 / o.requests,
         h2load_rps > 0 ? rps / h2load_rps : 0.0);
     std::fflush(stdout);
     h2.push_back(h2load_rps);

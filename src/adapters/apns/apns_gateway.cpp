@@ -1,5 +1,6 @@
 #include "adapters/apns/apns_gateway.hpp"
 
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -8,20 +9,32 @@
 namespace fanout::adapters::apns {
 namespace {
 
-// UUID v4 (random), lowercase canonical form.
-std::string NewUuid() {
+// UUID v4 (random), lowercase canonical form, into `out` (its capacity is reused).
+// One per push, so it is written a byte (two hex digits) at a time.
+void NewUuid(std::string& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = rng(), b = rng();
-  a = (a & ~0xf000ULL) | 0x4000ULL;                         // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
-  int pos = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) ++pos;
-    uint64_t w = i < 16 ? a : b;
-    out[pos++] = kHex[(w >> (60 - 4 * (i % 16))) & 0xf];
+  static const auto kHex2 = [] {
+    std::array<std::array<char, 2>, 256> t{};
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) t[i] = {kHex[i >> 4], kHex[i & 15]};
+    return t;
+  }();
+  uint64_t w[2] = {rng(), rng()};
+  w[0] = (w[0] & ~0xf000ULL) | 0x4000ULL;                         // version 4
+  w[1] = (w[1] & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  out.resize(36);
+  char* p = out.data();
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    const auto& h = kHex2[(w[i / 8] >> (56 - 8 * (i % 8))) & 0xff];
+    *p++ = h[0];
+    *p++ = h[1];
   }
+}
+
+std::string NewUuid() {
+  std::string out;
+  NewUuid(out);
   return out;
 }
 
@@ -124,16 +137,18 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
     }
   }
   auto common = ApnsCommonHeaders(settings_.topic, bearer);
-  std::vector<http2::Request> reqs;
-  reqs.reserve(batch.size());
+  // Reused across this thread's batches: the path and apns-id strings keep their
+  // capacity, so a request costs no allocation (RunBatch only reads them).
+  thread_local std::vector<http2::Request> reqs;
+  reqs.clear();
   // A batch normally carries one alert to many devices: the same payload, collapse id,
   // priority and expiration. Then those go into the shared headers and one shared
   // body, and each request only adds its path and apns-id (fewer allocations/copies).
   const auto& first = batch.empty() ? ports::PushRequest{} : batch.front();
   bool uniform = !batch.empty();
   for (const auto& p : batch) {
-    uniform = uniform && p.payload == first.payload && p.collapse_id == first.collapse_id &&
-              p.high_priority == first.high_priority &&
+    uniform = uniform && (p.payload.data() == first.payload.data() || p.payload == first.payload) &&
+              p.collapse_id == first.collapse_id && p.high_priority == first.high_priority &&
               p.expiration_epoch_s == first.expiration_epoch_s;
     if (!uniform) break;
   }
@@ -144,21 +159,27 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
       if (h.first != "apns-id") shared->push_back(h);
     }
     auto body = std::make_shared<const std::string>(first.payload);
-    for (const auto& p : batch) {
-      http2::Request r;
-      r.path.reserve(10 + p.token.size());
-      r.path = "/3/device/";
-      r.path += p.token;
+    reqs.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      http2::Request& r = reqs[i];
+      r.path.assign("/3/device/");
+      r.path += batch[i].token;
       r.common_headers = shared;
-      r.headers.emplace_back("apns-id", NewUuid());
+      r.headers.resize(1);
+      r.headers[0].first.assign("apns-id");
+      NewUuid(r.headers[0].second);
+      r.body.clear();
       r.shared_body = body;
-      reqs.push_back(std::move(r));
     }
   } else {
     for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, common));
   }
   auto out = client_->ExecuteMapped<ports::PushResult>(
-      std::move(reqs), [](http2::Response&& r) { return MapApnsResponse(r); });
+      reqs, [](http2::Response&& r) { return MapApnsResponse(r); });
+  for (auto& r : reqs) {  // drop the references now; keep the string capacity
+    r.common_headers.reset();
+    r.shared_body.reset();
+  }
   bool expired = false;
   for (const auto& r : out) expired = expired || r.reason == "ExpiredProviderToken";
   if (expired && settings_.signer) settings_.signer->Invalidate();

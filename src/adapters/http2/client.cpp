@@ -1,7 +1,5 @@
 #include "adapters/http2/client.hpp"
 
-#include "platform/thread/thread.hpp"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -21,9 +19,9 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
 
 #include "adapters/http2/transport.hpp"
+#include "platform/thread/thread.hpp"
 
 namespace fanout::adapters::http2 {
 
@@ -51,33 +49,60 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Completion target of a batch: one shared object instead of a std::function per call.
-struct BatchSink {
-  std::function<void(size_t, Response&&)> done;
-};
+struct Batch;
 
+// One request in flight. Calls live in their batch's array (one allocation per batch,
+// not one per request); the I/O thread links them into a connection's open-stream list
+// (intrusive: no node allocation per stream).
 struct Call {
-  Request req;
-  Callback cb;                      // single requests
-  std::shared_ptr<BatchSink> sink;  // batch requests: sink->done(index, ...)
+  Batch* batch = nullptr;
+  const Request* req = nullptr;  // in batch->requests
   size_t index = 0;
   Clock::time_point deadline;
   size_t body_off = 0;
   Response resp;
   bool complete = false;  // END_STREAM seen on the response
   bool done = false;      // callback already invoked (e.g. timed out while the stream lives)
+  int32_t stream_id = 0;
+  void* conn = nullptr;  // the Conn whose open-stream list holds this call, or null
+  Call* prev = nullptr;
+  Call* next = nullptr;
+};
+
+// The requests of one SubmitBatch/Execute call and their calls. `live` counts calls
+// still referenced by an I/O thread; the last release frees the batch (asynchronous
+// submissions) or wakes the blocked caller, which frees it on its own thread (so the
+// strings the caller allocated are freed where they were allocated).
+struct Batch {
+  std::vector<Request> owned;  // asynchronous submissions own their requests
+  std::span<const Request> requests;
+  std::vector<Call> calls;
+  std::function<void(size_t, Response&&)> done;
+  std::atomic<size_t> live{0};
+  bool caller_waits = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
 };
 
 void Finish(Call& c, Response&& r) {
   if (c.done) return;
   c.done = true;
-  if (c.sink) {
-    std::shared_ptr<BatchSink> sink = std::move(c.sink);
-    sink->done(c.index, std::move(r));
+  c.batch->done(c.index, std::move(r));
+}
+
+// The I/O thread is done with `c` (finished and no longer in any queue or stream list).
+// `c` may be freed by this call.
+void Release(Call& c) {
+  Batch* b = c.batch;
+  if (b->live.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (!b->caller_waits) {
+    delete b;
     return;
   }
-  Callback cb = std::move(c.cb);
-  cb(std::move(r));
+  std::lock_guard lk(b->mu);
+  b->released = true;
+  b->cv.notify_all();
 }
 
 void Fail(Call& c, TransportError e, std::string msg) {
@@ -124,15 +149,20 @@ class Client::Loop {
     ::close(epfd_);
   }
 
-  void Enqueue(std::vector<std::unique_ptr<Call>> calls) {
+  void Enqueue(Call* first, size_t n) {
+    bool accepted = false;
     {
       std::lock_guard lk(mu_);
       if (!stop_) {
-        for (auto& c : calls) incoming_.push_back(std::move(c));
-        calls.clear();
+        for (size_t i = 0; i < n; ++i) incoming_.push_back(first + i);
+        accepted = true;
       }
     }
-    for (auto& c : calls) Fail(*c, TransportError::kShutdown, "client is shutting down");
+    if (!accepted) {
+      for (size_t i = 0; i < n; ++i)
+        FailAndRelease(first[i], TransportError::kShutdown, "client is shutting down");
+      return;
+    }
     Wake();
   }
 
@@ -148,7 +178,8 @@ class Client::Loop {
     nghttp2_session* session = nullptr;
     bool settings_received = false;
     bool goaway = false;
-    std::unordered_map<int32_t, std::unique_ptr<Call>> streams;
+    Call* streams = nullptr;  // open streams (intrusive list)
+    size_t nstreams = 0;
     std::string wbuf;
     size_t woff = 0;
     uint32_t events = 0;
@@ -161,6 +192,29 @@ class Client::Loop {
     Clock::time_point ping_sent_at;  // valid while ping_outstanding
     bool ping_outstanding = false;
   };
+
+  static void Link(Conn& c, Call* call) {
+    call->conn = &c;
+    call->prev = nullptr;
+    call->next = c.streams;
+    if (c.streams != nullptr) c.streams->prev = call;
+    c.streams = call;
+    ++c.nstreams;
+  }
+  static void Unlink(Conn& c, Call* call) {
+    if (call->prev != nullptr)
+      call->prev->next = call->next;
+    else
+      c.streams = call->next;
+    if (call->next != nullptr) call->next->prev = call->prev;
+    call->conn = nullptr;
+    call->prev = call->next = nullptr;
+    --c.nstreams;
+  }
+  static void FailAndRelease(Call& call, TransportError e, std::string msg) {
+    Fail(call, e, std::move(msg));
+    Release(call);
+  }
 
   void Wake() {
     uint64_t one = 1;
@@ -222,12 +276,12 @@ class Client::Loop {
     }
     return 0;
   }
-  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user) {
+  static int OnStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
+                           void* user) {
     auto* conn = static_cast<Conn*>(user);
-    auto it = conn->streams.find(stream_id);
-    if (it == conn->streams.end()) return 0;
-    std::unique_ptr<Call> call = std::move(it->second);
-    conn->streams.erase(it);
+    auto* call = static_cast<Call*>(nghttp2_session_get_stream_user_data(session, stream_id));
+    if (call == nullptr || call->conn != conn) return 0;
+    Unlink(*conn, call);
     if (call->complete) {
       Finish(*call, std::move(call->resp));
     } else if (error_code == NGHTTP2_REFUSED_STREAM) {
@@ -238,12 +292,13 @@ class Client::Loop {
       Fail(*call, TransportError::kReset,
            std::string("stream closed before a response: ") + nghttp2_http2_strerror(error_code));
     }
+    Release(*call);
     return 0;
   }
   static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
                           uint32_t* data_flags, nghttp2_data_source* source, void*) {
     auto* call = static_cast<Call*>(source->ptr);
-    const std::string& body = call->req.shared_body ? *call->req.shared_body : call->req.body;
+    const std::string& body = call->req->shared_body ? *call->req->shared_body : call->req->body;
     size_t n = std::min(length, body.size() - call->body_off);
     std::memcpy(buf, body.data() + call->body_off, n);
     call->body_off += n;
@@ -315,8 +370,14 @@ class Client::Loop {
     if (c.fd >= 0) {
       epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
     }
-    auto streams = std::move(c.streams);
-    c.streams.clear();
+    // Detach the open streams first: nothing below may reach them through the session.
+    std::vector<Call*> streams;
+    streams.reserve(c.nstreams);
+    while (c.streams != nullptr) {
+      Call* call = c.streams;
+      Unlink(c, call);
+      streams.push_back(call);
+    }
     if (c.session != nullptr) {
       nghttp2_session_del(c.session);
       c.session = nullptr;
@@ -337,9 +398,10 @@ class Client::Loop {
     } else {
       c.next_connect_at = now;
     }
-    for (auto& [id, call] : streams) {
+    for (Call* call : streams) {
       if (!call->done) counters_.connection_lost++;
-      Fail(*call, TransportError::kConnectionLost, "connection closed before a response: " + why);
+      FailAndRelease(*call, TransportError::kConnectionLost,
+                     "connection closed before a response: " + why);
     }
   }
 
@@ -493,41 +555,46 @@ class Client::Loop {
     return c.state == State::kReady && c.settings_received && !c.goaway;
   }
 
-  bool SubmitOn(Conn& c, std::unique_ptr<Call>& call) {
+  bool SubmitOn(Conn& c, Call* call) {
     nva_.clear();
+    // NO_COPY: every name and value outlives nghttp2's use of it (the request is only
+    // released after its stream closed or the session was deleted; the rest are
+    // literals and members), so nghttp2 need not copy them per request.
     auto add = [&](std::string_view n, std::string_view v, uint8_t flags) {
       nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
                       reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                      flags});
+                      static_cast<uint8_t>(flags | NGHTTP2_NV_FLAG_NO_COPY_NAME |
+                                           NGHTTP2_NV_FLAG_NO_COPY_VALUE)});
     };
-    add(":method", call->req.method, NGHTTP2_NV_FLAG_NONE);
+    const Request& req = *call->req;
+    add(":method", req.method, NGHTTP2_NV_FLAG_NONE);
     add(":scheme", s_.endpoint.tls ? "https" : "http", NGHTTP2_NV_FLAG_NONE);
     add(":authority", authority_, NGHTTP2_NV_FLAG_NONE);
-    add(":path", call->req.path, NGHTTP2_NV_FLAG_NONE);
+    add(":path", req.path, NGHTTP2_NV_FLAG_NONE);
     auto flags_for = [&](const std::string& name) -> uint8_t {
       for (const auto& n : s_.no_index_headers) {
         if (n == name) return NGHTTP2_NV_FLAG_NO_INDEX;
       }
       return NGHTTP2_NV_FLAG_NONE;
     };
-    if (call->req.common_headers) {
-      for (const auto& h : *call->req.common_headers) add(h.first, h.second, flags_for(h.first));
+    if (req.common_headers) {
+      for (const auto& h : *req.common_headers) add(h.first, h.second, flags_for(h.first));
     }
-    for (const auto& h : call->req.headers) add(h.first, h.second, flags_for(h.first));
+    for (const auto& h : req.headers) add(h.first, h.second, flags_for(h.first));
     auto& nva = nva_;
     nghttp2_data_provider prd{};
-    prd.source.ptr = call.get();
+    prd.source.ptr = call;
     prd.read_callback = ReadBody;
-    bool has_body =
-        call->req.shared_body ? !call->req.shared_body->empty() : !call->req.body.empty();
+    bool has_body = req.shared_body ? !req.shared_body->empty() : !req.body.empty();
     int32_t id = nghttp2_submit_request(c.session, nullptr, nva.data(), nva.size(),
-                                        has_body ? &prd : nullptr, call.get());
+                                        has_body ? &prd : nullptr, call);
     if (id < 0) {
       // Stream ids exhausted or session going away: drain this one, retry elsewhere.
       c.goaway = true;
       return false;
     }
-    c.streams.emplace(id, std::move(call));
+    call->stream_id = id;
+    Link(c, call);
     c.dirty = true;
     if (nghttp2_session_get_next_stream_id(c.session) > (1u << 30)) c.goaway = true;
     return true;
@@ -539,19 +606,22 @@ class Client::Loop {
     for (auto& c : conns_) {
       if (c->state == State::kIdle && now >= c->next_connect_at) StartConnect(*c, now);
     }
+    // Stream limits read once per round, not once per request and connection.
+    candidates_.clear();
+    for (auto& c : conns_) {
+      if (Usable(*c)) candidates_.push_back({c.get(), StreamLimit(*c)});
+    }
     while (!pending_.empty()) {
-      Conn* best = nullptr;
-      size_t best_load = SIZE_MAX;
-      for (auto& c : conns_) {
-        if (!Usable(*c)) continue;
-        size_t load = c->streams.size();
-        if (load < StreamLimit(*c) && load < best_load) {
-          best = c.get();
-          best_load = load;
+      Candidate* best = nullptr;
+      for (auto& cand : candidates_) {
+        size_t load = cand.conn->nstreams;
+        if (!cand.conn->goaway && load < cand.limit &&
+            (best == nullptr || load < best->conn->nstreams)) {
+          best = &cand;
         }
       }
       if (best == nullptr) break;
-      if (!SubmitOn(*best, pending_.front())) continue;
+      if (!SubmitOn(*best->conn, pending_.front())) continue;  // sets goaway: skipped next
       pending_.pop_front();
     }
     if (pending_.empty()) return;
@@ -561,9 +631,9 @@ class Client::Loop {
     if (!any_alive) {
       auto calls = std::move(pending_);
       pending_.clear();
-      for (auto& call : calls) {
-        Fail(*call, TransportError::kConnect,
-             "cannot connect to " + authority_ + ": " + last_connect_error_);
+      for (Call* call : calls) {
+        FailAndRelease(*call, TransportError::kConnect,
+                       "cannot connect to " + authority_ + ": " + last_connect_error_);
       }
     }
   }
@@ -571,8 +641,9 @@ class Client::Loop {
   void CheckTimeouts(Clock::time_point now) {
     while (!pending_.empty() && pending_.front()->deadline <= now) {
       counters_.timeouts++;
-      Fail(*pending_.front(), TransportError::kTimeout, "request timed out waiting for a stream");
+      Call* call = pending_.front();
       pending_.pop_front();
+      FailAndRelease(*call, TransportError::kTimeout, "request timed out waiting for a stream");
     }
     for (auto& c : conns_) {
       if ((c->state == State::kConnecting || c->state == State::kHandshake ||
@@ -594,12 +665,12 @@ class Client::Loop {
         }
       }
       bool timed_out = false;
-      for (auto& [id, call] : c->streams) {
+      for (Call* call = c->streams; call != nullptr; call = call->next) {
         if (!call->done && call->deadline <= now) {
           counters_.timeouts++;
           timed_out = true;
-          Fail(*call, TransportError::kTimeout, "request timed out");
-          nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+          Fail(*call, TransportError::kTimeout, "request timed out");  // released at close
+          nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_CANCEL);
           c->dirty = true;
         }
       }
@@ -628,7 +699,7 @@ class Client::Loop {
           uint64_t v;
           [[maybe_unused]] ssize_t r = ::read(evfd_, &v, sizeof(v));
           std::lock_guard lk(mu_);
-          for (auto& call : incoming_) pending_.push_back(std::move(call));
+          for (Call* call : incoming_) pending_.push_back(call);
           incoming_.clear();
           stopping = stop_;
           continue;
@@ -669,13 +740,14 @@ class Client::Loop {
     }
     // Shutdown: everything outstanding fails.
     for (auto& c : conns_) Close(*c, "client shutdown", false);
-    std::deque<std::unique_ptr<Call>> rest = std::move(pending_);
+    std::deque<Call*> rest = std::move(pending_);
     {
       std::lock_guard lk(mu_);
-      for (auto& call : incoming_) rest.push_back(std::move(call));
+      for (Call* call : incoming_) rest.push_back(call);
       incoming_.clear();
     }
-    for (auto& call : rest) Fail(*call, TransportError::kShutdown, "client is shutting down");
+    for (Call* call : rest)
+      FailAndRelease(*call, TransportError::kShutdown, "client is shutting down");
   }
 
   const ClientSettings& s_;
@@ -685,12 +757,17 @@ class Client::Loop {
   int evfd_ = -1;
   std::mutex mu_;
   bool stop_ = false;
-  std::vector<std::unique_ptr<Call>> incoming_;
-  std::deque<std::unique_ptr<Call>> pending_;
+  std::vector<Call*> incoming_;
+  std::deque<Call*> pending_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::string authority_;
   std::string last_connect_error_;
   std::vector<nghttp2_nv> nva_;  // scratch for SubmitOn
+  struct Candidate {
+    Conn* conn;
+    size_t limit;
+  };
+  std::vector<Candidate> candidates_;  // scratch for Dispatch
   std::thread thread_;
 };
 
@@ -711,43 +788,79 @@ Client::Client(ClientSettings settings)
 
 Client::~Client() { loops_.clear(); }
 
+namespace {
+
+// Fills in the calls of `b` (every request) and hands them to the loops.
+void Start(Batch* b, const ClientSettings& settings,
+           std::vector<std::unique_ptr<Client::Loop>>& loops, std::atomic<uint64_t>& rr,
+           std::atomic<uint64_t>& requests) {
+  size_t n = b->requests.size();
+  b->calls.resize(n);
+  b->live.store(n, std::memory_order_relaxed);
+  auto deadline = Clock::now() + settings.request_timeout;
+  for (size_t i = 0; i < n; ++i) {
+    Call& c = b->calls[i];
+    c.batch = b;
+    c.req = &b->requests[i];
+    c.index = i;
+    c.deadline = deadline;
+  }
+  requests += n;
+  size_t nloops = loops.size();
+  size_t chunk = (n + nloops - 1) / nloops;
+  size_t first_loop = rr++;
+  // After the last Enqueue the batch may already be gone (asynchronous submissions).
+  Call* calls = b->calls.data();
+  for (size_t l = 0, i = 0; l < nloops && i < n; ++l) {
+    size_t m = std::min(chunk, n - i);
+    loops[(first_loop + l) % nloops]->Enqueue(calls + i, m);
+    i += m;
+  }
+}
+
+}  // namespace
+
 void Client::Submit(Request request, Callback done) {
-  auto call = std::make_unique<Call>();
-  call->req = std::move(request);
-  call->cb = std::move(done);
-  call->deadline = Clock::now() + settings_.request_timeout;
-  counters_->requests++;
-  std::vector<std::unique_ptr<Call>> v;
-  v.push_back(std::move(call));
-  loops_[rr_++ % loops_.size()]->Enqueue(std::move(v));
+  auto* b = new Batch;
+  b->owned.push_back(std::move(request));
+  b->requests = b->owned;
+  b->done = [cb = std::move(done)](size_t, Response&& r) { cb(std::move(r)); };
+  Start(b, settings_, loops_, rr_, counters_->requests);
 }
 
 void Client::SubmitBatch(std::vector<Request> requests,
                          std::function<void(size_t, Response&&)> done) {
   if (requests.empty()) return;
-  auto sink = std::make_shared<BatchSink>();
-  sink->done = std::move(done);
-  auto deadline = Clock::now() + settings_.request_timeout;
-  counters_->requests += requests.size();
-  size_t nloops = loops_.size();
-  size_t chunk = (requests.size() + nloops - 1) / nloops;
-  size_t first_loop = rr_++;
-  for (size_t l = 0, i = 0; l < nloops && i < requests.size(); ++l) {
-    std::vector<std::unique_ptr<Call>> calls;
-    for (size_t end = std::min(requests.size(), i + chunk); i < end; ++i) {
-      auto call = std::make_unique<Call>();
-      call->req = std::move(requests[i]);
-      call->sink = sink;
-      call->index = i;
-      call->deadline = deadline;
-      calls.push_back(std::move(call));
-    }
-    loops_[(first_loop + l) % nloops]->Enqueue(std::move(calls));
+  auto* b = new Batch;
+  b->owned = std::move(requests);
+  b->requests = b->owned;
+  b->done = std::move(done);
+  Start(b, settings_, loops_, rr_, counters_->requests);
+}
+
+void Client::RunBatch(std::span<const Request> requests,
+                      const std::function<void(size_t, Response&&)>& on_response) {
+  if (requests.empty()) return;
+  // Reused by this thread's next batch: no allocation (and no fresh pages) per batch.
+  // RunBatch blocks, so one per thread is enough.
+  thread_local Batch b;
+  b.requests = requests;
+  b.done = on_response;
+  b.caller_waits = true;
+  {
+    std::lock_guard lk(b.mu);
+    b.released = false;
   }
+  b.calls.assign(requests.size(), Call{});
+  Start(&b, settings_, loops_, rr_, counters_->requests);
+  std::unique_lock lk(b.mu);
+  b.cv.wait(lk, [&] { return b.released; });
+  b.done = nullptr;
+  b.requests = {};
 }
 
 std::vector<Response> Client::Execute(std::vector<Request> requests) {
-  return ExecuteMapped<Response>(std::move(requests), [](Response&& r) { return std::move(r); });
+  return ExecuteMapped<Response>(requests, [](Response&& r) { return std::move(r); });
 }
 
 ClientStats Client::Stats() const {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -113,7 +114,13 @@ class Client {
   /// Blocking: `map(response)` runs on the I/O thread as each response completes (so
   /// responses need not be stored); one T per request, in order.
   template <typename T, typename Map>
-  std::vector<T> ExecuteMapped(std::vector<Request> requests, Map map);
+  std::vector<T> ExecuteMapped(std::span<const Request> requests, Map map);
+  /// Blocking: `on_response(i, response)` on I/O threads once per request; returns when
+  /// every request has completed and no I/O thread refers to any of them any more. The
+  /// requests are only read, never copied: a caller may reuse them (and their string
+  /// capacity) for its next batch.
+  void RunBatch(std::span<const Request> requests,
+                const std::function<void(size_t, Response&&)>& on_response);
 
   ClientStats Stats() const;
   const ClientSettings& settings() const { return settings_; }
@@ -129,29 +136,12 @@ class Client {
 };
 
 template <typename T, typename Map>
-std::vector<T> Client::ExecuteMapped(std::vector<Request> requests, Map map) {
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::atomic<size_t> remaining;
-    bool finished = false;
-    std::vector<T> out;
-  };
-  if (requests.empty()) return {};
-  auto st = std::make_shared<State>();
-  st->remaining = requests.size();
-  st->out.resize(requests.size());
-  SubmitBatch(std::move(requests), [st, map = std::move(map)](size_t i, Response&& r) {
-    st->out[i] = map(std::move(r));
-    if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard lk(st->mu);
-      st->finished = true;
-      st->cv.notify_all();
-    }
-  });
-  std::unique_lock lk(st->mu);
-  st->cv.wait(lk, [&] { return st->finished; });
-  return std::move(st->out);
+std::vector<T> Client::ExecuteMapped(std::span<const Request> requests, Map map) {
+  std::vector<T> out(requests.size());
+  // RunBatch returns only after the last callback (its completion synchronises), so
+  // capturing by reference is safe.
+  RunBatch(requests, [&out, &map](size_t i, Response&& r) { out[i] = map(std::move(r)); });
+  return out;
 }
 
 }  // namespace fanout::adapters::http2

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "adapters/http2/client.hpp"
@@ -184,6 +186,71 @@ TEST(Http2, RequestTimeoutAndResetAreReported) {
   std::vector<Request> again(1);
   again[0].path = "/fast";
   EXPECT_EQ(client.Execute(std::move(again))[0].status, 200);
+}
+
+TEST(Http2, AsynchronousSubmissionsCompleteOnceEvenWhenTheClientIsDestroyed) {
+  Server server({}, [](const ServerRequest& req) {
+    ServerResponse r = Echo(req);
+    if (req.path == "/slow") r.delay = std::chrono::milliseconds(5000);
+    return r;
+  });
+  server.Start();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Response> batch(50);
+  std::atomic<int> batch_done{0}, single_done{0}, slow_done{0};
+  TransportError slow_error = TransportError::kNone;
+  {
+    Client client(ClientFor(server.port()));
+    client.SubmitBatch(Posts(50), [&](size_t i, Response&& r) {
+      batch[i] = std::move(r);
+      if (++batch_done == 50) cv.notify_all();
+    });
+    Request one;
+    one.path = "/one";
+    one.body = "x";
+    client.Submit(std::move(one), [&](Response&& r) {
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.body, "POST x ");
+      ++single_done;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock lk(mu);
+      ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(5),
+                              [&] { return batch_done == 50 && single_done == 1; }));
+    }
+    // Still in flight when the client goes away: completes once, as kShutdown.
+    Request slow;
+    slow.path = "/slow";
+    client.Submit(std::move(slow), [&](Response&& r) {
+      slow_error = r.error;
+      ++slow_done;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(slow_done.load(), 1);
+  EXPECT_NE(slow_error, TransportError::kNone);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(batch[i].status, 200);
+    EXPECT_EQ(batch[i].body, "POST body-" + std::to_string(i) + " " + std::to_string(i));
+  }
+}
+
+TEST(Http2, RunBatchReadsCallerOwnedRequestsThatCanBeReused) {
+  Server server({}, Echo);
+  server.Start();
+  Client client(ClientFor(server.port()));
+  std::vector<Request> reqs = Posts(300);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 300; ++i) reqs[i].body = "r" + std::to_string(round);
+    std::vector<std::string> bodies(300);
+    client.RunBatch(reqs, [&](size_t i, Response&& r) { bodies[i] = std::move(r.body); });
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(bodies[i], "POST r" + std::to_string(round) + " " + std::to_string(i));
+    }
+    EXPECT_EQ(reqs[7].path, "/echo/7");  // untouched
+  }
 }
 
 TEST(Http2, ReconnectsAfterServerRestartOnSamePort) {
