@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "adapters/http2/session_memory.hpp"
 #include "adapters/http2/transport.hpp"
 #include "platform/thread/thread.hpp"
 
@@ -416,7 +417,7 @@ class Client::Loop {
     nghttp2_option_new(&opt);
     // Until the peer's SETTINGS arrive we dispatch nothing anyway.
     nghttp2_option_set_peer_max_concurrent_streams(opt, 1);
-    int rv = nghttp2_session_client_new2(&c.session, cbs, &c, opt);
+    int rv = nghttp2_session_client_new3(&c.session, cbs, &c, opt, mem_.mem());
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
     if (rv != 0) return false;
@@ -759,6 +760,7 @@ class Client::Loop {
   bool stop_ = false;
   std::vector<Call*> incoming_;
   std::deque<Call*> pending_;
+  SessionMemory mem_;  // for every session of this loop; outlives them (declared first)
   std::vector<std::unique_ptr<Conn>> conns_;
   std::string authority_;
   std::string last_connect_error_;

@@ -3,11 +3,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
 #include "adapters/http2/client.hpp"
 #include "adapters/http2/server.hpp"
+#include "adapters/http2/session_memory.hpp"
 
 namespace fanout::adapters::http2 {
 namespace {
@@ -252,6 +254,36 @@ TEST(Http2, RunBatchReadsCallerOwnedRequestsThatCanBeReused) {
     EXPECT_EQ(reqs[7].path, "/echo/7");  // untouched
   }
 }
+
+TEST(SessionMemory, ReusesFreedBlocksAndKeepsContentsOnReallocate) {
+  SessionMemory m;
+  nghttp2_mem* mem = m.mem();
+  void* a = mem->malloc(40, mem->mem_user_data);
+  void* b = mem->malloc(5000, mem->mem_user_data);  // beyond the pooled sizes
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 16, 0u);
+  std::memset(a, 'x', 40);
+  mem->free(a, mem->mem_user_data);
+  void* c = mem->malloc(33, mem->mem_user_data);  // same 48-byte class: the freed block
+  EXPECT_EQ(c, a);
+  uint64_t fresh = m.fresh_blocks();
+  std::memcpy(c, "0123456789012345678901234567890123", 33);
+  void* d = mem->realloc(c, 200, mem->mem_user_data);  // grows into another class
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(std::memcmp(d, "0123456789012345678901234567890123", 33), 0);
+  auto* z = static_cast<unsigned char*>(mem->calloc(10, 7, mem->mem_user_data));
+  for (int i = 0; i < 70; ++i) ASSERT_EQ(z[i], 0);
+  EXPECT_EQ(mem->calloc(SIZE_MAX / 2, 4, mem->mem_user_data), nullptr);  // overflow
+  EXPECT_EQ(m.fresh_blocks(), fresh + 2);                                // d and z
+  mem->free(z, mem->mem_user_data);
+  mem->free(d, mem->mem_user_data);
+  mem->free(b, mem->mem_user_data);
+  mem->free(nullptr, mem->mem_user_data);
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_DEATH(static_cast<volatile char*>(d)[0] = 1, "use-after-poison");
+#endif
+}  // the destructor frees the pooled blocks (ASan reports leaks otherwise)
 
 TEST(Http2, ReconnectsAfterServerRestartOnSamePort) {
   auto s1 = std::make_unique<Server>(ServerSettings{}, Echo);

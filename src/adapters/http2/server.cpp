@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "adapters/http2/session_memory.hpp"
 #include "adapters/http2/transport.hpp"
 
 namespace fanout::adapters::http2 {
@@ -285,7 +286,7 @@ class Server::Worker {
     nghttp2_option* opt;
     nghttp2_option_new(&opt);
     nghttp2_option_set_stream_reset_rate_limit(opt, s_.stream_reset_burst, s_.stream_reset_rate);
-    nghttp2_session_server_new2(&c.session, cbs, &c, opt);
+    nghttp2_session_server_new3(&c.session, cbs, &c, opt, mem_.mem());
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
     nghttp2_settings_entry iv[] = {
@@ -474,6 +475,7 @@ class Server::Worker {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   uint64_t next_id_ = kFirstConnId;
+  SessionMemory mem_;  // for every session of this worker; outlives them (declared first)
   std::unordered_map<uint64_t, std::unique_ptr<SConn>> conns_;
   std::vector<uint64_t> to_close_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
