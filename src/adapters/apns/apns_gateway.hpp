@@ -69,8 +69,11 @@ std::unique_ptr<ApnsGateway> MakeApnsGateway(const ApnsConfig& config);
 
 /// Maps one HTTP/2 outcome to a PushResult (anchors-push.md §3.5):
 /// 200 → kAccepted; 410 (Unregistered, ExpiredToken) and 400 BadDeviceToken /
-/// DeviceTokenNotForTopic → kTokenInvalid; 403 → kAuthFailed; 429, 5xx and transport
-/// failures → kRetryLater (with Retry-After if sent); other 4xx → kPayloadRejected.
+/// DeviceTokenNotForTopic → kTokenInvalid; 403 → kAuthFailed; 429 (TooManyRequests,
+/// TooManyProviderTokenUpdates), 5xx and transport failures → kRetryLater (with
+/// Retry-After if sent); other 4xx → kPayloadRejected. Only 403 ExpiredProviderToken
+/// invalidates the signer: after TooManyProviderTokenUpdates a new token would be one
+/// more update, so the signer keeps its token and the retry succeeds once APNs accepts it.
 ports::PushResult MapApnsResponse(const http2::Response& response);
 
 /// Headers shared by a batch: authorization (if `bearer` non-empty), apns-topic,

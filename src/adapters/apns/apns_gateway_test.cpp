@@ -332,6 +332,7 @@ TEST(ApnsMapping, MapsReasonsWithoutAServer) {
   r.headers = {{"retry-after", "Wed, 21 Oct 2099 07:28:00 GMT"}};
   auto m = MapApnsResponse(r);
   EXPECT_EQ(m.outcome, PushOutcome::kRetryLater);
+  EXPECT_EQ(m.reason, "TooManyProviderTokenUpdates");
   ASSERT_TRUE(m.retry_after);
   EXPECT_GT(*m.retry_after, std::chrono::hours(24));
   r.status = 405;
@@ -397,7 +398,8 @@ struct JwtFixture {
   std::set<std::string> seen_tokens;
   std::unique_ptr<PushSim> sim;
 
-  explicit JwtFixture(std::string sim_public_key_pem = "") {
+  explicit JwtFixture(std::string sim_public_key_pem = "", int sim_min_token_update_s = 1200) {
+    sim_clock = clock.load();
     ApnsTokenSettings ts;
     ts.key_id = "ABC123DEFG";
     ts.team_id = "DEF123GHIJ";
@@ -409,6 +411,7 @@ struct JwtFixture {
                                      : sim_public_key_pem;
     ss.apns_key_id = "ABC123DEFG";
     ss.apns_team_id = "DEF123GHIJ";
+    ss.apns_min_token_update_s = sim_min_token_update_s;
     ss.now_epoch_s = [this] { return sim_clock.load(); };
     ss.on_request = [this](const http2::ServerRequest& r) {
       std::lock_guard lk(mu);
@@ -480,9 +483,14 @@ TEST(ApnsJwt, ExpiredAndForeignTokensAreAuthFailures) {
     EXPECT_EQ(x.http_status, 403);
     EXPECT_EQ(x.reason, "ExpiredProviderToken");
   }
-  EXPECT_EQ(f.signer->issued_at(), 0);  // the gateway invalidated it
+  EXPECT_TRUE(f.signer->refresh_pending());  // the gateway invalidated it
+  // Re-signing with the same (wrong) clock cannot help, and a token younger than 20 min
+  // is never replaced: the next batch uses the same token.
+  for (auto& x : gw.SendBatch(Reqs(0, 3))) EXPECT_EQ(x.reason, "ExpiredProviderToken");
+  EXPECT_EQ(f.seen_tokens.size(), 1u);
   f.clock = f.sim_clock.load();
   for (auto& x : gw.SendBatch(Reqs(0, 3))) EXPECT_EQ(x.outcome, PushOutcome::kAccepted);
+  EXPECT_EQ(f.seen_tokens.size(), 2u);
 
   // A sim that trusts a different key rejects our (valid-looking) tokens.
   JwtFixture g(http2::PublicKeyPem(http2::LoadPrivateKeyPem(NewP8())));
@@ -497,6 +505,104 @@ TEST(ApnsJwt, ExpiredAndForeignTokensAreAuthFailures) {
   ApnsGateway anon(s);
   EXPECT_EQ(anon.SendBatch(Reqs(0, 1))[0].reason, "MissingProviderToken");
   EXPECT_TRUE(g.sim->Deliveries().empty());
+}
+
+// A second signer of the same team (e.g. another provider instance) replaces the team's
+// token 60 s after the first one: APNs answers 429 TooManyProviderTokenUpdates. The
+// gateway reports retry-later and keeps its token (a new one would be one more update);
+// once the first token is 20 minutes old the same token is accepted.
+TEST(ApnsJwt, TooFrequentTokenUpdatesAreRetryLaterAndNotResigned) {
+  JwtFixture f;
+  const int64_t t0 = f.clock.load();
+  ApnsTokenSettings ts;
+  ts.key_id = "ABC123DEFG";
+  ts.team_id = "DEF123GHIJ";
+  ts.now_epoch_s = [t0] { return t0 - 60; };
+  ApnsTokenSigner early(f.p8, ts);
+  ApnsSettings es;
+  es.endpoint = f.sim->endpoint();
+  es.topic = "de.bund.bbk.nina";
+  es.token_provider = [&early] { return early.Token(); };
+  ApnsGateway early_gw(es);
+  for (auto& r : early_gw.SendBatch(Reqs(0, 2))) ASSERT_EQ(r.outcome, PushOutcome::kAccepted);
+
+  auto gw = f.Gateway();
+  for (auto& r : gw.SendBatch(Reqs(100, 3))) {
+    EXPECT_EQ(r.outcome, PushOutcome::kRetryLater);
+    EXPECT_EQ(r.http_status, 429);
+    EXPECT_EQ(r.reason, "TooManyProviderTokenUpdates");
+  }
+  EXPECT_FALSE(f.signer->refresh_pending());
+  const int64_t iat = f.signer->issued_at();
+  EXPECT_EQ(iat, t0);
+  // The older token is not an update: still accepted.
+  EXPECT_EQ(early_gw.SendBatch(Reqs(200, 1))[0].outcome, PushOutcome::kAccepted);
+  f.clock += 19 * 60 - 1;
+  f.sim_clock += 19 * 60 - 1;  // 20 min minus 1 s after the team's current token
+  EXPECT_EQ(gw.SendBatch(Reqs(100, 1))[0].reason, "TooManyProviderTokenUpdates");
+  f.clock += 1;
+  f.sim_clock += 1;
+  for (auto& r : gw.SendBatch(Reqs(100, 3))) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
+  EXPECT_EQ(f.signer->issued_at(), iat);  // no re-signing along the way
+  EXPECT_EQ(f.sim->Stats().Count("apns", "429"), 4u);
+  EXPECT_EQ(f.sim->Deliveries().size(), 6u);
+
+  // apns_min_token_update_s = 0 turns the check off.
+  JwtFixture off("", 0);
+  ApnsTokenSettings ts2 = ts;
+  ts2.now_epoch_s = [&off] { return off.clock.load() - 60; };
+  ApnsTokenSigner early2(off.p8, ts2);
+  es.endpoint = off.sim->endpoint();
+  es.token_provider = [&early2] { return early2.Token(); };
+  ApnsGateway early_gw2(es);
+  EXPECT_EQ(early_gw2.SendBatch(Reqs(0, 1))[0].outcome, PushOutcome::kAccepted);
+  auto gw2 = off.Gateway();
+  EXPECT_EQ(gw2.SendBatch(Reqs(1, 1))[0].outcome, PushOutcome::kAccepted);
+}
+
+// However often Invalidate() is called (every answer of a batch of ExpiredProviderToken,
+// from many threads), the signer produces at most one new token per 20 minutes.
+TEST(ApnsJwt, InvalidateStormsSignAtMostOncePer20Minutes) {
+  std::string p8 = NewP8();
+  std::atomic<int64_t> clock{1700000000};
+  ApnsTokenSettings ts;
+  ts.key_id = "ABC123DEFG";
+  ts.team_id = "DEF123GHIJ";
+  ts.now_epoch_s = [&clock] { return clock.load(); };
+  ApnsTokenSigner signer(p8, ts);
+  const std::string first = signer.Token();
+  std::atomic<int> changed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        signer.Invalidate();
+        if (signer.Token() != first) changed++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(changed.load(), 0);
+  EXPECT_TRUE(signer.refresh_pending());
+  clock += 20 * 60 - 1;
+  EXPECT_EQ(signer.Token(), first);
+  clock += 1;
+  const std::string second = signer.Token();
+  EXPECT_NE(second, first);
+  EXPECT_FALSE(signer.refresh_pending());
+  signer.Invalidate();
+  EXPECT_EQ(signer.Token(), second);
+  clock -= 30;  // a small clock step back (NTP) does not re-sign either
+  EXPECT_EQ(signer.Token(), second);
+
+  // A refresh_after below 20 minutes is raised to it.
+  ts.refresh_after = std::chrono::seconds(60);
+  ApnsTokenSigner eager(p8, ts);
+  const std::string a = eager.Token();
+  clock += 10 * 60;
+  EXPECT_EQ(eager.Token(), a);
+  clock += 10 * 60;
+  EXPECT_NE(eager.Token(), a);
 }
 
 TEST(ApnsGateway, WorksOverTlsWithAVerifiedCertificate) {
@@ -619,11 +725,30 @@ TEST(ApnsGateway, UniformBatchSendsTheSameHeadersAndBodyPerRequest) {
     EXPECT_EQ(H(r, "apns-expiration"), "1900000000");
     EXPECT_EQ(H(r, "apns-collapse-id"), "DE-NW-A1");
     EXPECT_EQ(r.body, batch[0].payload);
+    EXPECT_THAT(H(r, "apns-id"),
+                ::testing::MatchesRegex(
+                    "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
     ids.insert(H(r, "apns-id"));
     paths.insert(r.path);
   }
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_EQ(paths.size(), 3u);
+
+  // The next, smaller batch on the same thread reuses the request objects: nothing of
+  // the first batch may leak into it.
+  cap.requests.clear();
+  auto next = Reqs(10, 2);
+  for (auto& p : next) p.payload = R"({"aps":{"alert":"second"}})";
+  for (auto& r : gw.SendBatch(next)) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
+  ASSERT_EQ(cap.requests.size(), 2u);
+  std::set<std::string> next_paths;
+  for (const auto& r : cap.requests) {
+    next_paths.insert(r.path);
+    EXPECT_EQ(r.body, next[0].payload);
+    EXPECT_EQ(ids.count(H(r, "apns-id")), 0u);
+  }
+  EXPECT_EQ(next_paths,
+            (std::set<std::string>{"/3/device/" + next[0].token, "/3/device/" + next[1].token}));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -40,19 +41,30 @@ int64_t ApnsTokenSigner::Now() const {
 std::string ApnsTokenSigner::Token() {
   std::lock_guard lk(mu_);
   int64_t now = Now();
-  if (token_.empty() || now - iat_ >= settings_.refresh_after.count() || now < iat_) {
+  const int64_t age = now - iat_, min_age = settings_.min_refresh_interval.count();
+  const bool due = age >= std::max<int64_t>(settings_.refresh_after.count(), min_age) ||
+                   (invalidated_ && age >= min_age);
+  // A clock stepped back by more than a minute makes the cached iat look like the
+  // future: re-sign then; smaller steps (NTP) must not cause a refresh storm.
+  if (token_.empty() || due || now + 60 < iat_) {
     std::string header = "{\"alg\":\"ES256\",\"kid\":" + http2::JsonQuote(settings_.key_id) + "}";
     std::string claims =
         "{\"iss\":" + http2::JsonQuote(settings_.team_id) + ",\"iat\":" + std::to_string(now) + "}";
     token_ = http2::SignJwt(http2::JwtAlg::kES256, key_, header, claims);
     iat_ = now;
+    invalidated_ = false;
   }
   return token_;
 }
 
 void ApnsTokenSigner::Invalidate() {
   std::lock_guard lk(mu_);
-  token_.clear();
+  invalidated_ = !token_.empty();
+}
+
+bool ApnsTokenSigner::refresh_pending() const {
+  std::lock_guard lk(mu_);
+  return invalidated_;
 }
 
 int64_t ApnsTokenSigner::issued_at() const {

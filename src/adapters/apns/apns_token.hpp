@@ -2,10 +2,12 @@
 // ApnsTokenSigner: APNs provider authentication tokens (ES256 JWT from a .p8 key,
 // anchors-push.md §3.3). Header {"alg":"ES256","kid":key_id}, claims
 // {"iss":team_id,"iat":now}. The token is cached and re-signed only when it is older
-// than `refresh_after` (default 45 min: Apple rejects tokens older than 60 min and
-// answers 429 TooManyProviderTokenUpdates to refreshes more often than every 20 min),
-// or after Invalidate() (e.g. on 403 ExpiredProviderToken) — never per request.
-// Thread-safe.
+// than `refresh_after` (default 45 min: Apple rejects tokens older than 60 min), or
+// after Invalidate() (e.g. on 403 ExpiredProviderToken) — never per request, and never
+// before the cached token is `min_refresh_interval` (20 min) old: Apple answers 429
+// TooManyProviderTokenUpdates to refreshes more often than that, so a burst of
+// Invalidate() calls (a whole batch of ExpiredProviderToken answers, many threads)
+// yields at most one new token per 20 minutes. Thread-safe.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,6 +23,8 @@ struct ApnsTokenSettings {
   std::string key_id;   // 10-character key id of the .p8 key
   std::string team_id;  // 10-character team id
   std::chrono::seconds refresh_after{45 * 60};
+  // Lower bound between two signings (also caps a smaller refresh_after).
+  std::chrono::seconds min_refresh_interval{20 * 60};
   // Wall clock (Unix seconds); injectable for tests.
   std::function<int64_t()> now_epoch_s;
 };
@@ -34,10 +38,13 @@ class ApnsTokenSigner {
 
   /// The current token (signs one if none, or if the cached one is due).
   std::string Token();
-  /// Forces a new token on the next Token() call.
+  /// Asks for a new token: the next Token() call re-signs, as soon as the cached token
+  /// is min_refresh_interval old (until then it keeps returning the cached one).
   void Invalidate();
   /// When the cached token was issued (Unix s), 0 if none.
   int64_t issued_at() const;
+  /// Invalidate() was called and the re-signing has not happened yet.
+  bool refresh_pending() const;
 
  private:
   int64_t Now() const;
@@ -46,6 +53,7 @@ class ApnsTokenSigner {
   mutable std::mutex mu_;
   std::string token_;
   int64_t iat_ = 0;
+  bool invalidated_ = false;
 };
 
 }  // namespace fanout::adapters::apns

@@ -1,6 +1,7 @@
 #include "adapters/fcm/fcm_gateway.hpp"
 
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <stdexcept>
 
 namespace fanout::adapters::fcm {
@@ -108,15 +109,44 @@ std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::Push
     if (!t) return std::vector<ports::PushResult>(batch.size(), t.error());
     token = std::move(*t);
   }
+  std::vector<ports::PushResult> out(batch.size());
+  std::vector<size_t> all(batch.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  Send(batch, all, token, out);
+  if (settings_.access_token_provider || !settings_.oauth) return out;
+  // 401: the access token expired (or was revoked) before our refresh margin said so.
+  // FCM did not take those messages, so after one refresh they are sent once more.
+  std::vector<size_t> unauthenticated;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i].http_status == 401) unauthenticated.push_back(i);
+  }
+  if (unauthenticated.empty()) return out;
+  settings_.oauth->Invalidate(token);
+  auto fresh = settings_.oauth->Token();
+  if (!fresh) {
+    for (size_t i : unauthenticated) out[i] = fresh.error();
+    return out;
+  }
+  Send(batch, unauthenticated, *fresh, out);
+  for (size_t i : unauthenticated) {
+    if (out[i].http_status == 401) {
+      settings_.oauth->Invalidate(*fresh);  // refused twice: the next batch fetches again
+      break;
+    }
+  }
+  return out;
+}
+
+void FcmGateway::Send(std::span<const ports::PushRequest> batch, std::span<const size_t> which,
+                      const std::string& token, std::vector<ports::PushResult>& out) {
   auto common = std::make_shared<http2::Headers>();
   if (!token.empty()) common->emplace_back("authorization", "Bearer " + token);
   common->emplace_back("content-type", "application/json; charset=UTF-8");
-  std::vector<ports::PushResult> out(batch.size());
   std::vector<http2::Request> reqs;
-  std::vector<size_t> index;  // reqs[i] answers batch[index[i]]
-  reqs.reserve(batch.size());
-  index.reserve(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
+  std::vector<size_t> index;  // reqs[k] answers batch[index[k]]
+  reqs.reserve(which.size());
+  index.reserve(which.size());
+  for (size_t i : which) {
     auto body = BuildFcmBody(batch[i].token, batch[i].payload);
     if (!body) {
       out[i].outcome = ports::PushOutcome::kPayloadRejected;
@@ -131,16 +161,10 @@ std::vector<ports::PushResult> FcmGateway::SendBatch(std::span<const ports::Push
     reqs.push_back(std::move(r));
     index.push_back(i);
   }
-  if (reqs.empty()) return out;
+  if (reqs.empty()) return;
   auto mapped = client_->ExecuteMapped<ports::PushResult>(
       std::move(reqs), [](http2::Response&& r) { return MapFcmResponse(r); });
-  bool unauthenticated = false;
-  for (size_t k = 0; k < mapped.size(); ++k) {
-    unauthenticated = unauthenticated || mapped[k].http_status == 401;
-    out[index[k]] = std::move(mapped[k]);
-  }
-  if (unauthenticated && settings_.oauth) settings_.oauth->Invalidate();
-  return out;
+  for (size_t k = 0; k < mapped.size(); ++k) out[index[k]] = std::move(mapped[k]);
 }
 
 std::unique_ptr<FcmGateway> MakeFcmGateway(const FcmConfig& c) {

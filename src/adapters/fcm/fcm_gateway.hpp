@@ -37,7 +37,8 @@ struct FcmSettings {
   // Returns the OAuth2 access token (without "Bearer "); empty / unset = no header.
   std::function<std::string()> access_token_provider;
   // OAuth2 service-account flow (used when access_token_provider is unset). On a 401
-  // the gateway invalidates the cached access token.
+  // the gateway invalidates the access token it used, fetches a new one and sends the
+  // 401 subset of the batch once more with it (FCM took none of them).
   std::shared_ptr<FcmAccessTokenSource> oauth;
   // Pool, timeouts and TLS (ca_file, verify_peer). `http.endpoint` is set from `endpoint`.
   http2::ClientSettings http;
@@ -53,6 +54,9 @@ class FcmGateway final : public ports::PushGateway {
   http2::ClientStats TransportStats() const { return client_->Stats(); }
 
  private:
+  // Sends batch[i] for every i in `which` with `token`; writes out[i].
+  void Send(std::span<const ports::PushRequest> batch, std::span<const size_t> which,
+            const std::string& token, std::vector<ports::PushResult>& out);
   FcmSettings settings_;
   std::string path_;
   std::unique_ptr<http2::Client> client_;

@@ -143,8 +143,9 @@ tl::expected<std::string, ports::PushResult> FcmAccessTokenSource::Token() {
   return token_;
 }
 
-void FcmAccessTokenSource::Invalidate() {
+void FcmAccessTokenSource::Invalidate(std::string_view rejected) {
   std::lock_guard lk(mu_);
+  if (!rejected.empty() && rejected != token_) return;  // already replaced
   token_.clear();
   expires_at_ = 0;
 }

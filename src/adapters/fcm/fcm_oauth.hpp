@@ -2,7 +2,8 @@
 // FCM OAuth2 for a Google service account (RFC 7523 jwt-bearer grant): an RS256 JWT
 // assertion {iss: client_email, scope, aud: token_uri, iat, exp: iat+3600} signed with
 // the account's private key is POSTed to token_uri; the answer's access_token is cached
-// and refreshed `refresh_margin` before it expires (or after Invalidate(), e.g. on a 401).
+// and refreshed `refresh_margin` before it expires (or after Invalidate(), e.g. on a 401:
+// Google refuses an expired token with 401 UNAUTHENTICATED / ACCESS_TOKEN_EXPIRED).
 // The token endpoint is reached with our own HTTP/2 client (Google's endpoint speaks h2;
 // pushsim serves POST /token). Thread-safe; one fetch at a time, callers wait for it.
 #include <chrono>
@@ -48,7 +49,10 @@ class FcmAccessTokenSource {
   /// of the batch should get: kRetryLater (endpoint unreachable, 5xx, 429) or kAuthFailed
   /// (the grant was refused: bad key, clock skew, revoked account).
   tl::expected<std::string, ports::PushResult> Token();
-  void Invalidate();
+  /// Drops the cached token if it is `rejected` (empty: whatever is cached), so the next
+  /// Token() fetches a new one. Many threads reporting the same rejected token cause one
+  /// fetch, not one each.
+  void Invalidate(std::string_view rejected = {});
   /// The signed assertion for `now` (exposed for tests).
   std::string Assertion(int64_t now) const;
   uint64_t fetches() const;

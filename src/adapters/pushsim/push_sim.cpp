@@ -9,6 +9,7 @@
 #include <random>
 #include <shared_mutex>
 #include <stdexcept>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "adapters/http2/jwt.hpp"
@@ -26,6 +27,10 @@ namespace {
 constexpr size_t kApnsMaxPayload = 4096;
 constexpr size_t kFcmMaxMessage = 4096;  // message bytes excluding the token
 constexpr int kResetSlot = 600;          // status slot used to count resets
+// Expired FCM access tokens are remembered this long (answer ACCESS_TOKEN_EXPIRED), then
+// forgotten (answered like any unknown token), so the table stays bounded.
+constexpr int64_t kKeepExpiredFcmTokenS = 3600;
+constexpr std::string_view kTooManyProviderTokenUpdates = "TooManyProviderTokenUpdates";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -127,8 +132,10 @@ struct PushSim::Impl {
   http2::PKey apns_key;  // set when APNs JWT checking is on
   http2::PKey fcm_key;   // set when the OAuth token endpoint is on
   mutable std::shared_mutex tokens_mu;
-  std::unordered_set<std::string> issued_tokens;
+  std::unordered_map<std::string, int64_t> issued_tokens;  // FCM access token → expires at
   std::atomic<uint64_t> token_counter{0};
+  std::mutex apns_teams_mu;
+  std::unordered_map<std::string, int64_t> apns_team_iat;  // iss → iat of its current token
 
   int64_t Now() const {
     if (settings.now_epoch_s) return settings.now_epoch_s();
@@ -137,18 +144,22 @@ struct PushSim::Impl {
         .count();
   }
 
-  // APNs provider token check; returns the 403 reason or "" if fine. Verified tokens
-  // are cached per server thread: a JWT is reused for up to an hour.
+  // APNs provider token check; returns the 403 (or 429 TooManyProviderTokenUpdates)
+  // reason or "" if fine. Verified tokens are cached per server thread: a JWT is reused
+  // for up to an hour.
   std::string CheckApnsJwt(std::string_view jwt) {
     struct Cache {
       std::string token;
       std::string error;  // "" = valid signature and claims
+      std::string iss;
       int64_t iat = 0;
+      bool admitted = false;  // passed the token-update check once: never re-checked
     };
     thread_local Cache cache;
     if (cache.token != jwt) {
       cache.token = std::string(jwt);
       cache.error.clear();
+      cache.admitted = false;
       auto v = http2::VerifyJwt(http2::JwtAlg::kES256, apns_key, jwt);
       if (!v) {
         cache.error = "InvalidProviderToken";
@@ -168,20 +179,80 @@ struct PushSim::Impl {
           cache.error = "InvalidProviderToken";
         }
         cache.iat = iat;
+        cache.iss = std::string(iss);
       }
     }
     if (!cache.error.empty()) return cache.error;
     int64_t now = Now();
     if (cache.iat > now + 60) return "InvalidProviderToken";
     if (now - cache.iat > 3600) return "ExpiredProviderToken";
+    if (!cache.admitted) {
+      if (!AdmitApnsToken(cache.iss, cache.iat, now)) {
+        return std::string(kTooManyProviderTokenUpdates);
+      }
+      cache.admitted = true;
+    }
     return {};
   }
 
-  bool FcmTokenAccepted(std::string_view token) {
-    if (!settings.fcm_bearer.empty() && token == settings.fcm_bearer) return true;
-    if (!fcm_key) return false;
+  // Apple: "The provider token is being updated too often. Update the authentication
+  // token no more than once every 20 minutes." A valid token whose iat is newer than the
+  // team's current token is an update; it is refused while the current token is younger
+  // than apns_min_token_update_s (and admitted, becoming current, after that). The same
+  // or an older iat is not an update (several provider servers may share a token, and
+  // requests signed before a refresh may still be in flight).
+  bool AdmitApnsToken(const std::string& iss, int64_t iat, int64_t now) {
+    if (settings.apns_min_token_update_s <= 0) return true;
+    std::lock_guard lk(apns_teams_mu);
+    auto [it, first] = apns_team_iat.try_emplace(iss, iat);
+    if (first || iat <= it->second) return true;
+    if (now - it->second < settings.apns_min_token_update_s) return false;
+    it->second = iat;
+    return true;
+  }
+
+  enum class FcmAuth { kOk, kMissing, kUnknown, kExpired };
+
+  FcmAuth CheckFcmBearer(const std::string* authorization) {
+    if (authorization == nullptr || !CaseInsensitivePrefix(*authorization, "bearer ")) {
+      return FcmAuth::kMissing;
+    }
+    std::string_view token = std::string_view(*authorization).substr(7);
+    if (!settings.fcm_bearer.empty() && token == settings.fcm_bearer) return FcmAuth::kOk;
+    if (!fcm_key) return FcmAuth::kUnknown;
     std::shared_lock lk(tokens_mu);
-    return issued_tokens.count(std::string(token)) > 0;
+    auto it = issued_tokens.find(std::string(token));
+    if (it == issued_tokens.end()) return FcmAuth::kUnknown;
+    return Now() < it->second ? FcmAuth::kOk : FcmAuth::kExpired;
+  }
+
+  // Google's 401 for FCM HTTP v1 (google.rpc.Status with an ErrorInfo detail; texts as
+  // Google sends them, see README "Auth").
+  static void FcmAuthError(ServerResponse& r, FcmAuth why) {
+    r.status = 401;
+    r.headers.emplace_back("content-type", "application/json; charset=UTF-8");
+    std::string_view message =
+        why == FcmAuth::kMissing
+            ? "Request is missing required authentication credential. Expected OAuth 2 "
+              "access token, login cookie or other valid authentication credential. See "
+              "https://developers.google.com/identity/sign-in/web/devconsole-project."
+            : "Request had invalid authentication credentials. Expected OAuth 2 access "
+              "token, login cookie or other valid authentication credential. See "
+              "https://developers.google.com/identity/sign-in/web/devconsole-project.";
+    std::string_view reason = why == FcmAuth::kMissing   ? "CREDENTIALS_MISSING"
+                              : why == FcmAuth::kExpired ? "ACCESS_TOKEN_EXPIRED"
+                                                         : "";
+    std::string& b = r.body;
+    b = "{\"error\":{\"code\":401,\"message\":";
+    AppendJsonString(b, message);
+    b += ",\"status\":\"UNAUTHENTICATED\"";
+    if (!reason.empty()) {
+      b += ",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":";
+      AppendJsonString(b, reason);
+      b += ",\"domain\":\"googleapis.com\",\"metadata\":{\"method\":\"google.firebase.fcm.v1."
+           "FcmService.SendMessage\",\"service\":\"fcm.googleapis.com\"}}]";
+    }
+    b += "}}";
   }
 
   static std::string FormValue(std::string_view body, std::string_view key) {
@@ -256,7 +327,9 @@ struct PushSim::Impl {
         "ya29.pushsim." + std::to_string(token_counter.fetch_add(1)) + "." + NewUuid();
     {
       std::unique_lock lk(tokens_mu);
-      issued_tokens.insert(token);
+      std::erase_if(issued_tokens,
+                    [&](const auto& t) { return t.second + kKeepExpiredFcmTokenS <= now; });
+      issued_tokens.emplace(token, now + settings.fcm_token_lifetime_s);
     }
     r.status = 200;
     r.body = "{\"access_token\":";
@@ -398,7 +471,7 @@ struct PushSim::Impl {
                             ? CheckApnsJwt(std::string_view(*auth).substr(7))
                             : std::string("InvalidProviderToken");
       if (!err.empty()) {
-        ApnsError(r, 403, err);
+        ApnsError(r, err == kTooManyProviderTokenUpdates ? 429 : 403, err);
         return finish();
       }
     } else if (!settings.apns_bearer.empty()) {
@@ -505,12 +578,9 @@ struct PushSim::Impl {
       return finish();
     }
     if (!settings.fcm_bearer.empty() || fcm_key) {
-      const std::string* auth = FindHeader(req.headers, "authorization");
-      if (auth == nullptr || !CaseInsensitivePrefix(*auth, "bearer ") ||
-          !FcmTokenAccepted(std::string_view(*auth).substr(7))) {
-        FcmError(r, 401, "UNAUTHENTICATED",
-                 "Request had invalid authentication credentials. Expected OAuth 2 access token.",
-                 "");
+      FcmAuth auth = CheckFcmBearer(FindHeader(req.headers, "authorization"));
+      if (auth != FcmAuth::kOk) {
+        FcmAuthError(r, auth);
         return finish();
       }
     }
@@ -652,6 +722,10 @@ struct PushSim::Impl {
       std::lock_guard lk(deliveries_mu);
       s.deliveries = deliveries.size();
     }
+    {
+      std::shared_lock lk(tokens_mu);
+      s.fcm_access_tokens = issued_tokens.size();
+    }
     s.server = server ? server->Stats() : final_server_stats;
     return s;
   }
@@ -679,6 +753,7 @@ std::string SimStats::ToJson() const {
     o += "},";
   }
   o += "\"deliveries\":" + std::to_string(deliveries) +
+       ",\"fcm_access_tokens\":" + std::to_string(fcm_access_tokens) +
        ",\"connections\":" + std::to_string(server.connections_accepted) +
        ",\"streams\":" + std::to_string(server.streams) +
        ",\"goaways\":" + std::to_string(server.goaways_sent) +

@@ -42,11 +42,15 @@ struct PushSimSettings {
   std::string apns_jwt_public_key_pem;
   std::string apns_key_id;
   std::string apns_team_id;
+  // 429 TooManyProviderTokenUpdates: a valid token with a newer iat than the team's
+  // current token (per `iss`, across all connections) is refused while the current one
+  // is younger than this. 0 = off. See README "Auth" for the rule and its sources.
+  int apns_min_token_update_s = 1200;
   // FCM OAuth2: PEM public key of the service account. When set, `POST /token` grants
   // access tokens for valid RS256 jwt-bearer assertions, and FCM requests need one of
-  // them (or fcm_bearer) — 401 UNAUTHENTICATED otherwise.
+  // them, unexpired (or fcm_bearer) — 401 UNAUTHENTICATED otherwise.
   std::string fcm_oauth_public_key_pem;
-  int fcm_token_lifetime_s = 3600;
+  int fcm_token_lifetime_s = 3600;  // the grant's expires_in; the token is refused after
   // Wall clock (Unix s) for JWT age checks; injectable for tests.
   std::function<int64_t()> now_epoch_s;
   bool record_deliveries = true;  // false for long benchmarks (memory)
@@ -66,7 +70,8 @@ struct Delivery {
 struct SimStats {
   // platform ("apns"/"fcm") → status ("200", "410", ..., "reset") → count
   std::map<std::string, std::map<std::string, uint64_t>> counts;
-  uint64_t deliveries = 0;  // accepted pushes recorded (since the last reset)
+  uint64_t deliveries = 0;         // accepted pushes recorded (since the last reset)
+  uint64_t fcm_access_tokens = 0;  // issued OAuth tokens still remembered (incl. expired)
   http2::ServerStats server;
   uint64_t Count(std::string_view platform, std::string_view status) const;
   std::string ToJson() const;
