@@ -33,12 +33,28 @@ struct Server::Counters {
 
 namespace {
 
+// Streams are recycled per worker: their strings and header slots keep their capacity,
+// so a request of the usual shape allocates nothing while it is received.
 struct SStream {
   ServerRequest req;
   ServerResponse resp;
+  size_t nheaders = 0;  // slots of req.headers filled so far (the rest are spare)
   size_t off = 0;
   bool ignored = false;
   bool handled = false;
+
+  void Reset() {
+    req.method.clear();
+    req.path.clear();
+    req.authority.clear();
+    req.body.clear();
+    req.body_truncated = false;
+    resp = ServerResponse{};
+    nheaders = 0;
+    off = 0;
+    ignored = false;
+    handled = false;
+  }
 };
 
 struct Timer {
@@ -112,8 +128,15 @@ class Server::Worker {
     auto* c = static_cast<SConn*>(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     int32_t id = frame->hd.stream_id;
-    auto st = std::make_unique<SStream>();
     Worker* w = c->w;
+    std::unique_ptr<SStream> st;
+    if (w->spare_.empty()) {
+      st = std::make_unique<SStream>();
+    } else {
+      st = std::move(w->spare_.back());
+      w->spare_.pop_back();
+      st->Reset();
+    }
     if (id > c->goaway_last_id) {
       // Arrived after we decided to go away: refuse (the client retries it elsewhere).
       st->ignored = true;
@@ -144,15 +167,22 @@ class Server::Worker {
         static_cast<SStream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
     if (st == nullptr || st->ignored) return 0;
     std::string_view n(reinterpret_cast<const char*>(name), namelen);
-    std::string v(reinterpret_cast<const char*>(value), valuelen);
+    std::string_view v(reinterpret_cast<const char*>(value), valuelen);
     if (n == ":method") {
-      st->req.method = std::move(v);
+      st->req.method.assign(v);
     } else if (n == ":path") {
-      st->req.path = std::move(v);
+      st->req.path.assign(v);
     } else if (n == ":authority") {
-      st->req.authority = std::move(v);
+      st->req.authority.assign(v);
     } else if (!n.empty() && n[0] != ':') {
-      st->req.headers.emplace_back(std::string(n), std::move(v));
+      auto& hs = st->req.headers;
+      if (st->nheaders < hs.size()) {
+        hs[st->nheaders].first.assign(n);
+        hs[st->nheaders].second.assign(v);
+      } else {
+        hs.emplace_back(std::string(n), std::string(v));
+      }
+      ++st->nheaders;
     }
     return 0;
   }
@@ -169,6 +199,11 @@ class Server::Worker {
   }
   static int OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     auto* c = static_cast<SConn*>(user);
+    if (frame->hd.type == NGHTTP2_HEADERS) {  // header block complete: drop spare slots
+      auto* st =
+          static_cast<SStream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+      if (st != nullptr) st->req.headers.resize(st->nheaders);
+    }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
       auto* st =
@@ -182,7 +217,11 @@ class Server::Worker {
   }
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
     auto* c = static_cast<SConn*>(user);
-    c->streams.erase(stream_id);
+    auto it = c->streams.find(stream_id);
+    if (it == c->streams.end()) return 0;
+    auto& spare = c->w->spare_;
+    if (spare.size() < kMaxSpareStreams) spare.push_back(std::move(it->second));
+    c->streams.erase(it);
     return 0;
   }
   static ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
@@ -476,6 +515,8 @@ class Server::Worker {
   std::thread thread_;
   uint64_t next_id_ = kFirstConnId;
   SessionMemory mem_;  // for every session of this worker; outlives them (declared first)
+  static constexpr size_t kMaxSpareStreams = 4096;
+  std::vector<std::unique_ptr<SStream>> spare_;  // recycled streams (see SStream)
   std::unordered_map<uint64_t, std::unique_ptr<SConn>> conns_;
   std::vector<uint64_t> to_close_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
