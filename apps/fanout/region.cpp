@@ -28,10 +28,10 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
       processor_(options_.region, options_.providers, options_.pipeline, decoder, catalog, archive_,
                  plans_, log, bus_, clock, tracker_),
       queuer_(options_.region, options_.pipeline, registry_, plans_, log, bus_, clock, tracker_),
-      sender_high_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_,
+      sender_high_(options_.region, options_.retry, registry_, plans_, log, bus_, clock, tracker_,
                    *apns_high_, *fcm_high_),
-      sender_regular_(options_.region, options_.retry, registry_, plans_, log, clock, tracker_,
-                      *apns_regular_, *fcm_regular_),
+      sender_regular_(options_.region, options_.retry, registry_, plans_, log, bus_, clock,
+                      tracker_, *apns_regular_, *fcm_regular_),
       api_(options_.api, options_.region, ingest_, registry_, log,
            [this] {
              // Registry figures are sampled at scrape time.

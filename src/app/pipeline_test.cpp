@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -86,9 +89,38 @@ Device Dev(std::string id, Platform p, bool myloc, std::vector<std::string> regi
   return d;
 }
 
+/// Records when each token was sent (steady clock): retry backoff is real time on the bus.
+class TimedGateway final : public ports::PushGateway {
+ public:
+  using Steady = std::chrono::steady_clock;
+  explicit TimedGateway(ports::PushGateway& inner) : inner_(inner) {}
+  ports::Platform platform() const override { return inner_.platform(); }
+  std::vector<ports::PushResult> SendBatch(std::span<const ports::PushRequest> batch) override {
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& r : batch) sent_[r.token].push_back(Steady::now());
+    }
+    return inner_.SendBatch(batch);
+  }
+  std::vector<Steady::time_point> SentAt(const std::string& token) const {
+    std::lock_guard lock(mu_);
+    auto it = sent_.find(token);
+    return it == sent_.end() ? std::vector<Steady::time_point>{} : it->second;
+  }
+
+ private:
+  ports::PushGateway& inner_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<Steady::time_point>> sent_;
+};
+
+int64_t GapMs(const std::vector<TimedGateway::Steady::time_point>& t, size_t i) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.at(i + 1) - t.at(i)).count();
+}
+
 class PipelineTest : public ::testing::Test {
  protected:
-  PipelineTest()
+  explicit PipelineTest(int sender_workers = 2, RetrySettings retry = RetrySettings{3, 100, 1000})
       : archive_(std::filesystem::temp_directory_path() /
                  ("fanout-pipeline-" + std::to_string(::getpid()))),
         catalog_(SmallCatalog()),
@@ -98,17 +130,17 @@ class PipelineTest : public ::testing::Test {
         processor_(region_, ProviderSettings{}, Pipeline(), decoder_, catalog_, archive_, plans_,
                    log_, bus_, clock_, tracker_),
         queuer_(region_, Pipeline(), registry_, plans_, log_, bus_, clock_, tracker_),
-        sender_(region_, RetrySettings{3, 100, 1000}, registry_, plans_, log_, clock_, tracker_,
-                apns_, fcm_) {
+        sender_(region_, retry, registry_, plans_, log_, bus_, clock_, tracker_, apns_timed_,
+                fcm_timed_) {
     EXPECT_TRUE(registry_.Start());
     EXPECT_TRUE(peer_registry_.Start());
     for (const char* prio : {"high", "regular"}) {
       std::string p = prio;
       bus_.Subscribe(AlertsSubject(p), 1, [this](auto& m) { return processor_.Handle(m); });
       bus_.Subscribe(UnitsSubject(p), 2, [this](auto& m) { return queuer_.Handle(m); });
-      bus_.Subscribe(BatchesSubject(p, Platform::kApns), 2,
+      bus_.Subscribe(BatchesSubject(p, Platform::kApns), sender_workers,
                      [this](auto& m) { return sender_.Handle(m); });
-      bus_.Subscribe(BatchesSubject(p, Platform::kFcm), 2,
+      bus_.Subscribe(BatchesSubject(p, Platform::kFcm), sender_workers,
                      [this](auto& m) { return sender_.Handle(m); });
     }
   }
@@ -141,6 +173,26 @@ class PipelineTest : public ::testing::Test {
 
   dp::AlertReport Report(const std::string& id) { return dp::DeriveReport(id, log_.Events(id)); }
 
+  std::vector<dp::Event> BatchDone(const std::string& id) {
+    std::vector<dp::Event> out;
+    for (const auto& e : log_.Events(id)) {
+      if (e.type == EventType::kBatchDone) out.push_back(e);
+    }
+    return out;
+  }
+
+  size_t Attempts(const testing::FakePushGateway& gw, const std::string& token) {
+    size_t n = 0;
+    for (const auto& r : gw.requests()) n += r.token == token;
+    return n;
+  }
+
+  static void WaitUntil(const std::function<bool()>& pred) {
+    for (int i = 0; i < 1000 && !pred(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
   RegionSettings region_{"r0", 0, 1};
   testing::ManualClock clock_;
   testing::FakeAlertDecoder decoder_;
@@ -152,6 +204,7 @@ class PipelineTest : public ::testing::Test {
   adapters::memory::FileArchive archive_;
   domain::geo::GeoCatalog catalog_;
   testing::FakePushGateway apns_{ports::Platform::kApns}, fcm_{ports::Platform::kFcm};
+  TimedGateway apns_timed_{apns_}, fcm_timed_{fcm_};
   Registry registry_;
   Registry peer_registry_;
   CompletionTracker tracker_{"r0", log_, clock_};
@@ -299,10 +352,155 @@ TEST_F(PipelineTest, RetryableErrorsAreRetriedWithBackoffThenCountedFailed) {
   EXPECT_EQ(rep.total.accepted, 1u);
   EXPECT_EQ(rep.total.failed, 1u);  // budget of 3 attempts exhausted
   EXPECT_EQ(rep.status, "done");
-  size_t down_attempts = 0;
-  for (const auto& r : apns_.requests()) down_attempts += r.token == down.token;
-  EXPECT_EQ(down_attempts, 3u);
-  EXPECT_GE(clock_.slept_ms(), 700);  // Retry-After honoured
+  EXPECT_EQ(Attempts(apns_, down.token), 3u);
+  auto flaky_sent = apns_timed_.SentAt(flaky.token);
+  ASSERT_EQ(flaky_sent.size(), 2u);
+  EXPECT_GE(GapMs(flaky_sent, 0), 700);              // Retry-After honoured
+  EXPECT_EQ(sender_.counters().retried.load(), 3u);  // flaky once, down twice
+  EXPECT_EQ(clock_.slept_ms(), 0);                   // no worker slept
+}
+
+TEST_F(PipelineTest, ExhaustedRetriesAreFailedWithTheReasonInTheBatchEvent) {
+  Device down = Dev("down", Platform::kFcm, true, {});
+  ASSERT_TRUE(registry_.Import({down}));
+  fcm_.Script(down.token,
+              {{PushOutcome::kRetryLater, 503, "UNAVAILABLE", std::chrono::milliseconds(150)}});
+  decoder_.Add("x", Usable("x-1", "Severe", "055150000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "x-1", "x").http_status, 202);
+  Drain();
+  dp::AlertReport rep = Report("x-1");
+  EXPECT_EQ(rep.status, "done");
+  EXPECT_EQ(rep.total.targeted, 1u);
+  EXPECT_EQ(rep.total.accepted, 0u);
+  EXPECT_EQ(rep.total.failed, 1u);
+  EXPECT_EQ(Attempts(fcm_, down.token), 3u);  // max_attempts
+  auto sent = fcm_timed_.SentAt(down.token);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_GE(GapMs(sent, 0), 150);
+  EXPECT_GE(GapMs(sent, 1), 150);
+  // One batch-done for the whole batch, written by the last attempt, with the reason.
+  auto events = BatchDone("x-1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].failed, 1u);
+  EXPECT_NE(events[0].detail.find("503 UNAVAILABLE"), std::string::npos) << events[0].detail;
+  EXPECT_EQ(tracker_.Open(), 0u);
+}
+
+TEST(BatchWork, ARetryMessageCarriesItsSubsetAttemptAndProgressUnderItsOwnId) {
+  BatchWork w{"a:1", "apns/all/3", 7, "high", {{"d1", "t1"}, {"d2", "t2"}}};
+  EXPECT_EQ(BatchMsgId(w), "batch:a:1:apns/all/3:7");
+  auto first = DecodeBatchWork(Encode(w));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->attempt, 0);
+  EXPECT_EQ(first->items.size(), 2u);
+  w.items = {{"d2", "t2"}};
+  w.attempt = 2;
+  w.progress.accepted = 3;
+  w.progress.failed = 1;
+  w.progress.invalid = 2;
+  w.progress.first_push_ms = 10;
+  w.progress.last_push_ms = 20;
+  w.progress.latency[5] = 3;
+  w.progress.latency[63] = 1;
+  w.progress.reasons = {"payload_rejected 400 BadTopic"};
+  EXPECT_EQ(BatchMsgId(w), "batch:a:1:apns/all/3:7/r2");
+  auto back = DecodeBatchWork(Encode(w));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->batch, 7u);
+  EXPECT_EQ(back->attempt, 2);
+  ASSERT_EQ(back->items.size(), 1u);
+  EXPECT_EQ(back->items[0].device_id, "d2");
+  EXPECT_EQ(back->progress.accepted, 3u);
+  EXPECT_EQ(back->progress.failed, 1u);
+  EXPECT_EQ(back->progress.invalid, 2u);
+  EXPECT_EQ(back->progress.first_push_ms, 10);
+  EXPECT_EQ(back->progress.last_push_ms, 20);
+  EXPECT_EQ(back->progress.latency, w.progress.latency);
+  EXPECT_EQ(back->progress.reasons, w.progress.reasons);
+}
+
+// One sender worker per subject and a long Retry-After: the worker must stay free.
+class OneSenderWorkerTest : public PipelineTest {
+ protected:
+  OneSenderWorkerTest() : PipelineTest(1, RetrySettings{3, 100, 3000}) {}
+};
+
+TEST_F(OneSenderWorkerTest, AThrottledBatchDoesNotHoldTheWorkerAndCountsStayExact) {
+  Device slow = Dev("slow", Platform::kApns, false, {"055150000000"});  // Münster
+  // In slow's shard, so both are one batch (batch_size 2) and the batch event has both.
+  std::string dead_id = "dead";
+  for (int i = 0;
+       domain::device::ShardOf(dead_id, kShards) != domain::device::ShardOf(slow.id, kShards);
+       ++i) {
+    dead_id = "dead" + std::to_string(i);
+  }
+  Device dead = Dev(dead_id, Platform::kApns, false, {"055150000000"});
+  Device fast = Dev("fast", Platform::kApns, false, {"091620000000"});  // München
+  ASSERT_TRUE(registry_.Import({slow, dead, fast}));
+  apns_.Script(slow.token,
+               {{PushOutcome::kRetryLater, 429, "TooManyRequests", std::chrono::milliseconds(2000)},
+                {PushOutcome::kAccepted, 200, "", std::nullopt}});
+  apns_.Script(dead.token, {{PushOutcome::kTokenInvalid, 410, "Unregistered", std::nullopt}});
+  decoder_.Add("one", Usable("one-1", "Severe", "055150000000"));
+  decoder_.Add("two", Usable("two-1", "Severe", "091620000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "one-1", "one").http_status, 202);
+  WaitUntil([&] { return Attempts(apns_, slow.token) == 1; });
+  ASSERT_EQ(Attempts(apns_, slow.token), 1u);
+  // The first batch now waits out Retry-After as a delayed message; the second alert goes
+  // through the same single worker meanwhile.
+  ASSERT_EQ(ingest_.Accept("AP2", "two-1", "two").http_status, 202);
+  WaitUntil([&] { return Report("two-1").status == "done"; });
+  EXPECT_EQ(Report("two-1").status, "done");
+  EXPECT_EQ(Report("two-1").total.accepted, 1u);
+  EXPECT_EQ(Attempts(apns_, slow.token), 1u);  // still waiting
+  EXPECT_EQ(Report("one-1").status, "processing");
+  EXPECT_TRUE(BatchDone("one-1").empty());  // the batch is not done while a push waits
+  EXPECT_EQ(tracker_.Open(), 1u);
+  EXPECT_GE(bus_.Pending(), 1u);  // the retry message
+  Drain();
+  dp::AlertReport rep = Report("one-1");
+  EXPECT_EQ(rep.status, "done");
+  EXPECT_EQ(rep.total.targeted, 2u);
+  EXPECT_EQ(rep.total.accepted, 1u);
+  EXPECT_EQ(rep.total.invalid, 1u);
+  EXPECT_EQ(rep.total.failed, 0u);
+  uint64_t latency_count = 0;
+  auto events = BatchDone("one-1");
+  ASSERT_EQ(events.size(), 1u);  // both pushes in one batch (batch_size 2), one event
+  for (uint32_t c : events[0].latency) latency_count += c;
+  EXPECT_EQ(latency_count, 1u);
+  EXPECT_NE(events[0].first_push_ms, 0);
+  EXPECT_EQ(sender_.counters().retried.load(), 1u);
+  EXPECT_EQ(sender_.counters().accepted.load(), 2u);
+  EXPECT_EQ(sender_.counters().invalid.load(), 1u);
+  EXPECT_FALSE(registry_.Get(dead.id));
+  auto slow_sent = apns_timed_.SentAt(slow.token);
+  ASSERT_EQ(slow_sent.size(), 2u);
+  EXPECT_GE(GapMs(slow_sent, 0), 2000);
+  EXPECT_LT(apns_timed_.SentAt(fast.token).at(0), slow_sent[1]);
+  EXPECT_EQ(Delivered(apns_), (std::set<std::string>{slow.token, fast.token}));
+}
+
+// A push refused by GOAWAY / a lost connection on the first attempt is resent at once in the
+// same call; only what the server throttled waits.
+class LongBackoffTest : public PipelineTest {
+ protected:
+  LongBackoffTest() : PipelineTest(2, RetrySettings{3, 2000, 4000}) {}
+};
+
+TEST_F(LongBackoffTest, ALostConnectionIsResentAtOnce) {
+  Device lost = Dev("lost", Platform::kApns, true, {});
+  ASSERT_TRUE(registry_.Import({lost}));
+  apns_.Script(lost.token, {{PushOutcome::kRetryLater, 0, "connection lost", std::nullopt},
+                            {PushOutcome::kAccepted, 200, "", std::nullopt}});
+  decoder_.Add("g", Usable("g-1", "Severe", "055150000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "g-1", "g").http_status, 202);
+  Drain();
+  auto sent = apns_timed_.SentAt(lost.token);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_LT(GapMs(sent, 0), 900);  // no backoff (it would be >= 1000 ms)
+  EXPECT_EQ(Report("g-1").total.accepted, 1u);
+  EXPECT_EQ(Report("g-1").status, "done");
 }
 
 TEST_F(PipelineTest, CancelReachesTheDevicesOfTheOriginalWithItsCollapseId) {

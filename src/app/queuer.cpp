@@ -47,9 +47,7 @@ ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
         // Deterministic ids: a redelivered unit re-selects the same batches, which the bus
         // deduplicates (the index may have changed in between; then the extra devices of the
         // new selection are the ones that were not registered before).
-        auto r = bus_.Publish(
-            {subject, "batch:" + work->alert_id + ":" + work->unit + ":" + std::to_string(batches),
-             Encode(b)});
+        auto r = bus_.Publish({subject, BatchMsgId(b), Encode(b)});
         if (!r) publish_failed = true;
         ++batches;
       });

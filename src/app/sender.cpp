@@ -12,13 +12,15 @@ using domain::pipeline::EventType;
 using ports::PushOutcome;
 
 Sender::Sender(RegionSettings region, RetrySettings retry, Registry& registry,
-               ports::PlanStore& plans, ports::ProtocolLog& log, ports::Clock& clock,
-               CompletionTracker& tracker, ports::PushGateway& apns, ports::PushGateway& fcm)
+               ports::PlanStore& plans, ports::ProtocolLog& log, ports::WorkBus& bus,
+               ports::Clock& clock, CompletionTracker& tracker, ports::PushGateway& apns,
+               ports::PushGateway& fcm)
     : region_(std::move(region)),
       retry_(retry),
       registry_(registry),
       plans_(plans),
       log_(log),
+      bus_(bus),
       clock_(clock),
       tracker_(tracker),
       apns_(apns),
@@ -58,16 +60,18 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     pending_idx.push_back(i);
   }
 
-  Event done;
-  done.type = EventType::kBatchDone;
-  done.alert_id = work->alert_id;
-  done.region = region_.name;
-  done.unit = work->unit;
-  done.batch = work->batch;
-  std::vector<std::string> reasons;
+  // Counts of the whole batch, earlier attempts (carried by a retry message) included; the
+  // probe gets only what this call settled, so its totals add up over the retry messages.
+  BatchProgress& total = work->progress;
+  uint64_t accepted = 0, failed = 0, invalid = 0, retries = 0;
   std::vector<double> latencies_s;
-  uint64_t retries = 0;
-  for (int attempt = 0; !pending.empty(); ++attempt) {
+  auto fail = [&](std::string reason) {
+    total.failed++;
+    failed++;
+    counters_.failed++;
+    if (total.reasons.size() < 5 && !reason.empty()) total.reasons.push_back(std::move(reason));
+  };
+  for (int attempt = work->attempt; !pending.empty(); ++attempt) {
     std::vector<ports::PushResult> results = gw.SendBatch(pending);
     int64_t now = clock_.NowMs();
     std::vector<ports::PushRequest> retry;
@@ -79,16 +83,18 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
       const BatchItem& item = work->items[pending_idx[k]];
       switch (res.outcome) {
         case PushOutcome::kAccepted:
-          done.accepted++;
+          total.accepted++;
+          accepted++;
           counters_.accepted++;
-          if (done.first_push_ms == 0) done.first_push_ms = now;
-          done.last_push_ms = now;
-          done.latency[domain::pipeline::LatencyBucketOf(
+          if (total.first_push_ms == 0) total.first_push_ms = now;
+          total.last_push_ms = now;
+          total.latency[domain::pipeline::LatencyBucketOf(
               static_cast<double>(now - plan->received_ms))]++;
           latencies_s.push_back(static_cast<double>(now - plan->received_ms) / 1000.0);
           break;
         case PushOutcome::kTokenInvalid:
-          done.invalid++;
+          total.invalid++;
+          invalid++;
           counters_.invalid++;
           (void)registry_.Remove(item.device_id, "token_invalid");
           break;
@@ -107,35 +113,58 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
           [[fallthrough]];
         case PushOutcome::kPayloadRejected:
         case PushOutcome::kAuthFailed:
-          done.failed++;
-          counters_.failed++;
-          if (reasons.size() < 5) {
-            reasons.push_back(std::string(ports::PushOutcomeName(res.outcome)) + " " +
-                              std::to_string(res.http_status) + " " + res.reason);
-          }
+          fail(std::string(ports::PushOutcomeName(res.outcome)) + " " +
+               std::to_string(res.http_status) + " " + res.reason);
           break;
       }
     }
     // A gateway that returned fewer results than requests broke its contract: count the
     // rest as failed rather than silently dropping them.
-    for (size_t k = results.size(); k < pending.size(); ++k) {
-      done.failed++;
-      counters_.failed++;
-    }
+    for (size_t k = results.size(); k < pending.size(); ++k) fail("");
     pending = std::move(retry);
     pending_idx = std::move(retry_idx);
     // Streams refused by a GOAWAY or lost with their connection were not processed: resend
-    // at once on a fresh connection. Throttling and server errors wait with backoff.
+    // at once on a fresh connection. Throttling and server errors wait with backoff — as a
+    // delayed message with only those pushes, so this worker is free for other batches.
     if (!pending.empty() && (server_asked_to_wait || attempt > 0)) {
-      clock_.SleepMs(Backoff(attempt, retry_after));
+      BatchWork next{work->alert_id, work->unit, work->batch, work->priority, {}};
+      next.items.reserve(pending_idx.size());
+      for (size_t i : pending_idx) next.items.push_back(work->items[i]);
+      next.attempt = attempt + 1;
+      next.progress = total;
+      auto published = bus_.Publish(
+          {msg.subject, BatchMsgId(next), Encode(next), Backoff(attempt, retry_after)});
+      if (published) {
+        probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, accepted,
+                       failed, invalid, retries);
+        probe_.OnPushLatencies(plan->priority, latencies_s);
+        return ports::WorkBus::Ack::kDone;
+      }
+      // The bus refused (it is stopping): these pushes end here, counted and explained.
+      for (size_t k = 0; k < pending.size(); ++k) {
+        fail("retry not scheduled: " + published.error().message);
+      }
+      pending.clear();
     }
   }
-  for (const auto& r : reasons) done.detail += r + "; ";
+  Event done;
+  done.type = EventType::kBatchDone;
+  done.alert_id = work->alert_id;
+  done.region = region_.name;
+  done.unit = work->unit;
+  done.batch = work->batch;
+  done.accepted = total.accepted;
+  done.failed = total.failed;
+  done.invalid = total.invalid;
+  done.first_push_ms = total.first_push_ms;
+  done.last_push_ms = total.last_push_ms;
+  done.latency = total.latency;
+  for (const auto& r : total.reasons) done.detail += r + "; ";
   done.t_ms = clock_.NowMs();
   log_.Append(done);
   tracker_.OnBatchDone(work->alert_id, work->unit);
-  probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, done.accepted,
-                 done.failed, done.invalid, retries);
+  probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, accepted, failed,
+                 invalid, retries);
   probe_.OnPushLatencies(plan->priority, latencies_s);
   return ports::WorkBus::Ack::kDone;
 }

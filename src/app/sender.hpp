@@ -2,7 +2,10 @@
 // Sender (DESIGN §1.5): pushes one batch through the platform's gateway, retries what is
 // retryable with exponential backoff and full jitter (honouring Retry-After) within a
 // bounded budget, reports invalid tokens back to the registry, and records the batch
-// result with per-push latencies (ingest -> accepted). Thread-safe.
+// result with per-push latencies (ingest -> accepted). A backoff never blocks the worker:
+// the pushes that must wait are republished as a delayed batch message (only that subset,
+// the next attempt number and the counts so far); the batch-done event is written once, by
+// the call that settles the batch's last push. Thread-safe.
 #include <atomic>
 #include <random>
 
@@ -28,8 +31,8 @@ struct SenderCounters {
 class Sender {
  public:
   Sender(RegionSettings region, RetrySettings retry, Registry& registry, ports::PlanStore& plans,
-         ports::ProtocolLog& log, ports::Clock& clock, CompletionTracker& tracker,
-         ports::PushGateway& apns, ports::PushGateway& fcm);
+         ports::ProtocolLog& log, ports::WorkBus& bus, ports::Clock& clock,
+         CompletionTracker& tracker, ports::PushGateway& apns, ports::PushGateway& fcm);
 
   ports::WorkBus::Ack Handle(const ports::BusMessage& msg);
   const SenderCounters& counters() const { return counters_; }
@@ -42,6 +45,7 @@ class Sender {
   Registry& registry_;
   ports::PlanStore& plans_;
   ports::ProtocolLog& log_;
+  ports::WorkBus& bus_;
   ports::Clock& clock_;
   CompletionTracker& tracker_;
   ports::PushGateway& apns_;

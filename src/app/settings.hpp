@@ -29,8 +29,8 @@ struct PipelineSettings {
   uint32_t batch_size = 500;
   int processor_workers = 1;  // per priority
   int queuer_workers = 1;     // per priority
-  // Per platform. A worker waits out the retry backoff of its batch, so there are more
-  // workers than cores.
+  // Per platform: batches in flight at once on the platform's connections. Retry backoff
+  // does not hold a worker (the sender reschedules the pushes as a delayed message).
   int sender_workers_high = 8;
   int sender_workers_regular = 8;
   size_t max_body_bytes = 2 * 1024 * 1024;

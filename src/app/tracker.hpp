@@ -2,7 +2,9 @@
 // Completion of units and alerts in the processing region: a unit is done when all of its
 // batches are done, an alert when all of its planned units are. Appends unit-done and
 // alert-done exactly once each. Events can arrive in any order (a fast sender may finish a
-// batch before the queuer reports the unit's batch count). Thread-safe.
+// batch before the queuer reports the unit's batch count). The sender reports a batch once,
+// when its last push is final: pushes waiting in a delayed retry message keep it open.
+// Thread-safe.
 #include <map>
 #include <mutex>
 #include <string>

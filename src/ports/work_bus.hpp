@@ -2,7 +2,10 @@
 // Port: work queues between pipeline stages (DESIGN §1, §6). At-least-once: a handler that
 // returns kRetry (or a process that dies mid-handler, with a durable adapter) gets the
 // message again. Subjects carry the priority, so high and regular never share a queue or
-// a worker pool. Adapters: adapters/memory (in-process), NATS JetStream (distributed).
+// a worker pool. A message may be delayed (`delay_ms`): the sender reschedules pushes that must
+// wait out a backoff instead of sleeping in its worker. Adapters: adapters/memory
+// (in-process), NATS JetStream (distributed).
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -14,6 +17,13 @@ struct BusMessage {
   std::string subject;  // e.g. "units.high"
   std::string msg_id;   // dedup key: publishing the same id twice delivers once
   std::string payload;
+  /// Deliver no earlier than this many milliseconds after Publish (0: at once). A waiting
+  /// message counts in Pending() and occupies no worker. Relative, so the publisher's clock
+  /// (a ManualClock in tests) and the bus's need not agree. JetStream: publish at once with
+  /// the delay in a header; a consumer that gets the message before its stream timestamp +
+  /// delay NAKs it with the remaining delay (`nak` with delay, the worker moves on) and the
+  /// server redelivers it when due, so MaxDeliver must allow for those early deliveries.
+  int64_t delay_ms = 0;
 };
 
 class WorkBus {

@@ -1,7 +1,5 @@
 #include "adapters/memory/memory_bus.hpp"
 
-#include <chrono>
-
 namespace fanout::adapters::memory {
 
 MemoryBus::~MemoryBus() { Stop(); }
@@ -24,9 +22,14 @@ Result<void, Error> MemoryBus::Publish(ports::BusMessage msg) {
     }
   }
   Queue& q = QueueFor(msg.subject);
-  q.items.push_back(std::move(msg));
+  if (msg.delay_ms > 0) {
+    auto due = SteadyClock::now() + std::chrono::milliseconds(msg.delay_ms);
+    q.delayed.emplace(due, std::move(msg));
+  } else {
+    q.items.push_back(std::move(msg));
+  }
   ++pending_;
-  q.cv.notify_one();
+  q.cv.notify_one();  // an idle worker takes it, or re-arms its timer for an earlier due time
   return {};
 }
 
@@ -41,19 +44,31 @@ void MemoryBus::Subscribe(const std::string& subject, int workers, Handler handl
 void MemoryBus::Work(Queue* q, Handler handler) {
   std::unique_lock lock(mu_);
   for (;;) {
-    q->cv.wait(lock, [&] { return stopping_ || !q->items.empty(); });
     if (stopping_) return;
-    ports::BusMessage msg = std::move(q->items.front());
-    q->items.pop_front();
+    ports::BusMessage msg;
+    if (!q->delayed.empty() && q->delayed.begin()->first <= SteadyClock::now()) {
+      msg = std::move(q->delayed.begin()->second);
+      q->delayed.erase(q->delayed.begin());
+    } else if (!q->items.empty()) {
+      msg = std::move(q->items.front());
+      q->items.pop_front();
+    } else if (!q->delayed.empty()) {
+      // Copy: the node may be taken by another worker while this one waits.
+      const SteadyClock::time_point due = q->delayed.begin()->first;
+      q->cv.wait_until(lock, due);
+      continue;
+    } else {
+      q->cv.wait(lock);
+      continue;
+    }
+    // Hand the timer for the remaining delayed messages to an idle worker.
+    if (!q->delayed.empty()) q->cv.notify_one();
     lock.unlock();
     Ack ack = handler(msg);
-    if (ack == Ack::kRetry) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(settings_.retry_delay_ms));
-    }
     lock.lock();
     if (ack == Ack::kRetry && !stopping_) {
-      q->items.push_back(std::move(msg));
-      q->cv.notify_one();
+      auto due = SteadyClock::now() + std::chrono::milliseconds(settings_.retry_delay_ms);
+      q->delayed.emplace(due, std::move(msg));
     } else {
       --pending_;
     }

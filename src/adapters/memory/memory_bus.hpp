@@ -1,7 +1,11 @@
 #pragma once
-// In-process WorkBus: one FIFO per subject, competing worker threads, msg-id dedup, retry
-// with a short delay. Not durable: a crash loses queued work (the embedded default accepts
-// that; the watchdog of a peer region recovers unfinished units). Thread-safe.
+// In-process WorkBus: one FIFO per subject, competing worker threads, msg-id dedup, delayed
+// delivery (a due-time queue per subject; a due message goes before the FIFO backlog, as
+// JetStream serves redeliveries before new messages), and kRetry as a short delay. No worker
+// sleeps or spins while a message waits. Not durable: a crash loses queued work (the
+// embedded default accepts that; the watchdog of a peer region recovers unfinished units).
+// Thread-safe.
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -32,8 +36,11 @@ class MemoryBus final : public ports::WorkBus {
   void Stop() override;
 
  private:
+  using SteadyClock = std::chrono::steady_clock;
   struct Queue {
     std::deque<ports::BusMessage> items;
+    // Equal due times keep their publish order (multimap inserts at the upper bound).
+    std::multimap<SteadyClock::time_point, ports::BusMessage> delayed;
     std::condition_variable cv;
   };
   Queue& QueueFor(const std::string& subject);  // requires mu_

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "adapters/memory/file_archive.hpp"
@@ -55,6 +57,77 @@ TEST(MemoryBus, SubjectsAreSeparateQueues) {
   WaitFor([&] { return high.load() == 1; });
   EXPECT_EQ(high.load(), 1);
   EXPECT_EQ(bus.Pending(), 100u);
+}
+
+TEST(MemoryBus, DelayedMessagesArriveInDueOrderNeverEarly) {
+  using Steady = std::chrono::steady_clock;
+  MemoryBus bus;
+  std::mutex mu;
+  std::vector<std::pair<std::string, Steady::time_point>> got;
+  auto start = Steady::now();
+  ASSERT_TRUE(bus.Publish({"s", "c", "c", 300}));
+  ASSERT_TRUE(bus.Publish({"s", "a", "a", 100}));
+  ASSERT_TRUE(bus.Publish({"s", "b", "b", 200}));
+  ASSERT_TRUE(bus.Publish({"s", "b2", "b2", 200}));  // same due time: publish order
+  ASSERT_TRUE(bus.Publish({"s", "now", "now"}));
+  EXPECT_EQ(bus.Pending(), 5u);  // delayed messages count before any worker exists
+  bus.Subscribe("s", 2, [&](const ports::BusMessage& m) {
+    std::lock_guard lock(mu);
+    got.emplace_back(m.payload, Steady::now());
+    return ports::WorkBus::Ack::kDone;
+  });
+  WaitFor([&] { return bus.Pending() == 0; });
+  std::lock_guard lock(mu);
+  ASSERT_EQ(got.size(), 5u);
+  std::vector<std::string> order;
+  for (const auto& [p, _] : got) order.push_back(p);
+  EXPECT_EQ(order, (std::vector<std::string>{"now", "a", "b", "b2", "c"}));
+  std::map<std::string, int> delay{{"now", 0}, {"a", 100}, {"b", 200}, {"b2", 200}, {"c", 300}};
+  for (const auto& [p, t] : got) {
+    EXPECT_GE(t - start, std::chrono::milliseconds(delay[p])) << p;
+  }
+}
+
+TEST(MemoryBus, AWaitingMessageHoldsNoWorkerAndStopKeepsIt) {
+  MemoryBus bus;
+  std::atomic<int> delayed{0}, immediate{0};
+  bus.Subscribe("s", 1, [&](const ports::BusMessage& m) {
+    (m.payload == "later" ? delayed : immediate)++;
+    return ports::WorkBus::Ack::kDone;
+  });
+  ASSERT_TRUE(bus.Publish({"s", "later", "later", 60'000}));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(bus.Publish({"s", "", "x"}));
+  WaitFor([&] { return immediate.load() == 10; });
+  EXPECT_EQ(immediate.load(), 10);  // the only worker was free while "later" waits
+  EXPECT_EQ(delayed.load(), 0);
+  EXPECT_EQ(bus.Pending(), 1u);
+  auto t0 = std::chrono::steady_clock::now();
+  bus.Stop();  // does not wait for the due time; the message stays queued
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(bus.Pending(), 1u);
+  EXPECT_EQ(delayed.load(), 0);
+  EXPECT_FALSE(bus.Publish({"s", "", "x", 10}));  // stopped
+}
+
+TEST(MemoryBus, AnEarlierDueTimeWakesAWaitingWorker) {
+  MemoryBus bus;
+  std::atomic<int> seen{0};
+  bus.Subscribe("s", 1, [&](const ports::BusMessage&) {
+    seen++;
+    return ports::WorkBus::Ack::kDone;
+  });
+  ASSERT_TRUE(bus.Publish({"s", "far", "far", 60'000}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the worker waits for "far"
+  ASSERT_TRUE(bus.Publish({"s", "near", "near", 50}));
+  WaitFor([&] { return seen.load() == 1; });
+  EXPECT_EQ(seen.load(), 1);
+  EXPECT_EQ(bus.Pending(), 1u);
+  ASSERT_TRUE(bus.Publish({"s", "near", "near", 50}));    // same id: deduplicated
+  ASSERT_TRUE(bus.Publish({"s", "near/r1", "near", 1}));  // a distinct id is delivered
+  WaitFor([&] { return seen.load() == 2; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(seen.load(), 2);
+  EXPECT_EQ(bus.Pending(), 1u);
 }
 
 TEST(MemoryProtocolLog, KeepsOrderAndNotifies) {
