@@ -432,3 +432,172 @@ TEST(FcmGateway, MakeFromConfigUsesTheServiceAccountFile) {
 
 }  // namespace
 }  // namespace fanout::adapters::fcm
+
+namespace fanout::adapters::fcm {
+namespace {
+
+// A sim granting access tokens (living `lifetime_s`) for the service account `pem`;
+// `clock` (may be null: real time) is its clock.
+PushSimSettings OAuthSim(const std::string& pem, int lifetime_s, std::atomic<int64_t>* clock) {
+  PushSimSettings ss;
+  ss.fcm_project = "nina-prod";
+  ss.fcm_oauth_public_key_pem = http2::PublicKeyPem(http2::LoadPrivateKeyPem(pem));
+  ss.fcm_token_lifetime_s = lifetime_s;
+  if (clock != nullptr) ss.now_epoch_s = [clock] { return clock->load(); };
+  return ss;
+}
+
+// The token source for `sim`, refreshing 1 s before expiry, on `clock` (null: real time).
+FcmOAuthSettings OAuthOf(const PushSim& sim, const std::string& pem, std::atomic<int64_t>* clock) {
+  FcmOAuthSettings os;
+  os.account = ServiceAccount::FromJson(ServiceAccountJson(pem));
+  os.token_uri = sim.endpoint() + "/token";
+  os.refresh_margin = std::chrono::seconds(1);
+  if (clock != nullptr) os.now_epoch_s = [clock] { return clock->load(); };
+  return os;
+}
+
+FcmSettings GatewayWith(const PushSim& sim, std::shared_ptr<FcmAccessTokenSource> oauth) {
+  FcmSettings fs;
+  fs.endpoint = sim.endpoint();
+  fs.project_id = "nina-prod";
+  fs.oauth = std::move(oauth);
+  fs.http.connections = 2;
+  return fs;
+}
+
+// Issued access tokens expire after expires_in; Google then answers 401 UNAUTHENTICATED
+// with ErrorInfo ACCESS_TOKEN_EXPIRED (README "Auth" in adapters/pushsim for the source).
+TEST(FcmOAuth, SimRefusesExpiredMissingAndUnknownAccessTokensLikeGoogle) {
+  static const std::string pem = NewRsaPem();
+  std::atomic<int64_t> clock{RealNow()};
+  PushSim sim(OAuthSim(pem, 60, &clock));
+  sim.Start();
+  FcmAccessTokenSource oauth(OAuthOf(sim, pem, &clock));
+  auto token = oauth.Token();
+  ASSERT_TRUE(token);
+  http2::ClientSettings cs;
+  cs.endpoint = *http2::ParseEndpoint(sim.endpoint());
+  http2::Client client(cs);
+  auto send = [&](const std::string& authorization) {
+    http2::Request r;
+    r.method = "POST";
+    r.path = "/v1/projects/nina-prod/messages:send";
+    if (!authorization.empty()) r.headers = {{"authorization", authorization}};
+    r.body = *BuildFcmBody(Token(1), "{}");
+    std::vector<http2::Request> v;
+    v.push_back(std::move(r));
+    return std::move(client.Execute(std::move(v))[0]);
+  };
+  const std::string invalid =
+      "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+      "cookie or other valid authentication credential. See "
+      "https://developers.google.com/identity/sign-in/web/devconsole-project.";
+  EXPECT_EQ(send("Bearer " + *token).status, 200);
+  clock += 59;
+  EXPECT_EQ(send("Bearer " + *token).status, 200);
+  clock += 1;  // expires_in has run out
+  auto expired = send("Bearer " + *token);
+  ASSERT_EQ(expired.status, 401);
+  auto j = nlohmann::json::parse(expired.body);
+  EXPECT_EQ(j["error"]["code"], 401);
+  EXPECT_EQ(j["error"]["status"], "UNAUTHENTICATED");
+  EXPECT_EQ(j["error"]["message"], invalid);
+  EXPECT_EQ(j["error"]["details"][0]["@type"], "type.googleapis.com/google.rpc.ErrorInfo");
+  EXPECT_EQ(j["error"]["details"][0]["reason"], "ACCESS_TOKEN_EXPIRED");
+  EXPECT_EQ(j["error"]["details"][0]["metadata"]["service"], "fcm.googleapis.com");
+  auto mapped = MapFcmResponse(expired);
+  EXPECT_EQ(mapped.outcome, PushOutcome::kAuthFailed);
+  EXPECT_EQ(mapped.reason, "UNAUTHENTICATED");
+
+  auto unknown = send("Bearer ya29.never-issued");
+  ASSERT_EQ(unknown.status, 401);
+  j = nlohmann::json::parse(unknown.body);
+  EXPECT_EQ(j["error"]["message"], invalid);
+  EXPECT_FALSE(j["error"].contains("details"));
+  auto missing = send("");
+  ASSERT_EQ(missing.status, 401);
+  j = nlohmann::json::parse(missing.body);
+  EXPECT_THAT(j["error"]["message"].get<std::string>(),
+              ::testing::StartsWith("Request is missing required authentication credential."));
+  EXPECT_EQ(j["error"]["details"][0]["reason"], "CREDENTIALS_MISSING");
+
+  // Bounded memory: an expired token is remembered for an hour, then dropped at the next
+  // grant (and answered like any unknown token).
+  EXPECT_EQ(sim.Stats().fcm_access_tokens, 1u);
+  clock += 3600;
+  oauth.Invalidate();
+  auto next = oauth.Token();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(sim.Stats().fcm_access_tokens, 1u);
+  j = nlohmann::json::parse(send("Bearer " + *token).body);
+  EXPECT_FALSE(j["error"].contains("details"));
+  EXPECT_EQ(send("Bearer " + *next).status, 200);
+}
+
+// The access token expires in the middle of a batch (the sim's clock jumps 5 s after
+// the 50th push; tokens live 2 s): the gateway fetches a new token and resends the 401
+// subset once, so every push is accepted, exactly once, within the same SendBatch.
+TEST(FcmGateway, AccessTokenExpiringMidBatchIsRefreshedAndTheRestResent) {
+  static const std::string pem = NewRsaPem();
+  std::atomic<int64_t> clock{RealNow()};
+  std::atomic<int> pushes{0};
+  PushSimSettings ss = OAuthSim(pem, 2, &clock);
+  ss.on_request = [&](const http2::ServerRequest& r) {
+    if (r.path.ends_with("messages:send") && ++pushes == 50) clock += 5;
+  };
+  PushSim sim(ss);
+  sim.Start();
+  auto oauth = std::make_shared<FcmAccessTokenSource>(OAuthOf(sim, pem, &clock));
+  FcmGateway gw(GatewayWith(sim, oauth));
+  auto r = gw.SendBatch(Reqs(0, 200));
+  for (auto& x : r) ASSERT_EQ(x.outcome, PushOutcome::kAccepted) << x.http_status << x.reason;
+  EXPECT_EQ(oauth->fetches(), 2u);
+  auto st = sim.Stats();
+  EXPECT_GT(st.Count("fcm", "401"), 0u);
+  EXPECT_EQ(st.Count("fcm", "200"), 200u);
+  std::set<std::string> delivered;
+  for (auto& d : sim.Deliveries()) delivered.insert(d.token);
+  EXPECT_EQ(delivered.size(), 200u);
+  EXPECT_EQ(sim.Deliveries().size(), 200u);
+
+  // Refused again with the fresh token (here: tokens that are born expired): one resend
+  // only, then kAuthFailed.
+  ss.fcm_token_lifetime_s = 0;
+  ss.on_request = nullptr;
+  PushSim stale(ss);
+  stale.Start();
+  auto stale_oauth = std::make_shared<FcmAccessTokenSource>(OAuthOf(stale, pem, &clock));
+  FcmGateway refused(GatewayWith(stale, stale_oauth));
+  for (auto& x : refused.SendBatch(Reqs(0, 3))) {
+    EXPECT_EQ(x.outcome, PushOutcome::kAuthFailed);
+    EXPECT_EQ(x.http_status, 401);
+  }
+  EXPECT_EQ(stale_oauth->fetches(), 2u);
+  EXPECT_EQ(stale.Stats().Count("fcm", "401"), 6u);
+}
+
+// Real time: tokens live 2 s, the source refreshes 1 s before expiry; batches for ~3 s
+// go through without a single failed push.
+TEST(FcmGateway, ShortLivedAccessTokensAreRefreshedDuringARun) {
+  static const std::string pem = NewRsaPem();
+  PushSim sim(OAuthSim(pem, 2, nullptr));
+  sim.Start();
+  auto oauth = std::make_shared<FcmAccessTokenSource>(OAuthOf(sim, pem, nullptr));
+  FcmGateway gw(GatewayWith(sim, oauth));
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(3200);
+  int sent = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    for (auto& x : gw.SendBatch(Reqs(sent, 20))) {
+      ASSERT_EQ(x.outcome, PushOutcome::kAccepted) << x.http_status << x.reason;
+    }
+    sent += 20;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(oauth->fetches(), 3u);
+  EXPECT_EQ(sim.Deliveries().size(), static_cast<size_t>(sent));
+  EXPECT_EQ(sim.Stats().Count("fcm", "200"), static_cast<uint64_t>(sent));
+}
+
+}  // namespace
+}  // namespace fanout::adapters::fcm
