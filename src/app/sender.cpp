@@ -71,6 +71,11 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     counters_.failed++;
     if (total.reasons.size() < 5 && !reason.empty()) total.reasons.push_back(std::move(reason));
   };
+  auto record_metrics = [&] {
+    probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, accepted, failed,
+                   invalid, retries);
+    probe_.OnPushLatencies(plan->priority, latencies_s);
+  };
   for (int attempt = work->attempt; !pending.empty(); ++attempt) {
     std::vector<ports::PushResult> results = gw.SendBatch(pending);
     int64_t now = clock_.NowMs();
@@ -135,9 +140,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
       auto published = bus_.Publish(
           {msg.subject, BatchMsgId(next), Encode(next), Backoff(attempt, retry_after)});
       if (published) {
-        probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, accepted,
-                       failed, invalid, retries);
-        probe_.OnPushLatencies(plan->priority, latencies_s);
+        record_metrics();
         return ports::WorkBus::Ack::kDone;
       }
       // The bus refused (it is stopping): these pushes end here, counted and explained.
@@ -163,9 +166,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.t_ms = clock_.NowMs();
   log_.Append(done);
   tracker_.OnBatchDone(work->alert_id, work->unit);
-  probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, accepted, failed,
-                 invalid, retries);
-  probe_.OnPushLatencies(plan->priority, latencies_s);
+  record_metrics();
   return ports::WorkBus::Ack::kDone;
 }
 
