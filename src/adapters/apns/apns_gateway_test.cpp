@@ -507,10 +507,11 @@ TEST(ApnsJwt, ExpiredAndForeignTokensAreAuthFailures) {
   EXPECT_TRUE(g.sim->Deliveries().empty());
 }
 
-// A second signer of the same team (e.g. another provider instance) replaces the team's
-// token 60 s after the first one: APNs answers 429 TooManyProviderTokenUpdates. The
-// gateway reports retry-later and keeps its token (a new one would be one more update);
-// once the first token is 20 minutes old the same token is accepted.
+// A new token on a connection less than 20 min after the connection's current one:
+// APNs answers 429 TooManyProviderTokenUpdates. The gateway reports retry-later and
+// keeps its token (a new one would be one more update); once the connection's token is
+// 20 minutes old the same token is accepted there. Other connections (another region's
+// gateway with its own signer) are not affected.
 TEST(ApnsJwt, TooFrequentTokenUpdatesAreRetryLaterAndNotResigned) {
   JwtFixture f;
   const int64_t t0 = f.clock.load();
@@ -519,14 +520,18 @@ TEST(ApnsJwt, TooFrequentTokenUpdatesAreRetryLaterAndNotResigned) {
   ts.team_id = "DEF123GHIJ";
   ts.now_epoch_s = [t0] { return t0 - 60; };
   ApnsTokenSigner early(f.p8, ts);
+  // One connection whose token is swapped from `early`'s (iat t0-60) to the fixture
+  // signer's (iat t0) after the first batch.
+  std::atomic<bool> use_new{false};
   ApnsSettings es;
   es.endpoint = f.sim->endpoint();
   es.topic = "de.bund.bbk.nina";
-  es.token_provider = [&early] { return early.Token(); };
-  ApnsGateway early_gw(es);
-  for (auto& r : early_gw.SendBatch(Reqs(0, 2))) ASSERT_EQ(r.outcome, PushOutcome::kAccepted);
+  es.http.connections = 1;
+  es.token_provider = [&] { return use_new ? f.signer->Token() : early.Token(); };
+  ApnsGateway gw(es);
+  for (auto& r : gw.SendBatch(Reqs(0, 2))) ASSERT_EQ(r.outcome, PushOutcome::kAccepted);
 
-  auto gw = f.Gateway();
+  use_new = true;
   for (auto& r : gw.SendBatch(Reqs(100, 3))) {
     EXPECT_EQ(r.outcome, PushOutcome::kRetryLater);
     EXPECT_EQ(r.http_status, 429);
@@ -535,17 +540,22 @@ TEST(ApnsJwt, TooFrequentTokenUpdatesAreRetryLaterAndNotResigned) {
   EXPECT_FALSE(f.signer->refresh_pending());
   const int64_t iat = f.signer->issued_at();
   EXPECT_EQ(iat, t0);
-  // The older token is not an update: still accepted.
-  EXPECT_EQ(early_gw.SendBatch(Reqs(200, 1))[0].outcome, PushOutcome::kAccepted);
+  // The same new token on fresh connections (another gateway) is a first token there.
+  auto other = f.Gateway();
+  for (auto& r : other.SendBatch(Reqs(300, 2))) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
+  // The older token is not an update: still accepted on the first connection.
+  use_new = false;
+  EXPECT_EQ(gw.SendBatch(Reqs(200, 1))[0].outcome, PushOutcome::kAccepted);
+  use_new = true;
   f.clock += 19 * 60 - 1;
-  f.sim_clock += 19 * 60 - 1;  // 20 min minus 1 s after the team's current token
+  f.sim_clock += 19 * 60 - 1;  // 20 min minus 1 s after the connection's current token
   EXPECT_EQ(gw.SendBatch(Reqs(100, 1))[0].reason, "TooManyProviderTokenUpdates");
   f.clock += 1;
   f.sim_clock += 1;
   for (auto& r : gw.SendBatch(Reqs(100, 3))) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
   EXPECT_EQ(f.signer->issued_at(), iat);  // no re-signing along the way
   EXPECT_EQ(f.sim->Stats().Count("apns", "429"), 4u);
-  EXPECT_EQ(f.sim->Deliveries().size(), 6u);
+  EXPECT_EQ(f.sim->Deliveries().size(), 8u);
 
   // apns_min_token_update_s = 0 turns the check off.
   JwtFixture off("", 0);
@@ -553,10 +563,11 @@ TEST(ApnsJwt, TooFrequentTokenUpdatesAreRetryLaterAndNotResigned) {
   ts2.now_epoch_s = [&off] { return off.clock.load() - 60; };
   ApnsTokenSigner early2(off.p8, ts2);
   es.endpoint = off.sim->endpoint();
-  es.token_provider = [&early2] { return early2.Token(); };
-  ApnsGateway early_gw2(es);
-  EXPECT_EQ(early_gw2.SendBatch(Reqs(0, 1))[0].outcome, PushOutcome::kAccepted);
-  auto gw2 = off.Gateway();
+  use_new = false;
+  es.token_provider = [&] { return use_new ? off.signer->Token() : early2.Token(); };
+  ApnsGateway gw2(es);
+  EXPECT_EQ(gw2.SendBatch(Reqs(0, 1))[0].outcome, PushOutcome::kAccepted);
+  use_new = true;
   EXPECT_EQ(gw2.SendBatch(Reqs(1, 1))[0].outcome, PushOutcome::kAccepted);
 }
 

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "adapters/http2/client.hpp"
@@ -284,6 +285,29 @@ TEST(SessionMemory, ReusesFreedBlocksAndKeepsContentsOnReallocate) {
   EXPECT_DEATH(static_cast<volatile char*>(d)[0] = 1, "use-after-poison");
 #endif
 }  // the destructor frees the pooled blocks (ASan reports leaks otherwise)
+
+TEST(Http2, HandlersSeeWhichConnectionARequestCameOn) {
+  std::mutex mu;
+  std::set<uint64_t> ids;
+  ServerSettings ss;
+  ss.threads = 2;
+  Server server(ss, [&](const ServerRequest& req) {
+    std::lock_guard lk(mu);
+    ids.insert(req.connection_id);
+    return Echo(req);
+  });
+  server.Start();
+  auto cs = ClientFor(server.port());
+  cs.connections = 3;
+  {
+    Client a(cs);
+    for (auto& r : a.Execute(Posts(200))) ASSERT_EQ(r.status, 200);
+  }
+  Client b(cs);  // new connections get new ids, never reused
+  for (auto& r : b.Execute(Posts(200))) ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(ids.size(), 6u);
+  EXPECT_EQ(ids.count(0), 0u);
+}
 
 TEST(Http2, ReconnectsAfterServerRestartOnSamePort) {
   auto s1 = std::make_unique<Server>(ServerSettings{}, Echo);

@@ -103,7 +103,6 @@ class Server::Worker {
  private:
   static constexpr uint64_t kWakeTag = 1;
   static constexpr uint64_t kListenTag = 2;
-  static constexpr uint64_t kFirstConnId = 16;
 
   struct SConn {
     Worker* w = nullptr;
@@ -137,6 +136,7 @@ class Server::Worker {
       w->spare_.pop_back();
       st->Reset();
     }
+    st->req.connection_id = c->id;
     if (id > c->goaway_last_id) {
       // Arrived after we decided to go away: refuse (the client retries it elsewhere).
       st->ignored = true;
@@ -293,7 +293,7 @@ class Server::Worker {
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       auto c = std::make_unique<SConn>();
       c->w = this;
-      c->id = next_id_++;
+      c->id = srv_.next_connection_id_.fetch_add(1, std::memory_order_relaxed);
       c->fd = fd;
       try {
         c->t = tls_ ? MakeTlsTransport(fd, tls_, "") : MakePlainTransport(fd);
@@ -513,7 +513,6 @@ class Server::Worker {
   int evfd_ = -1;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  uint64_t next_id_ = kFirstConnId;
   SessionMemory mem_;  // for every session of this worker; outlives them (declared first)
   static constexpr size_t kMaxSpareStreams = 4096;
   std::vector<std::unique_ptr<SStream>> spare_;  // recycled streams (see SStream)

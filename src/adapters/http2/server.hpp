@@ -27,6 +27,9 @@ struct ServerRequest {
   Headers headers;  // lowercase names, pseudo-headers excluded
   std::string body;
   bool body_truncated = false;  // longer than ServerSettings::max_request_body
+  // The connection it came on, unique within this Server (never reused): for state a
+  // handler keeps per connection. A connection is served by one worker thread only.
+  uint64_t connection_id = 0;
 };
 
 struct ServerResponse {
@@ -87,6 +90,7 @@ class Server {
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::unique_ptr<Counters> counters_;
+  std::atomic<uint64_t> next_connection_id_{16};  // below 16: the workers' epoll tags
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -134,8 +134,6 @@ struct PushSim::Impl {
   mutable std::shared_mutex tokens_mu;
   std::unordered_map<std::string, int64_t> issued_tokens;  // FCM access token → expires at
   std::atomic<uint64_t> token_counter{0};
-  std::mutex apns_teams_mu;
-  std::unordered_map<std::string, int64_t> apns_team_iat;  // iss → iat of its current token
 
   int64_t Now() const {
     if (settings.now_epoch_s) return settings.now_epoch_s();
@@ -147,19 +145,17 @@ struct PushSim::Impl {
   // APNs provider token check; returns the 403 (or 429 TooManyProviderTokenUpdates)
   // reason or "" if fine. Verified tokens are cached per server thread: a JWT is reused
   // for up to an hour.
-  std::string CheckApnsJwt(std::string_view jwt) {
+  std::string CheckApnsJwt(std::string_view jwt, uint64_t connection_id) {
     struct Cache {
       std::string token;
       std::string error;  // "" = valid signature and claims
       std::string iss;
       int64_t iat = 0;
-      bool admitted = false;  // passed the token-update check once: never re-checked
     };
     thread_local Cache cache;
     if (cache.token != jwt) {
       cache.token = std::string(jwt);
       cache.error.clear();
-      cache.admitted = false;
       auto v = http2::VerifyJwt(http2::JwtAlg::kES256, apns_key, jwt);
       if (!v) {
         cache.error = "InvalidProviderToken";
@@ -186,28 +182,46 @@ struct PushSim::Impl {
     int64_t now = Now();
     if (cache.iat > now + 60) return "InvalidProviderToken";
     if (now - cache.iat > 3600) return "ExpiredProviderToken";
-    if (!cache.admitted) {
-      if (!AdmitApnsToken(cache.iss, cache.iat, now)) {
-        return std::string(kTooManyProviderTokenUpdates);
-      }
-      cache.admitted = true;
+    if (!AdmitApnsToken(connection_id, cache.iat, now)) {
+      return std::string(kTooManyProviderTokenUpdates);
     }
     return {};
   }
 
   // Apple: "The provider token is being updated too often. Update the authentication
-  // token no more than once every 20 minutes." A valid token whose iat is newer than the
-  // team's current token is an update; it is refused while the current token is younger
-  // than apns_min_token_update_s (and admitted, becoming current, after that). The same
-  // or an older iat is not an update (several provider servers may share a token, and
-  // requests signed before a refresh may still be in flight).
-  bool AdmitApnsToken(const std::string& iss, int64_t iat, int64_t now) {
-    if (settings.apns_min_token_update_s <= 0) return true;
-    std::lock_guard lk(apns_teams_mu);
-    auto [it, first] = apns_team_iat.try_emplace(iss, iat);
-    if (first || iat <= it->second) return true;
-    if (now - it->second < settings.apns_min_token_update_s) return false;
-    it->second = iat;
+  // token no more than once every 20 minutes." Per connection (Apple engineers: a token
+  // changed on an open connection makes "that connection ... unusable until enough time
+  // has passed"): a valid token whose iat is newer than the connection's current token is
+  // an update; it is refused while the current token is younger than
+  // apns_min_token_update_s (and admitted, becoming current, after that). The same or an
+  // older iat is not an update (requests signed before a refresh may still be in
+  // flight). A connection is served by one server thread, so the state is per thread.
+  bool AdmitApnsToken(uint64_t connection_id, int64_t iat, int64_t now) {
+    const int64_t min_age = settings.apns_min_token_update_s;
+    if (min_age <= 0) return true;
+    struct PerThread {
+      std::unordered_map<uint64_t, int64_t> iat_by_connection;
+      uint64_t last_connection = 0;  // fast path: the last connection's current token
+      int64_t last_iat = 0;
+    };
+    thread_local PerThread t;
+    if (connection_id == t.last_connection && iat == t.last_iat && connection_id != 0) {
+      return true;
+    }
+    if (t.iat_by_connection.size() > 4096) {
+      // Closed connections are never announced; an entry older than min_age admits any
+      // newer token anyway, so dropping it changes nothing.
+      std::erase_if(t.iat_by_connection, [&](const auto& e) { return now - e.second >= min_age; });
+    }
+    auto [it, first] = t.iat_by_connection.try_emplace(connection_id, iat);
+    if (!first && iat > it->second) {
+      if (now - it->second < min_age) return false;
+      it->second = iat;
+    }
+    if (iat == it->second) {
+      t.last_connection = connection_id;
+      t.last_iat = iat;
+    }
     return true;
   }
 
@@ -468,7 +482,7 @@ struct PushSim::Impl {
         return finish();
       }
       std::string err = CaseInsensitivePrefix(*auth, "bearer ")
-                            ? CheckApnsJwt(std::string_view(*auth).substr(7))
+                            ? CheckApnsJwt(std::string_view(*auth).substr(7), req.connection_id)
                             : std::string("InvalidProviderToken");
       if (!err.empty()) {
         ApnsError(r, err == kTooManyProviderTokenUpdates ? 429 : 403, err);

@@ -42,9 +42,9 @@ struct PushSimSettings {
   std::string apns_jwt_public_key_pem;
   std::string apns_key_id;
   std::string apns_team_id;
-  // 429 TooManyProviderTokenUpdates: a valid token with a newer iat than the team's
-  // current token (per `iss`, across all connections) is refused while the current one
-  // is younger than this. 0 = off. See README "Auth" for the rule and its sources.
+  // 429 TooManyProviderTokenUpdates: a valid token with a newer iat than the current
+  // token of the same connection is refused while the current one is younger than this.
+  // 0 = off. See README "Auth" for the rule and its sources.
   int apns_min_token_update_s = 1200;
   // FCM OAuth2: PEM public key of the service account. When set, `POST /token` grants
   // access tokens for valid RS256 jwt-bearer assertions, and FCM requests need one of
