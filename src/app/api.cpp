@@ -101,6 +101,7 @@ std::string ReportJson(const domain::pipeline::AlertReport& r, int indent) {
               {"units_planned", r.units_planned},
               {"takeovers", r.takeovers},
               {"reasons", r.reasons},
+              {"push_failure_reasons", r.push_failure_reasons},
               {"flows", flows},
               {"total", total}}
       .dump(indent);

@@ -360,7 +360,7 @@ TEST_F(PipelineTest, RetryableErrorsAreRetriedWithBackoffThenCountedFailed) {
   EXPECT_EQ(clock_.slept_ms(), 0);                   // no worker slept
 }
 
-TEST_F(PipelineTest, ExhaustedRetriesAreFailedWithTheReasonInTheBatchEvent) {
+TEST_F(PipelineTest, ExhaustedRetriesAreFailedWithTheReasonInTheReport) {
   Device down = Dev("down", Platform::kFcm, true, {});
   ASSERT_TRUE(registry_.Import({down}));
   fcm_.Script(down.token,
@@ -373,7 +373,9 @@ TEST_F(PipelineTest, ExhaustedRetriesAreFailedWithTheReasonInTheBatchEvent) {
   EXPECT_EQ(rep.total.targeted, 1u);
   EXPECT_EQ(rep.total.accepted, 0u);
   EXPECT_EQ(rep.total.failed, 1u);
-  EXPECT_EQ(Attempts(fcm_, down.token), 3u);  // max_attempts
+  EXPECT_EQ(rep.push_failure_reasons,
+            std::vector<std::string>{"retry_later 503 UNAVAILABLE"});  // visible in the report
+  EXPECT_EQ(Attempts(fcm_, down.token), 3u);                           // max_attempts
   auto sent = fcm_timed_.SentAt(down.token);
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_GE(GapMs(sent, 0), 150);

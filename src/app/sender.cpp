@@ -69,7 +69,11 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     total.failed++;
     failed++;
     counters_.failed++;
-    if (total.reasons.size() < 5 && !reason.empty()) total.reasons.push_back(std::move(reason));
+    // The first few distinct reasons (the alert report lists them).
+    if (total.reasons.size() < 5 && !reason.empty() &&
+        std::find(total.reasons.begin(), total.reasons.end(), reason) == total.reasons.end()) {
+      total.reasons.push_back(std::move(reason));
+    }
   };
   auto record_metrics = [&] {
     probe_.OnBatch(domain::device::PlatformName(unit->platform), plan->priority, accepted, failed,

@@ -39,9 +39,14 @@ struct AlertReport {
   uint32_t units_planned = 0;
   uint32_t takeovers = 0;
   std::vector<std::string> reasons;  // quarantine / skip reasons, takeover reasons
-  std::vector<FlowReport> flows;     // apns/all, apns/selected, fcm/all, fcm/selected
-  FlowReport total;                  // sums; percentiles over all pushes
+  // Why pushes failed (from the batch-done events' details, e.g. "retry_later 503
+  // ServiceUnavailable"): distinct reasons, at most kMaxPushFailureReasons.
+  std::vector<std::string> push_failure_reasons;
+  std::vector<FlowReport> flows;  // apns/all, apns/selected, fcm/all, fcm/selected
+  FlowReport total;               // sums; percentiles over all pushes
 };
+
+inline constexpr size_t kMaxPushFailureReasons = 20;
 
 AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& events);
 

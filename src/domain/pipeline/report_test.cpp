@@ -67,6 +67,18 @@ TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
   b.latency[LatencyBucketOf(5)] = 2;
   ev.push_back(b);
   ev.push_back(b);
+  Event b2 = b;
+  b2.batch = 1;
+  b2.accepted = 0;
+  b2.invalid = 0;
+  b2.failed = 2;
+  b2.detail = "retry_later 503 ServiceUnavailable; payload_rejected 400 PayloadTooLarge; ";
+  ev.push_back(b2);
+  Event b3 = b2;
+  b3.batch = 2;
+  b3.failed = 1;
+  b3.detail = "retry_later 503 ServiceUnavailable; ";
+  ev.push_back(b3);
   Event u = E(EventType::kUnitDone, "eu-west", 1011);
   u.unit = "apns/selected/0";
   ev.push_back(u);
@@ -79,6 +91,10 @@ TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
   EXPECT_EQ(rep.total.targeted, 3u);
   EXPECT_EQ(rep.total.accepted, 2u);
   EXPECT_EQ(rep.total.invalid, 1u);
+  EXPECT_EQ(rep.total.failed, 3u);
+  EXPECT_EQ(rep.push_failure_reasons,
+            (std::vector<std::string>{"retry_later 503 ServiceUnavailable",
+                                      "payload_rejected 400 PayloadTooLarge"}));
   EXPECT_EQ(rep.total.first_push_ms, 1005);
   EXPECT_EQ(rep.total.units_done, 1u);
   EXPECT_GE(rep.total.p50_ms, 5.0);
