@@ -136,6 +136,35 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
       return std::vector<ports::PushResult>(batch.size(), fail);
     }
   }
+  std::vector<ports::PushResult> out = Send(batch, bearer);
+  if (!settings_.signer) return out;
+  // 403 ExpiredProviderToken: APNs did not take these. Re-sign (the signer does so at
+  // most once per 20 min) and send them once more with the new token.
+  std::vector<size_t> expired;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i].reason == "ExpiredProviderToken") expired.push_back(i);
+  }
+  if (expired.empty()) return out;
+  settings_.signer->Invalidate();
+  std::string fresh;
+  try {
+    fresh = settings_.signer->Token();
+  } catch (const std::exception&) {
+    return out;  // stays kAuthFailed with APNs' reason
+  }
+  if (fresh == bearer) return out;  // not re-signed (refreshed < 20 min ago): auth failure
+  std::vector<ports::PushRequest> again;
+  again.reserve(expired.size());
+  for (size_t i : expired) again.push_back(batch[i]);
+  std::vector<ports::PushResult> second = Send(again, fresh);
+  for (size_t k = 0; k < expired.size() && k < second.size(); ++k) {
+    out[expired[k]] = std::move(second[k]);
+  }
+  return out;
+}
+
+std::vector<ports::PushResult> ApnsGateway::Send(std::span<const ports::PushRequest> batch,
+                                                 const std::string& bearer) {
   auto common = ApnsCommonHeaders(settings_.topic, bearer);
   // Reused across this thread's batches: the path and apns-id strings keep their
   // capacity, so a request costs no allocation (RunBatch only reads them).
@@ -180,9 +209,6 @@ std::vector<ports::PushResult> ApnsGateway::SendBatch(std::span<const ports::Pus
     r.common_headers.reset();
     r.shared_body.reset();
   }
-  bool expired = false;
-  for (const auto& r : out) expired = expired || r.reason == "ExpiredProviderToken";
-  if (expired && settings_.signer) settings_.signer->Invalidate();
   return out;
 }
 

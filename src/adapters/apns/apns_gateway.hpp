@@ -43,10 +43,14 @@ class ApnsGateway final : public ports::PushGateway {
   /// on TLS setup errors. Connects lazily.
   explicit ApnsGateway(ApnsSettings settings);
   ports::Platform platform() const override { return ports::Platform::kApns; }
+  /// With a signer, pushes answered 403 ExpiredProviderToken are sent once more with a
+  /// fresh token inside the call (APNs did not take them), if the signer issued one.
   std::vector<ports::PushResult> SendBatch(std::span<const ports::PushRequest> batch) override;
   http2::ClientStats TransportStats() const { return client_->Stats(); }
 
  private:
+  std::vector<ports::PushResult> Send(std::span<const ports::PushRequest> batch,
+                                      const std::string& bearer);
   ApnsSettings settings_;
   std::unique_ptr<http2::Client> client_;
 };

@@ -473,6 +473,22 @@ TEST(ApnsJwt, TokenIsReusedAndRefreshedOnlyWhenDue) {
   EXPECT_EQ(f.seen_tokens.size(), 2u);
 }
 
+// APNs says the token expired while the signer still considers it fresh (Apple's clock
+// is ahead): the gateway re-signs and resends the refused pushes within the same call.
+TEST(ApnsJwt, AnExpiredTokenIsReplacedAndTheRefusedPushesResentOnce) {
+  JwtFixture f;
+  auto gw = f.Gateway();
+  for (auto& r : gw.SendBatch(Reqs(0, 2))) ASSERT_EQ(r.outcome, PushOutcome::kAccepted);
+  f.clock += 21 * 60;      // the signer: 21 min old, not yet due
+  f.sim_clock += 61 * 60;  // APNs: older than an hour
+  for (auto& r : gw.SendBatch(Reqs(100, 4))) {
+    EXPECT_EQ(r.outcome, PushOutcome::kAccepted) << r.reason;
+  }
+  EXPECT_EQ(f.seen_tokens.size(), 2u);
+  EXPECT_EQ(f.sim->Stats().Count("apns", "403"), 4u);  // each refused once, then taken
+  EXPECT_EQ(f.sim->Deliveries().size(), 6u);
+}
+
 TEST(ApnsJwt, ExpiredAndForeignTokensAreAuthFailures) {
   JwtFixture f;
   auto gw = f.Gateway();
