@@ -34,6 +34,8 @@ struct PushsimOptions {
   std::string apns_jwt_key;  // PEM public key file
   std::string apns_key_id;
   std::string apns_team_id;
+  int apns_min_token_update_s = 1200;
+  int fcm_token_lifetime_s = 3600;
   std::string fcm_oauth_key;  // PEM public key file
   bool no_record = false;
 };
@@ -61,6 +63,8 @@ int RunPushsim(const PushsimOptions& o) {
   s.record_deliveries = !o.no_record;
   s.apns_key_id = o.apns_key_id;
   s.apns_team_id = o.apns_team_id;
+  s.apns_min_token_update_s = o.apns_min_token_update_s;
+  s.fcm_token_lifetime_s = o.fcm_token_lifetime_s;
   if (!o.apns_jwt_key.empty() && !ReadFile(o.apns_jwt_key, &s.apns_jwt_public_key_pem)) {
     std::cerr << "pushsim: cannot read --apns-jwt-key " << o.apns_jwt_key << "\n";
     return 2;
@@ -135,6 +139,15 @@ void RegisterPushsimCommand(CLI::App& app) {
                   "PEM public key of the APNs .p8 key: require valid ES256 provider tokens");
   cmd->add_option("--apns-key-id", opts->apns_key_id, "expected JWT kid (with --apns-jwt-key)");
   cmd->add_option("--apns-team-id", opts->apns_team_id, "expected JWT iss (with --apns-jwt-key)");
+  cmd->add_option("--apns-min-token-update", opts->apns_min_token_update_s,
+                  "seconds a connection's provider token must be old before a newer one is "
+                  "accepted (else 429 TooManyProviderTokenUpdates); 0 = off")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+  cmd->add_option("--fcm-token-lifetime", opts->fcm_token_lifetime_s,
+                  "expires_in of issued FCM access tokens, seconds (then 401 UNAUTHENTICATED)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   cmd->add_option("--fcm-oauth-key", opts->fcm_oauth_key,
                   "PEM public key of the service account: serve POST /token, require its tokens");
   cmd->add_flag("--no-record", opts->no_record, "do not keep deliveries (long benchmarks)");
