@@ -226,14 +226,17 @@ int main(int argc, char** argv) {
     f.http = hs;
     gw = std::make_unique<fcm::FcmGateway>(f);
   }
-  // Pre-build the batches so the timed part is the gateway, not test data.
+  // Pre-build the batches so the timed part is the gateway, not test data. Like the
+  // sender, a batch shares one payload.
   int nbatches = (o.requests + o.batch - 1) / o.batch;
+  auto payload = std::make_shared<const std::string>(
+      platform == ports::Platform::kApns ? kApnsPayload : kFcmPayload);
   std::vector<std::vector<ports::PushRequest>> batches(nbatches);
   for (int b = 0, i = 0; b < nbatches; ++b) {
     for (int k = 0; k < o.batch && i < o.requests; ++k, ++i) {
       ports::PushRequest r;
       r.token = Token(platform, i);
-      r.payload = platform == ports::Platform::kApns ? kApnsPayload : kFcmPayload;
+      r.shared_payload = payload;
       r.collapse_id = "DWD-1234";
       r.high_priority = true;
       batches[b].push_back(std::move(r));

@@ -248,7 +248,7 @@ TEST_F(PipelineTest, DeliversOncePerMatchingDeviceAndReportsDone) {
   // Payload carries the alert and the collapse id is the identifier.
   for (const auto& r : apns_.accepted()) {
     EXPECT_EQ(r.collapse_id, "alert-1");
-    EXPECT_NE(r.payload.find("\"alert_id\":\"alert-1\""), std::string::npos);
+    EXPECT_NE(r.Payload().find("\"alert_id\":\"alert-1\""), std::string::npos);
     EXPECT_FALSE(r.high_priority);
   }
 }

@@ -49,10 +49,12 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   std::vector<ports::PushRequest> pending;
   std::vector<size_t> pending_idx;  // index into work->items
   pending.reserve(work->items.size());
+  // One copy of the alert's payload for the whole batch.
+  auto payload = std::make_shared<const std::string>(apns ? plan->apns_payload : plan->fcm_payload);
   for (size_t i = 0; i < work->items.size(); ++i) {
     ports::PushRequest r;
     r.token = work->items[i].token;
-    r.payload = apns ? plan->apns_payload : plan->fcm_payload;
+    r.shared_payload = payload;
     r.collapse_id = plan->collapse_id;
     r.high_priority = plan->priority == "high";
     r.expiration_epoch_s = plan->expires_epoch_s;

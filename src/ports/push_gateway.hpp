@@ -5,6 +5,7 @@
 // batch has a final outcome for this attempt (the sender owns retries).
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,10 +19,15 @@ inline std::string_view PlatformName(Platform p) { return p == Platform::kApns ?
 
 struct PushRequest {
   std::string token;
-  std::string payload;      // APNs: the JSON body; FCM: the JSON of `message` minus `token`
+  std::string payload;  // APNs: the JSON body; FCM: the JSON of `message` minus `token`
+  // When set, this push's payload instead of `payload`: a batch carries one alert, so the
+  // sender shares one copy across it (no copy per push; gateways compare pointers).
+  std::shared_ptr<const std::string> shared_payload;
   std::string collapse_id;  // apns-collapse-id / android.collapse_key (<= 64 bytes)
   bool high_priority = false;
   int64_t expiration_epoch_s = 0;  // 0: deliver once, do not store
+
+  const std::string& Payload() const { return shared_payload ? *shared_payload : payload; }
 };
 
 /// What the caller does next (STYLE: errors say what the caller does next).

@@ -108,7 +108,7 @@ http2::Request BuildApnsRequest(const ports::PushRequest& req,
                          std::to_string(std::max<int64_t>(0, req.expiration_epoch_s)));
   if (!req.collapse_id.empty()) r.headers.emplace_back("apns-collapse-id", req.collapse_id);
   r.headers.emplace_back("apns-id", NewUuid());
-  r.body = req.payload;
+  r.body = req.Payload();
   return r;
 }
 
@@ -176,7 +176,7 @@ std::vector<ports::PushResult> ApnsGateway::Send(std::span<const ports::PushRequ
   const auto& first = batch.empty() ? ports::PushRequest{} : batch.front();
   bool uniform = !batch.empty();
   for (const auto& p : batch) {
-    uniform = uniform && (p.payload.data() == first.payload.data() || p.payload == first.payload) &&
+    uniform = uniform && (&p.Payload() == &first.Payload() || p.Payload() == first.Payload()) &&
               p.collapse_id == first.collapse_id && p.high_priority == first.high_priority &&
               p.expiration_epoch_s == first.expiration_epoch_s;
     if (!uniform) break;
@@ -187,7 +187,8 @@ std::vector<ports::PushResult> ApnsGateway::Send(std::span<const ports::PushRequ
     for (auto& h : proto.headers) {
       if (h.first != "apns-id") shared->push_back(h);
     }
-    auto body = std::make_shared<const std::string>(first.payload);
+    auto body = first.shared_payload ? first.shared_payload
+                                     : std::make_shared<const std::string>(first.payload);
     reqs.resize(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       http2::Request& r = reqs[i];

@@ -765,13 +765,18 @@ TEST(ApnsGateway, UniformBatchSendsTheSameHeadersAndBodyPerRequest) {
   // the first batch may leak into it.
   cap.requests.clear();
   auto next = Reqs(10, 2);
-  for (auto& p : next) p.payload = R"({"aps":{"alert":"second"}})";
+  // ... and shares one payload as the sender does.
+  auto shared = std::make_shared<const std::string>(R"({"aps":{"alert":"second"}})");
+  for (auto& p : next) {
+    p.payload.clear();
+    p.shared_payload = shared;
+  }
   for (auto& r : gw.SendBatch(next)) EXPECT_EQ(r.outcome, PushOutcome::kAccepted);
   ASSERT_EQ(cap.requests.size(), 2u);
   std::set<std::string> next_paths;
   for (const auto& r : cap.requests) {
     next_paths.insert(r.path);
-    EXPECT_EQ(r.body, next[0].payload);
+    EXPECT_EQ(r.body, *shared);
     EXPECT_EQ(ids.count(H(r, "apns-id")), 0u);
   }
   EXPECT_EQ(next_paths,

@@ -147,7 +147,7 @@ void FcmGateway::Send(std::span<const ports::PushRequest> batch, std::span<const
   reqs.reserve(which.size());
   index.reserve(which.size());
   for (size_t i : which) {
-    auto body = BuildFcmBody(batch[i].token, batch[i].payload);
+    auto body = BuildFcmBody(batch[i].token, batch[i].Payload());
     if (!body) {
       out[i].outcome = ports::PushOutcome::kPayloadRejected;
       out[i].reason = "payload is not a JSON object";
