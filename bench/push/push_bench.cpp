@@ -31,7 +31,17 @@
 #include "adapters/apns/apns_gateway.hpp"
 #include "adapters/fcm/fcm_gateway.hpp"
 #include "adapters/http2/test_certs.hpp"
+#include "adapters/memory/memory_bus.hpp"
+#include "adapters/memory/memory_device_feed.hpp"
+#include "adapters/memory/memory_plan_store.hpp"
+#include "adapters/memory/memory_protocol_log.hpp"
+#include "adapters/memory/system_clock.hpp"
 #include "adapters/pushsim/push_sim.hpp"
+#include "app/messages.hpp"
+#include "app/registry.hpp"
+#include "app/sender.hpp"
+#include "app/tracker.hpp"
+#include "testing/fakes.hpp"
 
 using namespace fanout;
 using namespace fanout::adapters;
@@ -52,6 +62,31 @@ double ThreadsCpuSeconds(const std::string& prefix) {
     std::getline(st, line);
     auto close = line.rfind(')');
     std::istringstream in(line.substr(close + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && in >> f; ++i) {
+      if (i == 14) utime = std::stoull(f);
+      if (i == 15) stime = std::stoull(f);
+    }
+    total += static_cast<double>(utime + stime) / static_cast<double>(hz);
+  }
+  return total;
+}
+
+// CPU seconds of every thread of this process except those named `skip` (the in-process
+// pushsim's "h2-server" threads).
+double ProcessCpuSecondsExcept(const std::string& skip) {
+  double total = 0;
+  long hz = sysconf(_SC_CLK_TCK);
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == skip) continue;
+    std::ifstream st(e.path() / "stat");
+    std::string line;
+    std::getline(st, line);
+    std::istringstream in(line.substr(line.rfind(')') + 2));
     std::string f;
     unsigned long long utime = 0, stime = 0;
     for (int i = 3; i <= 15 && in >> f; ++i) {
@@ -89,7 +124,8 @@ struct Options {
   bool skip_h2load = false;
   std::string h2load = "/usr/bin/h2load";
   int repeat = 3;
-  int h2load_threads = 1;  // alternate h2load and gateway runs; the machine is shared and noisy
+  int h2load_threads = 1;   // alternate h2load and gateway runs; the machine is shared and noisy
+  bool via_sender = false;  // drive the gateway through app::Sender and the in-process bus
 };
 
 const std::string kApnsPayload =
@@ -151,6 +187,67 @@ double RunH2load(const Options& o, const std::string& base, ports::Platform p, s
   return rps;
 }
 
+// The pipeline's last stage as in `fanout serve`: batch messages (one alert, `batch`
+// tokens each) on the in-process bus, `senders` bus workers running app::Sender::Handle
+// (decode, build the pushes, send through `gw`, record the batch event and metrics).
+// The messages are published before the clock starts; the run ends when the bus has
+// nothing pending. CPU: every thread of the process except pushsim's.
+struct SenderRun {
+  double seconds = 0;
+  uint64_t accepted = 0;
+  uint64_t other = 0;
+  double cpu_seconds = 0;
+};
+
+SenderRun RunViaSender(const Options& o, ports::PushGateway& gw, ports::Platform platform,
+                       int rep) {
+  namespace mem = adapters::memory;
+  mem::MemoryBus bus;
+  mem::MemoryPlanStore plans;
+  mem::MemoryProtocolLog log;
+  mem::SystemClock clock;
+  mem::MemoryDeviceFeed feed;
+  testing::FakeDeviceStore store;
+  app::Registry registry("bench", store, feed, app::ProviderSettings{}, 1);
+  app::CompletionTracker tracker("bench", log, clock);
+  app::Sender sender(app::RegionSettings{}, app::RetrySettings{}, registry, plans, log, bus, clock,
+                     tracker, gw, gw);
+  auto plan = std::make_shared<domain::pipeline::AlertPlan>();
+  plan->alert_id = "bench-" + std::to_string(rep);
+  plan->priority = "high";
+  plan->collapse_id = "DWD-1234";
+  plan->apns_payload = kApnsPayload;
+  plan->fcm_payload = kFcmPayload;
+  plan->received_ms = clock.NowMs();
+  plans.Put(plan);
+  auto dplatform = platform == ports::Platform::kApns ? domain::device::Platform::kApns
+                                                      : domain::device::Platform::kFcm;
+  std::string unit = domain::pipeline::UnitKey{dplatform, domain::device::Flow::kAll, 0}.ToString();
+  std::string subject = app::BatchesSubject("high", dplatform);
+  for (int b = 0, i = 0; i < o.requests; ++b) {
+    app::BatchWork w{plan->alert_id, unit, static_cast<uint32_t>(b), "high", {}};
+    for (int k = 0; k < o.batch && i < o.requests; ++k, ++i) {
+      w.items.push_back({"d" + std::to_string(i), Token(platform, i)});
+    }
+    auto published = bus.Publish({subject, app::BatchMsgId(w), app::Encode(w)});
+    if (!published) {
+      std::cerr << "publish failed\n";
+      std::exit(1);
+    }
+  }
+  SenderRun run;
+  double cpu0 = ProcessCpuSecondsExcept("h2-server");
+  auto t0 = std::chrono::steady_clock::now();
+  bus.Subscribe(subject, o.senders, [&](const ports::BusMessage& m) { return sender.Handle(m); });
+  while (bus.Pending() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.cpu_seconds = ProcessCpuSecondsExcept("h2-server") - cpu0;
+  bus.Stop();
+  run.accepted = sender.counters().accepted;
+  run.other = sender.counters().failed + sender.counters().invalid;
+  return run;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +281,8 @@ int main(int argc, char** argv) {
       o.h2load_threads = std::stoi(next());
     else if (a == "--repeat")
       o.repeat = std::stoi(next());
+    else if (a == "--via-sender")
+      o.via_sender = true;
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;
@@ -262,6 +361,25 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
 
+    if (o.via_sender) {
+      SenderRun run = RunViaSender(o, *gw, platform, rep);
+      double rps = static_cast<double>(run.accepted + run.other) / run.seconds;
+      our_cpu_us.push_back(run.cpu_seconds * 1e6 / o.requests);
+      std::printf(
+          "{\"tool\":\"sender\",\"platform\":\"%s\",\"tls\":%s,\"requests\":%d,"
+          "\"connections\":%d,\"streams\":%d,\"io_threads\":%d,\"workers\":%d,\"batch\":%d,"
+          "\"accepted\":%llu,\"other\":%llu,\"seconds\":%.3f,\"req_per_s\":%.0f,"
+          "\"client_cpu_us_per_req\":%.2f,\"vs_h2load\":%.2f}\n",
+          o.platform.c_str(), o.tls ? "true" : "false", o.requests, o.connections, o.streams,
+          o.io_threads, o.senders, o.batch, static_cast<unsigned long long>(run.accepted),
+          static_cast<unsigned long long>(run.other), run.seconds, rps,
+          run.cpu_seconds * 1e6 / o.requests, h2load_rps > 0 ? rps / h2load_rps : 0.0);
+      std::fflush(stdout);
+      h2.push_back(h2load_rps);
+      ours.push_back(rps);
+      all_ok = all_ok && run.other == 0 && run.accepted == static_cast<uint64_t>(o.requests);
+      continue;
+    }
     std::atomic<int> next{0};
     std::atomic<uint64_t> accepted{0}, other{0};
     std::atomic<double> sender_cpu{0};

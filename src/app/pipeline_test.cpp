@@ -388,6 +388,30 @@ TEST_F(PipelineTest, ExhaustedRetriesAreFailedWithTheReasonInTheReport) {
   EXPECT_EQ(tracker_.Open(), 0u);
 }
 
+TEST(BatchWork, RoundTripsAnyTextAndRejectsMalformedMessages) {
+  BatchWork w{"DE-\"x\"\\1",
+              "fcm/selected/2",
+              4294967295u,
+              "regular",
+              {{"d\u00e4", "tok:APA91b\n"}, {"", "t"}}};
+  auto back = DecodeBatchWork(Encode(w));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->alert_id, w.alert_id);
+  EXPECT_EQ(back->batch, w.batch);
+  ASSERT_EQ(back->items.size(), 2u);
+  EXPECT_EQ(back->items[0].device_id, "d\u00e4");
+  EXPECT_EQ(back->items[0].token, "tok:APA91b\n");
+  EXPECT_EQ(back->attempt, 0);
+  for (const char* bad :
+       {"", "[]", "{", R"({"alert_id":"a","unit":"u","batch":1})",
+        R"({"alert_id":"a","unit":"u","batch":-1,"priority":"high","items":[]})",
+        R"({"alert_id":"a","unit":"u","batch":1,"priority":"high","items":[["d"]]})",
+        R"({"alert_id":"a","unit":"u","batch":1,"priority":"high","items":[[1,2]]})",
+        R"({"alert_id":"a","unit":"u","batch":1,"priority":"high","items":[],"attempt":2})"}) {
+    EXPECT_FALSE(DecodeBatchWork(bad)) << bad;
+  }
+}
+
 TEST(BatchWork, ARetryMessageCarriesItsSubsetAttemptAndProgressUnderItsOwnId) {
   BatchWork w{"a:1", "apns/all/3", 7, "high", {{"d1", "t1"}, {"d2", "t2"}}};
   EXPECT_EQ(BatchMsgId(w), "batch:a:1:apns/all/3:7");
