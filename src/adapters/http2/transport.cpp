@@ -185,6 +185,7 @@ std::shared_ptr<TlsContext> TlsContext::Client(const std::string& ca_file, bool 
   // Read whole socket buffers instead of a record header and then its body: one
   // read(2) per burst of records rather than two per record.
   SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
   if (verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
@@ -205,6 +206,7 @@ std::shared_ptr<TlsContext> TlsContext::Server(const std::string& cert_file,
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_read_ahead(ctx, 1);  // see Client()
+  SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
     throw std::runtime_error("TLS cert '" + cert_file + "': " + OpenSslErrors());
   }
