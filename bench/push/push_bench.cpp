@@ -126,6 +126,7 @@ struct Options {
   int repeat = 3;
   int h2load_threads = 1;   // alternate h2load and gateway runs; the machine is shared and noisy
   bool via_sender = false;  // drive the gateway through app::Sender and the in-process bus
+  bool no_apns_id = false;  // the request shape of h2load (which cannot vary apns-id)
 };
 
 const std::string kApnsPayload =
@@ -283,6 +284,8 @@ int main(int argc, char** argv) {
       o.repeat = std::stoi(next());
     else if (a == "--via-sender")
       o.via_sender = true;
+    else if (a == "--no-apns-id")
+      o.no_apns_id = true;
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;
@@ -315,6 +318,7 @@ int main(int argc, char** argv) {
     a.endpoint = base;
     a.topic = "de.bund.bbk.nina";
     a.token_provider = [] { return kJwt; };
+    a.send_apns_id = !o.no_apns_id;
     a.http = hs;
     gw = std::make_unique<apns::ApnsGateway>(a);
   } else {

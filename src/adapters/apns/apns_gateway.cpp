@@ -95,7 +95,7 @@ std::shared_ptr<const http2::Headers> ApnsCommonHeaders(const std::string& topic
 }
 
 http2::Request BuildApnsRequest(const ports::PushRequest& req,
-                                std::shared_ptr<const http2::Headers> common) {
+                                std::shared_ptr<const http2::Headers> common, bool with_apns_id) {
   http2::Request r;
   r.method = "POST";
   r.path.reserve(10 + req.token.size());
@@ -107,7 +107,7 @@ http2::Request BuildApnsRequest(const ports::PushRequest& req,
   r.headers.emplace_back("apns-expiration",
                          std::to_string(std::max<int64_t>(0, req.expiration_epoch_s)));
   if (!req.collapse_id.empty()) r.headers.emplace_back("apns-collapse-id", req.collapse_id);
-  r.headers.emplace_back("apns-id", NewUuid());
+  if (with_apns_id) r.headers.emplace_back("apns-id", NewUuid());
   r.body = req.Payload();
   return r;
 }
@@ -195,14 +195,20 @@ std::vector<ports::PushResult> ApnsGateway::Send(std::span<const ports::PushRequ
       r.path.assign("/3/device/");
       r.path += batch[i].token;
       r.common_headers = shared;
-      r.headers.resize(1);
-      r.headers[0].first.assign("apns-id");
-      NewUuid(r.headers[0].second);
+      if (settings_.send_apns_id) {
+        r.headers.resize(1);
+        r.headers[0].first.assign("apns-id");
+        NewUuid(r.headers[0].second);
+      } else {
+        r.headers.clear();
+      }
       r.body.clear();
       r.shared_body = body;
     }
   } else {
-    for (const auto& p : batch) reqs.push_back(BuildApnsRequest(p, common));
+    for (const auto& p : batch) {
+      reqs.push_back(BuildApnsRequest(p, common, settings_.send_apns_id));
+    }
   }
   auto out = client_->ExecuteMapped<ports::PushResult>(
       reqs, [](http2::Response&& r) { return MapApnsResponse(r); });

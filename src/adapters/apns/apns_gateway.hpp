@@ -33,6 +33,9 @@ struct ApnsSettings {
   // Token auth from a .p8 key (used when token_provider is unset). The gateway calls
   // signer->Invalidate() when APNs answers 403 ExpiredProviderToken.
   std::shared_ptr<ApnsTokenSigner> signer;
+  // A fresh `apns-id` UUID per push (APNs echoes it; without it APNs makes one up). Off
+  // only for benchmarks that compare request shapes with h2load, which cannot vary it.
+  bool send_apns_id = true;
   // Pool, timeouts and TLS (ca_file, verify_peer). `http.endpoint` is set from `endpoint`.
   http2::ClientSettings http;
 };
@@ -86,6 +89,7 @@ std::shared_ptr<const http2::Headers> ApnsCommonHeaders(const std::string& topic
                                                         const std::string& bearer);
 /// The request the gateway sends for `req`: path, per-request apns-* headers, body.
 http2::Request BuildApnsRequest(const ports::PushRequest& req,
-                                std::shared_ptr<const http2::Headers> common);
+                                std::shared_ptr<const http2::Headers> common,
+                                bool with_apns_id = true);
 
 }  // namespace fanout::adapters::apns
