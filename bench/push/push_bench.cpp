@@ -48,41 +48,16 @@ using namespace fanout::adapters;
 
 namespace {
 
-// CPU seconds (user+sys) of this process's threads whose name starts with `prefix`.
-double ThreadsCpuSeconds(const std::string& prefix) {
+// CPU seconds (user+sys) of this process's threads for which `want(thread name)` holds.
+template <typename Want>
+double TasksCpuSeconds(Want want) {
   double total = 0;
   long hz = sysconf(_SC_CLK_TCK);
   for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(e.path() / "comm");
     std::string name;
     std::getline(comm, name);
-    if (name.rfind(prefix, 0) != 0) continue;
-    std::ifstream st(e.path() / "stat");
-    std::string line;
-    std::getline(st, line);
-    auto close = line.rfind(')');
-    std::istringstream in(line.substr(close + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && in >> f; ++i) {
-      if (i == 14) utime = std::stoull(f);
-      if (i == 15) stime = std::stoull(f);
-    }
-    total += static_cast<double>(utime + stime) / static_cast<double>(hz);
-  }
-  return total;
-}
-
-// CPU seconds of every thread of this process except those named `skip` (the in-process
-// pushsim's "h2-server" threads).
-double ProcessCpuSecondsExcept(const std::string& skip) {
-  double total = 0;
-  long hz = sysconf(_SC_CLK_TCK);
-  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(e.path() / "comm");
-    std::string name;
-    std::getline(comm, name);
-    if (name == skip) continue;
+    if (!want(name)) continue;
     std::ifstream st(e.path() / "stat");
     std::string line;
     std::getline(st, line);
@@ -96,6 +71,16 @@ double ProcessCpuSecondsExcept(const std::string& skip) {
     total += static_cast<double>(utime + stime) / static_cast<double>(hz);
   }
   return total;
+}
+
+// Threads whose name starts with `prefix` (e.g. the gateway's "h2-client" loops).
+double ThreadsCpuSeconds(const std::string& prefix) {
+  return TasksCpuSeconds([&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
+}
+
+// Every thread except those named `skip` (the in-process pushsim's "h2-server" threads).
+double ProcessCpuSecondsExcept(const std::string& skip) {
+  return TasksCpuSeconds([&](const std::string& n) { return n != skip; });
 }
 
 double ChildrenCpuSeconds() {
