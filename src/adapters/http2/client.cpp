@@ -86,7 +86,9 @@ struct Batch {
   bool released = false;
 };
 
-void Finish(Call& c, Response&& r) {
+// Callbacks run inside nghttp2's C callbacks: an exception must not unwind through them
+// (noexcept: std::terminate instead of undefined behaviour).
+void Finish(Call& c, Response&& r) noexcept {
   if (c.done) return;
   c.done = true;
   c.batch->done(c.index, std::move(r));
@@ -150,7 +152,8 @@ class Client::Loop {
     ::close(epfd_);
   }
 
-  void Enqueue(Call* first, size_t n) {
+  // noexcept: a batch half handed over cannot be unwound (bad_alloc terminates).
+  void Enqueue(Call* first, size_t n) noexcept {
     bool accepted = false;
     {
       std::lock_guard lk(mu_);
@@ -543,6 +546,11 @@ class Client::Loop {
     SetEvents(c, EPOLLIN);
     if (!nghttp2_session_want_read(c.session) && !nghttp2_session_want_write(c.session)) {
       Close(c, c.goaway ? "GOAWAY" : "session finished", false);
+    } else if (c.goaway && c.nstreams == 0) {
+      // Retired by us (stream ids near 2^30, or a submit failed) or by the peer's GOAWAY,
+      // and drained: nghttp2 keeps wanting to read until a GOAWAY was exchanged, so close
+      // it here; the pool reopens it on demand.
+      Close(c, "connection retired after its last stream", false);
     }
   }
 

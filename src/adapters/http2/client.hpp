@@ -6,7 +6,9 @@
 // lazily on the first request and reconnect after failures/GOAWAY. The destructor
 // fails outstanding requests with kShutdown and joins the threads.
 // Thread-safety: Submit/SubmitBatch/Execute may be called from any number of threads.
-// Callbacks run on an I/O thread: keep them short and never block in them.
+// Callbacks run on an I/O thread: keep them short, never block and never throw in them
+// (they run inside nghttp2's callbacks; an exception terminates the process), and do not
+// call this client's blocking methods from them.
 //
 // Guarantees: every submitted request completes exactly once. A request whose
 // stream the peer refused (REFUSED_STREAM, or above GOAWAY's last-stream-id) completes

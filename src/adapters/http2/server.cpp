@@ -220,7 +220,10 @@ class Server::Worker {
     auto it = c->streams.find(stream_id);
     if (it == c->streams.end()) return 0;
     auto& spare = c->w->spare_;
-    if (spare.size() < kMaxSpareStreams) spare.push_back(std::move(it->second));
+    if (spare.size() < kMaxSpareStreams) {
+      it->second->resp = ServerResponse{};  // do not keep the body and on_sent captures alive
+      spare.push_back(std::move(it->second));
+    }
     c->streams.erase(it);
     return 0;
   }

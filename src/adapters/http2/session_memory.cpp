@@ -53,6 +53,7 @@ SessionMemory::~SessionMemory() {
 }
 
 void* SessionMemory::Allocate(size_t size) {
+  if (size > SIZE_MAX - sizeof(Header)) return nullptr;
   size_t cls = size == 0 ? 0 : (size - 1) / kGranule;
   if (cls >= kClasses) {
     auto* h = static_cast<Header*>(std::malloc(sizeof(Header) + size));
