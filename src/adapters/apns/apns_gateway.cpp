@@ -1,42 +1,13 @@
 #include "adapters/apns/apns_gateway.hpp"
 
-#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <stdexcept>
+
+#include "platform/crypto/crypto.hpp"
 
 namespace fanout::adapters::apns {
 namespace {
-
-// UUID v4 (random), lowercase canonical form, into `out` (its capacity is reused).
-// One per push, so it is written a byte (two hex digits) at a time.
-void NewUuid(std::string& out) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const auto kHex2 = [] {
-    std::array<std::array<char, 2>, 256> t{};
-    constexpr char kHex[] = "0123456789abcdef";
-    for (int i = 0; i < 256; ++i) t[i] = {kHex[i >> 4], kHex[i & 15]};
-    return t;
-  }();
-  uint64_t w[2] = {rng(), rng()};
-  w[0] = (w[0] & ~0xf000ULL) | 0x4000ULL;                         // version 4
-  w[1] = (w[1] & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  out.resize(36);
-  char* p = out.data();
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    const auto& h = kHex2[(w[i / 8] >> (56 - 8 * (i % 8))) & 0xff];
-    *p++ = h[0];
-    *p++ = h[1];
-  }
-}
-
-std::string NewUuid() {
-  std::string out;
-  NewUuid(out);
-  return out;
-}
 
 std::string ReasonOf(const std::string& body) {
   if (body.empty()) return {};
@@ -107,7 +78,7 @@ http2::Request BuildApnsRequest(const ports::PushRequest& req,
   r.headers.emplace_back("apns-expiration",
                          std::to_string(std::max<int64_t>(0, req.expiration_epoch_s)));
   if (!req.collapse_id.empty()) r.headers.emplace_back("apns-collapse-id", req.collapse_id);
-  if (with_apns_id) r.headers.emplace_back("apns-id", NewUuid());
+  if (with_apns_id) r.headers.emplace_back("apns-id", platform::FastUuid());
   r.body = req.Payload();
   return r;
 }
@@ -198,7 +169,7 @@ std::vector<ports::PushResult> ApnsGateway::Send(std::span<const ports::PushRequ
       if (settings_.send_apns_id) {
         r.headers.resize(1);
         r.headers[0].first.assign("apns-id");
-        NewUuid(r.headers[0].second);
+        platform::FastUuid(r.headers[0].second);
       } else {
         r.headers.clear();
       }

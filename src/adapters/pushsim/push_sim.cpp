@@ -6,13 +6,13 @@
 #include <atomic>
 #include <cctype>
 #include <mutex>
-#include <random>
 #include <shared_mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "adapters/http2/jwt.hpp"
+#include "platform/crypto/crypto.hpp"
 #include "platform/text/json_string.hpp"
 
 namespace fanout::adapters::pushsim {
@@ -88,17 +88,6 @@ bool IsDuration(std::string_view s) {  // protobuf Duration JSON: "3600s", "1.5s
     }
   }
   return digit;
-}
-
-std::string NewUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = rng(), b = rng();
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
 }
 
 bool CaseInsensitivePrefix(std::string_view s, std::string_view prefix) {
@@ -338,7 +327,7 @@ struct PushSim::Impl {
                   "reasonable timeframe.");
     }
     std::string token =
-        "ya29.pushsim." + std::to_string(token_counter.fetch_add(1)) + "." + NewUuid();
+        "ya29.pushsim." + std::to_string(token_counter.fetch_add(1)) + "." + platform::RandomUuid();
     {
       std::unique_lock lk(tokens_mu);
       std::erase_if(issued_tokens,
@@ -569,7 +558,7 @@ struct PushSim::Impl {
       alert_id = {};
     }
     r.status = 200;
-    r.headers.emplace_back("apns-id", apns_id != nullptr ? *apns_id : NewUuid());
+    r.headers.emplace_back("apns-id", apns_id != nullptr ? *apns_id : platform::FastUuid());
     Delivery d{p, std::move(tok), collapse != nullptr ? *collapse : std::string(), 0,
                std::string(alert_id)};
     r.on_sent = [this, d = std::move(d)]() mutable {

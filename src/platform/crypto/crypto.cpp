@@ -3,6 +3,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <array>
+#include <cstring>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -35,14 +38,47 @@ std::string RandomHex(size_t n) {
   return Hex(buf.data(), n);
 }
 
+namespace {
+// 16 random bytes → version-4 UUID text (8-4-4-4-12, lowercase), into `out`.
+void FormatUuid(unsigned char b[16], std::string& out) {
+  static const auto kHex2 = [] {
+    std::array<std::array<char, 2>, 256> t{};
+    constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) t[i] = {kDigits[i >> 4], kDigits[i & 15]};
+    return t;
+  }();
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
+  out.resize(36);
+  char* p = out.data();
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex2[b[i]][0];
+    *p++ = kHex2[b[i]][1];
+  }
+}
+}  // namespace
+
 std::string RandomUuid() {
   unsigned char b[16];
   if (RAND_bytes(b, 16) != 1) throw std::runtime_error("RAND_bytes");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  std::string h = Hex(b, 16);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
+  std::string out;
+  FormatUuid(b, out);
+  return out;
+}
+
+void FastUuid(std::string& out) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t w[2] = {rng(), rng()};
+  unsigned char b[16];
+  std::memcpy(b, w, sizeof(b));
+  FormatUuid(b, out);
+}
+
+std::string FastUuid() {
+  std::string out;
+  FastUuid(out);
+  return out;
 }
 
 }  // namespace fanout::platform

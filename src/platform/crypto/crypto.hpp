@@ -9,7 +9,12 @@ namespace fanout::platform {
 std::string Sha256Hex(std::string_view bytes);
 /// `n` random bytes from the OS CSPRNG, hex-encoded (2n characters).
 std::string RandomHex(size_t n);
-/// A random RFC 4122 version-4 UUID in canonical form.
+/// A random RFC 4122 version-4 UUID in canonical form, from the OS CSPRNG (for secrets).
 std::string RandomUuid();
+/// A version-4 UUID from a per-thread PRNG seeded once from the OS: unique, cheap (one
+/// per push), not unpredictable — for ids such as `apns-id`, never for secrets. Writes into
+/// `out`, reusing its capacity.
+void FastUuid(std::string& out);
+std::string FastUuid();
 
 }  // namespace fanout::platform

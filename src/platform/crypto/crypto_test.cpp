@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+
 namespace fanout::platform {
 namespace {
 
@@ -17,6 +20,22 @@ TEST(Crypto, RandomValuesHaveTheRightShape) {
   ASSERT_EQ(u.size(), 36u);
   EXPECT_EQ(u[14], '4');
   EXPECT_TRUE(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');
+}
+
+TEST(Crypto, UuidsAreCanonicalVersion4AndUnique) {
+  const std::regex kV4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  std::string reused(100, 'x');  // FastUuid overwrites, whatever was there
+  for (int i = 0; i < 1000; ++i) {
+    FastUuid(reused);
+    ASSERT_TRUE(std::regex_match(reused, kV4)) << reused;
+    seen.insert(reused);
+    std::string r = RandomUuid();
+    ASSERT_TRUE(std::regex_match(r, kV4)) << r;
+    seen.insert(r);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  EXPECT_TRUE(std::regex_match(FastUuid(), kV4));
 }
 
 }  // namespace
