@@ -314,9 +314,10 @@ int main(int argc, char** argv) {
     f.http = hs;
     gw = std::make_unique<fcm::FcmGateway>(f);
   }
-  // Pre-build the batches so the timed part is the gateway, not test data. Like the
-  // sender, a batch shares one payload.
-  int nbatches = (o.requests + o.batch - 1) / o.batch;
+  // Pre-build the batches so the timed part is the gateway, not test data (gateway mode
+  // only; --via-sender builds bus messages per run). Like the sender, a batch shares one
+  // payload.
+  int nbatches = o.via_sender ? 1 : (o.requests + o.batch - 1) / o.batch;
   auto payload = std::make_shared<const std::string>(
       platform == ports::Platform::kApns ? kApnsPayload : kFcmPayload);
   std::vector<std::vector<ports::PushRequest>> batches(nbatches);

@@ -168,7 +168,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.first_push_ms = total.first_push_ms;
   done.last_push_ms = total.last_push_ms;
   done.latency = total.latency;
-  for (const auto& r : total.reasons) done.detail += r + "; ";
+  done.detail = domain::pipeline::JoinDetail(total.reasons);
   done.t_ms = clock_.NowMs();
   log_.Append(done);
   tracker_.OnBatchDone(work->alert_id, work->unit);

@@ -154,10 +154,8 @@ std::vector<ports::PushResult> ApnsGateway::Send(std::span<const ports::PushRequ
   }
   if (uniform && batch.size() > 1) {
     auto shared = std::make_shared<http2::Headers>(*common);
-    http2::Request proto = BuildApnsRequest(first, nullptr);
-    for (auto& h : proto.headers) {
-      if (h.first != "apns-id") shared->push_back(h);
-    }
+    http2::Request proto = BuildApnsRequest(first, nullptr, /*with_apns_id=*/false);
+    for (auto& h : proto.headers) shared->push_back(std::move(h));
     auto body = first.shared_payload ? first.shared_payload
                                      : std::make_shared<const std::string>(first.payload);
     reqs.resize(batch.size());

@@ -805,7 +805,7 @@ void Start(Batch* b, const ClientSettings& settings,
            std::vector<std::unique_ptr<Client::Loop>>& loops, std::atomic<uint64_t>& rr,
            std::atomic<uint64_t>& requests) {
   size_t n = b->requests.size();
-  b->calls.resize(n);
+  b->calls.assign(n, Call{});  // fresh calls; a reused batch keeps the array's capacity
   b->live.store(n, std::memory_order_relaxed);
   auto deadline = Clock::now() + settings.request_timeout;
   for (size_t i = 0; i < n; ++i) {
@@ -861,7 +861,6 @@ void Client::RunBatch(std::span<const Request> requests,
     std::lock_guard lk(b.mu);
     b.released = false;
   }
-  b.calls.assign(requests.size(), Call{});
   Start(&b, settings_, loops_, rr_, counters_->requests);
   std::unique_lock lk(b.mu);
   b.cv.wait(lk, [&] { return b.released; });

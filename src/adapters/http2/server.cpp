@@ -132,9 +132,8 @@ class Server::Worker {
     if (w->spare_.empty()) {
       st = std::make_unique<SStream>();
     } else {
-      st = std::move(w->spare_.back());
+      st = std::move(w->spare_.back());  // Reset() when it was put back
       w->spare_.pop_back();
-      st->Reset();
     }
     st->req.connection_id = c->id;
     if (id > c->goaway_last_id) {
@@ -221,7 +220,7 @@ class Server::Worker {
     if (it == c->streams.end()) return 0;
     auto& spare = c->w->spare_;
     if (spare.size() < kMaxSpareStreams) {
-      it->second->resp = ServerResponse{};  // do not keep the body and on_sent captures alive
+      it->second->Reset();  // now: do not keep the response body and on_sent captures alive
       spare.push_back(std::move(it->second));
     }
     c->streams.erase(it);

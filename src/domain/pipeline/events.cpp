@@ -64,4 +64,24 @@ std::optional<UnitKey> UnitKey::Parse(std::string_view s) {
   return UnitKey{*p, *f, static_cast<uint32_t>(std::strtoul(shard.c_str(), nullptr, 10))};
 }
 
+std::string JoinDetail(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const auto& r : reasons) {
+    out += r;
+    out += "; ";
+  }
+  return out;
+}
+
+std::vector<std::string_view> SplitDetail(std::string_view detail) {
+  std::vector<std::string_view> out;
+  while (!detail.empty()) {
+    size_t end = detail.find("; ");
+    std::string_view one = detail.substr(0, end);
+    detail = end == std::string_view::npos ? std::string_view() : detail.substr(end + 2);
+    if (!one.empty()) out.push_back(one);
+  }
+  return out;
+}
+
 }  // namespace fanout::domain::pipeline

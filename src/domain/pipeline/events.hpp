@@ -34,6 +34,11 @@ using LatencyHistogram = std::array<uint32_t, kLatencyBuckets>;
 /// The bucket bound at quantile q (0..1) of a histogram; 0 for an empty one.
 double HistogramQuantileMs(const LatencyHistogram& h, double q);
 
+/// Event::detail holding a list of reasons: "a; b; " (each followed by "; ").
+std::string JoinDetail(const std::vector<std::string>& reasons);
+/// The reasons of such a detail, without empty ones.
+std::vector<std::string_view> SplitDetail(std::string_view detail);
+
 /// A fanout unit: one (platform, flow, shard) of one alert.
 struct UnitKey {
   device::Platform platform = device::Platform::kApns;

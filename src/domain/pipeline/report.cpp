@@ -84,13 +84,9 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
             f->failed += e.failed;
             f->invalid += e.invalid;
             MergeTimes(*f, e.first_push_ms, e.last_push_ms);
-            // detail: "reason; reason; " (the sender's first few failure reasons)
-            std::string_view d = e.detail;
-            while (!d.empty() && r.push_failure_reasons.size() < kMaxPushFailureReasons) {
-              size_t end = d.find("; ");
-              std::string_view one = d.substr(0, end);
-              d = end == std::string_view::npos ? std::string_view() : d.substr(end + 2);
-              if (one.empty()) continue;
+            // the sender's first few distinct failure reasons (JoinDetail)
+            for (std::string_view one : SplitDetail(e.detail)) {
+              if (r.push_failure_reasons.size() >= kMaxPushFailureReasons) break;
               if (std::find(r.push_failure_reasons.begin(), r.push_failure_reasons.end(), one) ==
                   r.push_failure_reasons.end()) {
                 r.push_failure_reasons.emplace_back(one);

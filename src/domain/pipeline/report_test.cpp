@@ -39,6 +39,17 @@ TEST(UnitKey, RoundTrips) {
   EXPECT_FALSE(UnitKey::Parse("apns/all/1x"));
 }
 
+TEST(Detail, ReasonListsRoundTrip) {
+  std::vector<std::string> reasons = {"retry_later 503 ServiceUnavailable", "a;b", "x"};
+  std::string d = JoinDetail(reasons);
+  EXPECT_EQ(d, "retry_later 503 ServiceUnavailable; a;b; x; ");
+  auto back = SplitDetail(d);
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[1], "a;b");
+  EXPECT_TRUE(SplitDetail("").empty());
+  EXPECT_EQ(SplitDetail("; one; ; two").size(), 2u);  // no empty reasons, last unterminated
+}
+
 TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
   std::vector<Event> ev;
   Event r = E(EventType::kReceived, "eu-west", 1000);
