@@ -9,6 +9,7 @@
 #include "adapters/capxml/cap_decoder.hpp"
 #include "adapters/http/http_server.hpp"
 #include "commands.hpp"
+#include "platform/text/percent.hpp"
 
 namespace fanout::cli {
 namespace {
@@ -53,8 +54,8 @@ int RunSend(const SendOptions& o) {
     }
     id = check.alert->identifier;
   }
-  std::string path = "/v1/alerts/" + adapters::http::PercentEncode(o.provider) + "/" +
-                     adapters::http::PercentEncode(id);
+  std::string path =
+      "/v1/alerts/" + platform::PercentEncode(o.provider) + "/" + platform::PercentEncode(id);
   std::string type = body.find_first_not_of(" \t\r\n") != std::string::npos &&
                              body[body.find_first_not_of(" \t\r\n")] == '{'
                          ? "application/json"

@@ -33,6 +33,7 @@
 #include "domain/pipeline/report.hpp"
 #include "paths.hpp"
 #include "platform/crypto/crypto.hpp"
+#include "platform/text/percent.hpp"
 #include "region.hpp"
 
 namespace fanout::cli {
@@ -249,7 +250,7 @@ int RunDemo(const DemoOptions& opt) {
     s.provider = check.alert ? ProviderFor(*check.alert) : "AP3";
     for (auto& r : regions) {
       auto resp = adapters::http::HttpCall(
-          "PUT", r->url(), "/v1/alerts/" + s.provider + "/" + adapters::http::PercentEncode(s.id),
+          "PUT", r->url(), "/v1/alerts/" + s.provider + "/" + platform::PercentEncode(s.id),
           api.provider_tokens[s.provider], body,
           body.starts_with("{") ? "application/json" : "application/xml");
       s.accepted = s.accepted || resp.status == 202;

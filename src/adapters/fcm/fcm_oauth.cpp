@@ -8,23 +8,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "platform/text/percent.hpp"
+
 namespace fanout::adapters::fcm {
 namespace {
-
-std::string FormEncode(std::string_view v) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : v) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 ports::PushResult Failure(ports::PushOutcome outcome, int status, std::string reason) {
   ports::PushResult r;
@@ -110,8 +97,9 @@ tl::expected<std::string, ports::PushResult> FcmAccessTokenSource::Token() {
   req.method = "POST";
   req.path = token_url_.path;
   req.headers = {{"content-type", "application/x-www-form-urlencoded"}};
-  req.body = "grant_type=" + FormEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
-             "&assertion=" + FormEncode(Assertion(now));
+  req.body =
+      "grant_type=" + platform::PercentEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
+      "&assertion=" + platform::PercentEncode(Assertion(now));
   std::vector<http2::Request> v;
   v.push_back(std::move(req));
   http2::Response r = std::move(client_->Execute(std::move(v))[0]);

@@ -43,7 +43,4 @@ ClientResponse HttpCall(const std::string& method, const std::string& url, const
                         const std::string& bearer, const std::string& body,
                         const std::string& content_type, int timeout_s = 10);
 
-/// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
-std::string PercentEncode(std::string_view s);
-
 }  // namespace fanout::adapters::http

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "platform/text/percent.hpp"
+
 namespace fanout::adapters::http {
 namespace {
 
@@ -19,8 +21,8 @@ TEST(HttpServer, BridgesRequestsAndResponsesOverRealSockets) {
   auto port = server.Start("127.0.0.1", 0);
   ASSERT_TRUE(port) << port.error().message;
   std::string url = "http://127.0.0.1:" + std::to_string(*port);
-  ClientResponse r = HttpCall("PUT", url, "/v1/alerts/AP1/" + PercentEncode("a/b c"), "tok",
-                              "<alert/>", "application/xml");
+  ClientResponse r = HttpCall("PUT", url, "/v1/alerts/AP1/" + platform::PercentEncode("a/b c"),
+                              "tok", "<alert/>", "application/xml");
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body, "{\"ok\":true}");
   EXPECT_EQ(seen.method, "PUT");
