@@ -49,8 +49,8 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   std::vector<ports::PushRequest> pending;
   std::vector<size_t> pending_idx;  // index into work->items
   pending.reserve(work->items.size());
-  // One copy of the alert's payload for the whole batch.
-  auto payload = std::make_shared<const std::string>(apns ? plan->apns_payload : plan->fcm_payload);
+  // The plan's payload itself, shared by the batch (aliasing: it keeps the plan alive).
+  std::shared_ptr<const std::string> payload(plan, apns ? &plan->apns_payload : &plan->fcm_payload);
   for (size_t i = 0; i < work->items.size(); ++i) {
     ports::PushRequest r;
     r.token = work->items[i].token;
