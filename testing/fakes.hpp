@@ -1,17 +1,68 @@
 #pragma once
 // Fakes for the ports and a manual clock. Thread-safe where the real adapters are.
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "domain/geo/geometry.hpp"
 #include "ports/alert_decoder.hpp"
 #include "ports/clock.hpp"
 #include "ports/push_gateway.hpp"
 
 namespace fanout::testing {
+
+/// A geometry index over axis-aligned boxes, one per municipality index: an area hits the
+/// boxes its polygons' bounding boxes or its points overlap. Enough to prove that shapes
+/// reach the index; the real intersection is tested in adapters/geos.
+class FakeGeometryIndex final : public domain::geo::GeometryIndex {
+ public:
+  struct Box {
+    double lat_min, lon_min, lat_max, lon_max;
+  };
+  explicit FakeGeometryIndex(std::vector<Box> boxes) : boxes_(std::move(boxes)) {}
+  std::optional<uint32_t> Locate(double lat, double lon) const override {
+    for (uint32_t i = 0; i < boxes_.size(); ++i) {
+      const Box& b = boxes_[i];
+      if (lat >= b.lat_min && lat <= b.lat_max && lon >= b.lon_min && lon <= b.lon_max) return i;
+    }
+    return std::nullopt;
+  }
+  domain::geo::GeometryHit Intersect(const domain::geo::AreaShape& area) const override {
+    ++calls_;
+    domain::geo::GeometryHit hit;
+    for (const auto& ring : area.polygons) {
+      Box r{90, 360, -90, -360};
+      for (const auto& p : ring) {
+        r = Box{std::min(r.lat_min, p.lat), std::min(r.lon_min, p.lon), std::max(r.lat_max, p.lat),
+                std::max(r.lon_max, p.lon)};
+      }
+      for (uint32_t i = 0; i < boxes_.size(); ++i) {
+        const Box& b = boxes_[i];
+        if (r.lat_min <= b.lat_max && b.lat_min <= r.lat_max && r.lon_min <= b.lon_max &&
+            b.lon_min <= r.lon_max) {
+          hit.municipalities.push_back(i);
+        }
+      }
+    }
+    for (const auto& p : area.points) {
+      if (auto i = Locate(p.lat, p.lon)) hit.municipalities.push_back(*i);
+    }
+    std::sort(hit.municipalities.begin(), hit.municipalities.end());
+    hit.municipalities.erase(std::unique(hit.municipalities.begin(), hit.municipalities.end()),
+                             hit.municipalities.end());
+    return hit;
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  std::vector<Box> boxes_;
+  mutable std::atomic<int> calls_{0};
+};
 
 /// Time moves only when told (or when code "sleeps": SleepMs advances it).
 class ManualClock final : public ports::Clock {

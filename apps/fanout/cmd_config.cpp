@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "paths.hpp"
 #include "platform/config/example_keys.hpp"
 #include "platform/config/settings.hpp"
 
@@ -30,21 +31,13 @@ struct CheckArgs {
 };
 
 int RunExample(const ExampleArgs& args) {
-  const char* env = std::getenv("FANOUT_DATA_DIR");
+  auto data = FindDataDir("config example");
+  if (!data) return 1;
+  const fs::path geo = *data / "geo";
+  std::cerr << "fanout config example: geodata " << geo.string() << "\n";
   std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  auto geo = cfg::FindGeoDataDir(env, exe);
-  if (!geo) {
-    std::cerr << "fanout config example: cannot find the geodata folder: "
-              << (env && *env ? "FANOUT_DATA_DIR=" + std::string(env) + " has no geo/ folder"
-                              : "no data/geo above " + exe.parent_path().string())
-              << ". Set FANOUT_DATA_DIR to the repository's data folder.\n";
-    return 1;
-  }
-  std::cerr << "fanout config example: geodata " << geo->string() << " ("
-            << (env && *env ? "from FANOUT_DATA_DIR" : "found above the executable") << ")\n";
 
-  cfg::ExampleOptions opts{.distributed = args.distributed, .geo_data_dir = *geo};
+  cfg::ExampleOptions opts{.distributed = args.distributed, .geo_data_dir = geo};
   if (!args.keys_dir.empty()) {
     opts.keys_dir = fs::absolute(args.keys_dir, ec).lexically_normal();
   }

@@ -1,9 +1,10 @@
 // `fanout demo`: the main job on the embedded default (DESIGN §7.1). Starts N regions and a
 // push simulator in one process, registers simulated devices over real municipalities,
 // sends the sample alerts to every region over HTTP as a provider would, prints a delivery
-// report per alert, and exits 0 only if every targeted device got every alert exactly once
-// (the simulator's deliveries compared with expectations computed device by device from
-// the registry, independently of the selection index and the queues).
+// report per alert with its expected status, and exits 0 only if every alert ended as
+// expected and every targeted device got every alert exactly once (the simulator's
+// deliveries compared with an expectation computed by a second implementation of the area
+// and selection rules, demo_expect.hpp — independent of the pipeline's plans, index, queues).
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,11 +25,13 @@
 #include "adapters/geos/geos_index.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/memory/memory_device_feed.hpp"
+#include "adapters/memory/memory_plan_store.hpp"
 #include "adapters/memory/memory_protocol_log.hpp"
 #include "adapters/memory/system_clock.hpp"
 #include "adapters/pushsim/push_sim.hpp"
 #include "app/device_generator.hpp"
 #include "commands.hpp"
+#include "demo_expect.hpp"
 #include "domain/device/index.hpp"
 #include "domain/pipeline/report.hpp"
 #include "paths.hpp"
@@ -107,11 +110,8 @@ int RunDemo(const DemoOptions& opt) {
     return 2;
   }
   auto t0 = Clock::now();
-  auto data_dir = FindDataDir();
-  if (!data_dir) {
-    std::cerr << "fanout demo: cannot find the data directory (data/geo); set FANOUT_DATA_DIR\n";
-    return 2;
-  }
+  auto data_dir = FindDataDir("demo");
+  if (!data_dir) return 2;
   auto catalog = adapters::geofiles::LoadGeoCatalog(*data_dir / "geo");
   if (!catalog) {
     std::cerr << "fanout demo: " << catalog.error().message << "\n";
@@ -159,6 +159,7 @@ int RunDemo(const DemoOptions& opt) {
   fs::path work = fs::temp_directory_path() / ("fanout-demo-" + std::to_string(::getpid()));
   adapters::memory::MemoryProtocolLog log;
   adapters::memory::MemoryDeviceFeed feed;
+  adapters::memory::MemoryPlanStore plans;  // shared like the log: plans are replicated
   adapters::memory::SystemClock clock;
   adapters::capxml::CapDecoder decoder;
 
@@ -197,8 +198,8 @@ int RunDemo(const DemoOptions& opt) {
       fcm.http.thread_nice = high ? 0 : nice;
       return std::make_unique<adapters::fcm::FcmGateway>(fcm);
     };
-    regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, clock,
-                                                       gateways, geometry->get()));
+    regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, plans,
+                                                       clock, gateways, geometry->get()));
     regions.back()->Start();
   }
 
@@ -238,8 +239,15 @@ int RunDemo(const DemoOptions& opt) {
   struct Sent {
     std::string id, provider, file;
     bool accepted = false;
+    ExpectedAlert expect;  // independent of the pipeline (demo_expect.hpp)
   };
   std::vector<Sent> sent;
+  DemoExpectation reference(*catalog);
+  // Wait until every alert is finished (done, skipped or quarantined) in the protocol.
+  auto terminal = [&](const std::string& id) {
+    auto st = domain::pipeline::DeriveReport(id, log.Events(id)).status;
+    return st == "done" || st == "skipped" || st == "quarantined";
+  };
   auto ts = Clock::now();
   for (const auto& f : files) {
     std::string body = ReadFile(f);
@@ -248,6 +256,23 @@ int RunDemo(const DemoOptions& opt) {
     s.file = f.filename().string();
     s.id = check.alert ? check.alert->identifier : f.stem().string();
     s.provider = check.alert ? ProviderFor(*check.alert) : "AP3";
+    // A provider sends an Update or Cancel after the alert it refers to, not in the same
+    // instant: wait for a referenced sample to finish so the folding is deterministic.
+    if (check.alert) {
+      for (const auto& ref : check.alert->references) {
+        if (ref.identifier == s.id) continue;
+        if (std::none_of(sent.begin(), sent.end(),
+                         [&](const Sent& o) { return o.id == ref.identifier && o.accepted; })) {
+          continue;
+        }
+        auto until = Clock::now() + std::chrono::seconds(opt.timeout_s);
+        while (!terminal(ref.identifier) && Clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+      }
+    }
+    s.expect = reference.Expect(check, s.provider);
+    if (s.expect.id.empty()) s.expect.id = s.id;
     for (auto& r : regions) {
       auto resp = adapters::http::HttpCall(
           "PUT", r->url(), "/v1/alerts/" + s.provider + "/" + platform::PercentEncode(s.id),
@@ -259,14 +284,10 @@ int RunDemo(const DemoOptions& opt) {
                     resp.status == 0 ? resp.error.c_str() : resp.body.c_str());
       }
     }
+    reference.Record(s.expect);
     sent.push_back(s);
   }
 
-  // Wait until every alert is finished (done, skipped or quarantined) in the protocol.
-  auto terminal = [&](const std::string& id) {
-    auto st = domain::pipeline::DeriveReport(id, log.Events(id)).status;
-    return st == "done" || st == "skipped" || st == "quarantined";
-  };
   auto deadline = Clock::now() + std::chrono::seconds(opt.timeout_s);
   bool all_terminal = false;
   while (Clock::now() < deadline) {
@@ -277,33 +298,21 @@ int RunDemo(const DemoOptions& opt) {
   }
   double run_s = SecondsSince(ts);
 
-  // Expected deliveries, device by device from what was registered, per alert.
+  // Expected deliveries, device by device from what was registered, per alert, from the
+  // independent reference (demo_expect.hpp) — never from the pipeline's plans.
   auto deliveries = sim.Deliveries();
   std::map<std::pair<std::string, std::string>, int> got;  // (alert, token) -> count
   for (const auto& d : deliveries) got[{d.alert_id, d.token}]++;
   uint64_t expected_total = 0, missing = 0, duplicates = 0, unexpected = 0;
   std::set<std::pair<std::string, std::string>> expected;
-  std::map<std::string, std::string> owner_of;
+  std::set<std::string> lower_bound_alerts;  // extra deliveries there are not "unexpected"
   std::set<std::string> dead_targeted;
+  const auto& defaults = regions[0]->registry().providers().default_levels;
   for (const Sent& s : sent) {
-    if (!s.accepted) continue;
-    std::shared_ptr<const domain::pipeline::AlertPlan> plan;
-    for (auto& r : regions) {
-      if ((plan = r->plans().Get(s.id))) {
-        owner_of[s.id] = r->name();
-        break;
-      }
-    }
-    if (!plan) continue;  // skipped or quarantined before planning: nothing expected
-    const auto& defaults = regions[0]->registry().providers().default_levels;
+    if (!s.accepted || s.expect.status != "done") continue;
+    if (s.expect.lower_bound) lower_bound_alerts.insert(s.id);
     for (const domain::device::Device& d : registered) {
-      uint32_t shard = domain::device::ShardOf(d.id, plan->shards);
-      domain::device::SelectionQuery q{
-          d.platform,  d.mylocation ? domain::device::Flow::kAll : domain::device::Flow::kSelected,
-          shard,       plan->provider,
-          plan->level, &plan->municipalities,
-          &defaults};
-      if (!domain::device::DeviceMatches(d, shard, q)) continue;
+      if (!DemoExpectation::Receives(d, s.expect, defaults)) continue;
       if (adapters::pushsim::TokenIsDead(sim_settings.faults, d.token)) {
         dead_targeted.insert(d.id);  // the platform refuses it: must leave every registry
       } else {
@@ -321,13 +330,20 @@ int RunDemo(const DemoOptions& opt) {
     }
   }
   for (const auto& [key, n] : got) {
-    if (!expected.count(key)) unexpected += static_cast<uint64_t>(n);
+    if (expected.count(key)) continue;
+    if (lower_bound_alerts.count(key.first)) {
+      if (n > 1) duplicates += static_cast<uint64_t>(n - 1);
+      continue;
+    }
+    unexpected += static_cast<uint64_t>(n);
   }
+  // Every alert ends as the reference expects: a valid German alert must not end quarantined.
+  size_t status_mismatches = 0;
 
   // The report.
-  std::printf("\n%-36s %-4s %-8s %-10s %-11s %8s %8s %6s %7s %9s %9s %8s %8s\n", "alert", "prov",
-              "priority", "owner", "status", "targeted", "sent", "failed", "invalid", "first_ms",
-              "last_ms", "p50_ms", "p99_ms");
+  std::printf("\n%-36s %-4s %-8s %-10s %-11s %-11s %8s %8s %6s %7s %9s %9s %8s %8s\n", "alert",
+              "prov", "priority", "owner", "expected", "status", "targeted", "sent", "failed",
+              "invalid", "first_ms", "last_ms", "p50_ms", "p99_ms");
   uint64_t total_sent = 0;
   int64_t first_recv = 0, last_push = 0;
   for (const Sent& s : sent) {
@@ -342,13 +358,21 @@ int RunDemo(const DemoOptions& opt) {
       return ms == 0 ? 0.0 : static_cast<double>(ms - rep.received_ms);
     };
     std::printf(
-        "%-36s %-4s %-8s %-10s %-11s %8llu %8llu %6llu %7llu %9.0f %9.0f %8.1f %8.1f\n",
+        "%-36s %-4s %-8s %-10s %-11s %-11s %8llu %8llu %6llu %7llu %9.0f %9.0f %8.1f %8.1f\n",
         Short(s.id).c_str(), s.provider.c_str(), rep.priority.c_str(),
-        owner_of.count(s.id) ? owner_of[s.id].c_str() : ("r" + std::to_string(rep.owner)).c_str(),
-        rep.status.c_str(), static_cast<unsigned long long>(t.targeted),
+        rep.owner < regions.size() ? regions[rep.owner]->name().c_str() : "-",
+        s.expect.status.c_str(), rep.status.c_str(), static_cast<unsigned long long>(t.targeted),
         static_cast<unsigned long long>(t.accepted), static_cast<unsigned long long>(t.failed),
         static_cast<unsigned long long>(t.invalid), rel(t.first_push_ms), rel(t.last_push_ms),
         t.p50_ms, t.p99_ms);
+    const std::string actual = s.accepted ? rep.status : "quarantined";
+    if (actual != s.expect.status) {
+      ++status_mismatches;
+      std::printf("    STATUS MISMATCH: expected %s (%s), got %s\n", s.expect.status.c_str(),
+                  s.expect.why.c_str(), actual.c_str());
+    } else {
+      std::printf("    expected %s: %s\n", s.expect.status.c_str(), s.expect.why.c_str());
+    }
     std::set<std::string> printed;
     for (const auto& reason : rep.reasons) {
       if (!printed.insert(reason).second) continue;
@@ -356,12 +380,13 @@ int RunDemo(const DemoOptions& opt) {
     }
     if (rep.takeovers) std::printf("    takeovers: %u\n", rep.takeovers);
   }
-  double push_window_s = last_push > first_recv ? (last_push - first_recv) / 1000.0 : 0;
+  double push_window_s =
+      last_push > first_recv ? static_cast<double>(last_push - first_recv) / 1000.0 : 0;
   std::printf(
       "\ntotal: %llu pushes accepted by the simulator in %.2f s from first receipt to "
       "last push (%.0f pushes/s); whole send+deliver phase %.2f s\n",
       static_cast<unsigned long long>(total_sent), push_window_s,
-      push_window_s > 0 ? total_sent / push_window_s : 0.0, run_s);
+      push_window_s > 0 ? static_cast<double>(total_sent) / push_window_s : 0.0, run_s);
   std::printf(
       "exactly-once check: expected %llu (alert, device) deliveries, simulator recorded "
       "%zu; missing %llu, duplicates %llu, unexpected %llu\n",
@@ -386,7 +411,13 @@ int RunDemo(const DemoOptions& opt) {
         "every region's registry\n",
         dead_targeted.size());
   }
-  bool ok = all_terminal && registries_ok && missing == 0 && duplicates == 0 && unexpected == 0;
+  if (status_mismatches) {
+    std::printf("status check: %zu alert(s) did not end as expected\n", status_mismatches);
+  } else {
+    std::printf("status check: every alert ended as expected (%zu)\n", sent.size());
+  }
+  bool ok = all_terminal && registries_ok && missing == 0 && duplicates == 0 && unexpected == 0 &&
+            status_mismatches == 0;
   if (!all_terminal)
     std::printf("NOT FINISHED: some alerts did not finish within %d s\n", opt.timeout_s);
   std::printf("%s (total %.1f s)\n",

@@ -77,11 +77,9 @@ std::optional<domain::geo::GeoCatalog> LoadCatalog(const std::string& geo_dir, c
   fs::path dir;
   if (!geo_dir.empty()) {
     dir = geo_dir;
-  } else if (auto data = FindDataDir()) {
+  } else if (auto data = FindDataDir(std::string("devices ") + cmd)) {
     dir = *data / "geo";
   } else {
-    std::cerr << "fanout devices " << cmd
-              << ": cannot find the geo data; pass --geo-dir DIR or set FANOUT_DATA_DIR\n";
     return std::nullopt;
   }
   auto catalog = adapters::geofiles::LoadGeoCatalog(dir);

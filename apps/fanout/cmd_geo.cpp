@@ -40,7 +40,7 @@ std::optional<adapters::geofiles::GeoData> Load(const GeoArgs& args, bool with_g
   const auto dir = adapters::geofiles::FindGeoDir(args.geo_dir, Executable(), &tried);
   if (!dir) {
     std::cerr << "fanout geo: no geo data found (tried " << tried
-              << "); pass --geo-dir DIR or set FANOUT_GEO_DIR\n";
+              << "); pass --geo-dir DIR or set FANOUT_DATA_DIR to the data folder\n";
     return std::nullopt;
   }
   auto data = adapters::geofiles::LoadGeoData(*dir, with_geometry);
@@ -64,8 +64,8 @@ void RegisterGeoCommands(CLI::App& app) {
   geo->require_subcommand(1);
   auto args = std::make_shared<GeoArgs>();
   const std::string dir_help =
-      "geo data directory (default: $FANOUT_GEO_DIR, else the data/geo of the repository the "
-      "binary lives in, else ./data/geo)";
+      "geo data directory (default: geo/ of $FANOUT_DATA_DIR, else of the data/ or "
+      "share/fanout/ folder above the binary, else of the installation's share/fanout)";
 
   CLI::App* resolve = geo->add_subcommand(
       "resolve",

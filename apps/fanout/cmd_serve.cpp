@@ -13,6 +13,7 @@
 #include "adapters/geofiles/geo_files.hpp"
 #include "adapters/geos/geos_index.hpp"
 #include "adapters/memory/memory_device_feed.hpp"
+#include "adapters/memory/memory_plan_store.hpp"
 #include "adapters/memory/memory_protocol_log.hpp"
 #include "adapters/memory/system_clock.hpp"
 #include "commands.hpp"
@@ -84,7 +85,10 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     std::cerr << "fanout serve: " << catalog.error().message << "\n";
     return 2;
   }
-  auto geometry = adapters::geos::GeosGeometryIndex::Load(s.geo.data_dir, *catalog);
+  auto geometry = adapters::geos::GeosGeometryIndex::Load(
+      s.geo.data_dir, *catalog,
+      {.min_overlap_m2 = static_cast<double>(s.geo.min_overlap_m2),
+       .min_overlap_width_m = static_cast<double>(s.geo.min_overlap_width_m)});
   if (!geometry) {
     std::cerr << "fanout serve: " << geometry.error().message << "\n";
     return 2;
@@ -151,8 +155,9 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
         s.region.peers.size(), s.region.peers.size() + 1);
   }
   try {
-    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, clock,
-                          gateways, geometry->get());
+    adapters::memory::MemoryPlanStore plans;
+    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, plans,
+                          clock, gateways, geometry->get());
     region.Start();
     logger.Info("region {} (index {}) serving on {} with {} devices", s.region.name, s.region.index,
                 region.url(), region.registry().size());

@@ -1,18 +1,20 @@
 #include "paths.hpp"
 
-#include <cstdlib>
+#include <iostream>
 
 #include "platform/config/settings.hpp"
 
 namespace fanout::cli {
 
-std::optional<std::filesystem::path> FindDataDir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  auto geo =
-      config::FindGeoDataDir(std::getenv("FANOUT_DATA_DIR"), ec ? std::filesystem::path{} : exe);
-  if (!geo) return std::nullopt;
-  return geo->parent_path();
+std::optional<std::filesystem::path> FindDataDir(std::string_view command) {
+  const config::DataDirSearch s = config::FindDataDir();
+  if (s.found) return s.found;
+  std::cerr << "fanout " << command << ": cannot find the data folder (geo/, cap/): "
+            << (s.from_env ? "FANOUT_DATA_DIR=" + s.Tried() + " does not hold geo/"
+                           : "tried " + s.Tried())
+            << ". Install with `cmake --install` (data under share/fanout) or set "
+               "FANOUT_DATA_DIR to the data folder.\n";
+  return std::nullopt;
 }
 
 }  // namespace fanout::cli

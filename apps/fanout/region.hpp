@@ -1,7 +1,8 @@
 #pragma once
 // One region on the embedded engines (DESIGN §6): in-process bus, SQLite registry, file
-// archive, HTTP API, APNs/FCM gateways. The protocol log and device feed are passed in so
-// that the regions of one process (the demo) share them, standing in for replication.
+// archive, HTTP API, APNs/FCM gateways. The protocol log, device feed and plan store are
+// passed in so that the regions of one process (the demo) share them, standing in for
+// replication (DESIGN §5.1: protocol events, device updates and plans are replicated).
 // Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
 #include <filesystem>
 #include <functional>
@@ -11,7 +12,6 @@
 #include "adapters/http/http_server.hpp"
 #include "adapters/memory/file_archive.hpp"
 #include "adapters/memory/memory_bus.hpp"
-#include "adapters/memory/memory_plan_store.hpp"
 #include "adapters/sqlite/sqlite_device_store.hpp"
 #include "app/api.hpp"
 #include "app/ingest.hpp"
@@ -23,6 +23,7 @@
 #include "domain/geo/catalog.hpp"
 #include "domain/geo/geometry.hpp"
 #include "ports/device_feed.hpp"
+#include "ports/plan_store.hpp"
 #include "ports/protocol_log.hpp"
 
 namespace fanout::cli {
@@ -47,8 +48,8 @@ class EmbeddedRegion {
  public:
   EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
                  const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
-                 ports::DeviceFeed& feed, ports::Clock& clock, const GatewayFactory& gateways,
-                 const domain::geo::GeometryIndex* geometry);
+                 ports::DeviceFeed& feed, ports::PlanStore& plans, ports::Clock& clock,
+                 const GatewayFactory& gateways, const domain::geo::GeometryIndex* geometry);
   ~EmbeddedRegion();
   EmbeddedRegion(const EmbeddedRegion&) = delete;
   EmbeddedRegion& operator=(const EmbeddedRegion&) = delete;
@@ -71,7 +72,7 @@ class EmbeddedRegion {
   adapters::sqlite::SqliteDeviceStore store_;
   adapters::memory::FileArchive archive_;
   adapters::memory::MemoryBus bus_;
-  adapters::memory::MemoryPlanStore plans_;
+  ports::PlanStore& plans_;
   std::unique_ptr<ports::PushGateway> apns_high_, fcm_high_, apns_regular_, fcm_regular_;
   app::Registry registry_;
   app::CompletionTracker tracker_;

@@ -209,15 +209,18 @@ int main(int argc, char** argv) {
   double n = static_cast<double>(idx.size());
   std::printf("\n## index build (bulk, excluding generation): %.2f s (%.0f devices/s)\n", build_s,
               n / build_s);
-  std::printf("## memory: RSS delta %.1f MB = %.1f B/device; tokens %.1f B/device\n",
-              (rss1 - rss0) / 1e6, (rss1 - rss0) / n, mem.token_bytes / n);
+  auto d = [](size_t v) { return static_cast<double>(v); };
+  const double rss = static_cast<double>(rss1) - static_cast<double>(rss0);
+  std::printf("## memory: RSS delta %.1f MB = %.1f B/device; tokens %.1f B/device\n", rss / 1e6,
+              rss / n, d(mem.token_bytes) / n);
   std::printf("   => RSS delta minus tokens: %.1f B/device (target <= 64)\n",
-              (static_cast<double>(rss1 - rss0) - mem.token_bytes) / n);
+              (rss - d(mem.token_bytes)) / n);
   std::printf(
       "   accounting per device: records %.1f, id table %.1f, arena %.1f (of which tokens "
       "%.1f), region pool %.1f, bitmaps %.1f, keys %.2f; total %.1f => %.1f + token\n",
-      mem.records / n, mem.id_table / n, mem.arena / n, mem.token_bytes / n, mem.region_pool / n,
-      mem.bitmaps / n, mem.keys / n, mem.total() / n, (mem.total() - mem.token_bytes) / n);
+      d(mem.records) / n, d(mem.id_table) / n, d(mem.arena) / n, d(mem.token_bytes) / n,
+      d(mem.region_pool) / n, d(mem.bitmaps) / n, d(mem.keys) / n, d(mem.total()) / n,
+      d(mem.total() - mem.token_bytes) / n);
 
   // ---- selections ----
   auto expand = [&](const std::string& name, const std::string& key) {

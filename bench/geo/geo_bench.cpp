@@ -26,7 +26,7 @@ const std::filesystem::path kData = FANOUT_DATA_DIR;
 struct World {
   geo::GeoCatalog catalog;
   std::unique_ptr<GeosGeometryIndex> index;
-  std::unique_ptr<GeosGeometryIndex> plain;  // min_overlap_fraction = 0
+  std::unique_ptr<GeosGeometryIndex> plain;  // no artefact filter
 };
 
 const World& W() {
@@ -35,8 +35,8 @@ const World& W() {
     if (!c) throw std::runtime_error(c.error().message);
     auto* world = new World{std::move(*c), nullptr, nullptr};
     world->index = std::move(*GeosGeometryIndex::Load(kData / "geo", world->catalog));
-    world->plain = std::move(
-        *GeosGeometryIndex::Load(kData / "geo", world->catalog, {.min_overlap_fraction = 0}));
+    world->plain = std::move(*GeosGeometryIndex::Load(
+        kData / "geo", world->catalog, {.min_overlap_m2 = 0, .min_overlap_width_m = 0}));
     return world;
   }();
   return *w;

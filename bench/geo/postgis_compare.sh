@@ -12,7 +12,7 @@
 #    GiST index (geojson_to_tsv.py → \copy → ST_GeomFromGeoJSON, postgis_load.sql);
 # 5. runs the driver: resolve (municipality, Kreis, two Länder, 50 km circle — identical WKT
 #    on both sides) and locate (label points, random points), $RUNS interleaved rounds each,
-#    medians, ratio ours/PostGIS, and set agreement (ours with min_overlap_fraction = 0);
+#    medians, ratio ours/PostGIS, and set agreement (ours with the artefact filter off);
 # 6. stops the cluster and removes the temp dir (also on error).
 # Exit status: the driver's (0 all sets agree, 3 some differ, 2 setup error).
 set -euo pipefail

@@ -139,7 +139,8 @@ Shape CircleShape(double lat, double lon, double radius_km, const std::string& l
   std::ostringstream w;
   w.precision(10);
   w << "POLYGON((";
-  for (std::size_t i = 0; i < ring.size(); ++i) w << (i ? "," : "") << ring[i].lon << ' ' << ring[i].lat;
+  for (std::size_t i = 0; i < ring.size(); ++i)
+    w << (i ? "," : "") << ring[i].lon << ' ' << ring[i].lat;
   w << "))";
   return {label, w.str(), ring.size()};
 }
@@ -152,7 +153,8 @@ std::string ArrayLiteral(const std::vector<Point>& pts, bool lat) {
   std::ostringstream s;
   s.precision(10);
   s << '{';
-  for (std::size_t i = 0; i < pts.size(); ++i) s << (i ? "," : "") << (lat ? pts[i].lat : pts[i].lon);
+  for (std::size_t i = 0; i < pts.size(); ++i)
+    s << (i ? "," : "") << (lat ? pts[i].lat : pts[i].lon);
   s << '}';
   return s.str();
 }
@@ -164,7 +166,8 @@ std::string Join(const std::vector<std::string>& v, std::size_t limit = 20) {
   return out;
 }
 
-std::vector<std::string> Minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::vector<std::string> Minus(const std::vector<std::string>& a,
+                               const std::vector<std::string>& b) {
   std::vector<std::string> out;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
@@ -193,20 +196,27 @@ int main(int argc, char** argv) {
   std::filesystem::path out_dir = "postgis_compare_out";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--data") data = argv[i + 1];
-    else if (k == "--conninfo") conninfo = argv[i + 1];
-    else if (k == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
-    else if (k == "--out") out_dir = argv[i + 1];
-    else Die("unknown option " + k);
+    if (k == "--data")
+      data = argv[i + 1];
+    else if (k == "--conninfo")
+      conninfo = argv[i + 1];
+    else if (k == "--runs")
+      runs = std::max(1, std::atoi(argv[i + 1]));
+    else if (k == "--out")
+      out_dir = argv[i + 1];
+    else
+      Die("unknown option " + k);
   }
-  if (data.empty() || conninfo.empty()) Die("usage: --data DIR --conninfo STR [--runs N] [--out DIR]");
+  if (data.empty() || conninfo.empty())
+    Die("usage: --data DIR --conninfo STR [--runs N] [--out DIR]");
   std::filesystem::create_directories(out_dir);
 
   // --- our side ---------------------------------------------------------------------------
   auto cat = fanout::adapters::geofiles::LoadGeoCatalog(data / "geo");
   if (!cat) Die(cat.error().message);
   const geo::GeoCatalog& catalog = *cat;
-  auto plain_r = gs::GeosGeometryIndex::Load(data / "geo", catalog, {.min_overlap_fraction = 0});
+  auto plain_r = gs::GeosGeometryIndex::Load(data / "geo", catalog,
+                                             {.min_overlap_m2 = 0, .min_overlap_width_m = 0});
   auto sliver_r = gs::GeosGeometryIndex::Load(data / "geo", catalog);
   if (!plain_r || !sliver_r) Die("cannot load the GEOS index");
   const gs::GeosGeometryIndex& plain = **plain_r;
@@ -238,7 +248,8 @@ int main(int argc, char** argv) {
       CircleShape(koeln->label_lat, koeln->label_lon, 50, "circle 50 km around Köln"),
   };
   for (const auto& s : shapes) {
-    std::ofstream(out_dir / ("shape_" + std::to_string(&s - shapes.data()) + ".wkt")) << s.wkt << "\n";
+    std::ofstream(out_dir / ("shape_" + std::to_string(&s - shapes.data()) + ".wkt"))
+        << s.wkt << "\n";
   }
 
   // Points: every municipality's label point (always inside its own polygon) and 10,000
@@ -257,7 +268,8 @@ int main(int argc, char** argv) {
   const std::string pgver = pg.Column("select version()").at(0);
   const std::string default_workers = pg.Column("show max_parallel_workers_per_gather").at(0);
   const std::string rows = pg.Column("select count(*) from gemeinden").at(0);
-  const std::string invalid = pg.Column("select count(*) from gemeinden where not st_isvalid(geom)").at(0);
+  const std::string invalid =
+      pg.Column("select count(*) from gemeinden where not st_isvalid(geom)").at(0);
   pg.Prepare("resolve",
              "select ars from gemeinden where st_intersects(geom, st_geomfromtext($1, 4326)) "
              "order by ars",
@@ -266,10 +278,11 @@ int main(int argc, char** argv) {
              "explain (analyze, timing off, costs off) select ars from gemeinden where "
              "st_intersects(geom, st_geomfromtext($1, 4326)) order by ars",
              1);
-  pg.Prepare("locate",
-             "select ars from gemeinden where st_intersects(geom, st_setsrid(st_makepoint($2::float8, "
-             "$1::float8), 4326)) order by ars limit 1",
-             2);
+  pg.Prepare(
+      "locate",
+      "select ars from gemeinden where st_intersects(geom, st_setsrid(st_makepoint($2::float8, "
+      "$1::float8), 4326)) order by ars limit 1",
+      2);
   pg.Prepare("locate_batch",
              "select coalesce(g.ars, '') from unnest($1::float8[], $2::float8[]) with ordinality "
              "as p(lat, lon, i) left join lateral (select ars from gemeinden where "
@@ -296,34 +309,39 @@ int main(int argc, char** argv) {
   std::vector<std::string> validity;
   for (std::size_t i = 0, n = shapes.size(); i < n; ++i) {
     const std::string reason =
-        pg.Column("select st_isvalidreason(st_geomfromtext($$" + shapes[i].wkt + "$$, 4326))").at(0);
+        pg.Column("select st_isvalidreason(st_geomfromtext($$" + shapes[i].wkt + "$$, 4326))")
+            .at(0);
     validity.push_back(reason == "Valid Geometry" ? "valid" : reason);
     if (reason != "Valid Geometry") {
       Shape fixed = shapes[i];
       fixed.name += " (made valid once)";
       fixed.wkt = pg.Column("select st_astext(st_makevalid(st_geomfromtext($$" + shapes[i].wkt +
-                            "$$, 4326)))").at(0);
-      fixed.vertices = std::stoul(
-          pg.Column("select st_npoints(st_geomfromtext($$" + fixed.wkt + "$$))").at(0));
+                            "$$, 4326)))")
+                      .at(0);
+      fixed.vertices =
+          std::stoul(pg.Column("select st_npoints(st_geomfromtext($$" + fixed.wkt + "$$))").at(0));
       shapes.push_back(fixed);
       validity.push_back("valid");
-      std::ofstream(out_dir / ("shape_" + std::to_string(shapes.size() - 1) + ".wkt")) << fixed.wkt << "\n";
+      std::ofstream(out_dir / ("shape_" + std::to_string(shapes.size() - 1) + ".wkt"))
+          << fixed.wkt << "\n";
     }
   }
 
   std::cout << "# PostGIS comparison (" << runs << " runs per figure, median; wall clock)\n\n";
-  std::cout << "- " << pgver << "\n- " << version << "\n- table gemeinden: " << rows
-            << " rows, " << invalid << " invalid geometries (ST_IsValid false)\n"
+  std::cout << "- " << pgver << "\n- " << version << "\n- table gemeinden: " << rows << " rows, "
+            << invalid << " invalid geometries (ST_IsValid false)\n"
             << "- ours: GeosGeometryIndex, " << plain.stats().municipalities << " polygons, "
             << plain.stats().vertices << " vertices\n\n";
   int differences = 0;
 
   // --- resolve ----------------------------------------------------------------------------
-  std::cout << "## Resolve (ST_Intersects of the shape with all municipalities → sorted ARS set)\n\n";
-  std::cout << "| shape | vertices (validity) | municipalities (plain) | ours plain ms | ours sliver ms "
-               "(hits) | PostGIS par=0 ms | PostGIS server exec ms | PostGIS default ms | "
-               "ratio ours/PostGIS (par=0) | sets equal | PostGIS generic plan ms |\n"
-               "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout
+      << "## Resolve (ST_Intersects of the shape with all municipalities → sorted ARS set)\n\n";
+  std::cout
+      << "| shape | vertices (validity) | municipalities (plain) | ours plain ms | ours sliver ms "
+         "(hits) | PostGIS par=0 ms | PostGIS server exec ms | PostGIS default ms | "
+         "ratio ours/PostGIS (par=0) | sets equal | PostGIS generic plan ms |\n"
+         "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (std::size_t si = 0; si < shapes.size(); ++si) {
     const Shape& s = shapes[si];
     std::vector<double> t_plain, t_sliver, t_pg0, t_pgd, t_exec;
@@ -360,9 +378,9 @@ int main(int argc, char** argv) {
     }
     // EXPLAIN of a statement with parameters is always planned with their values; EXPLAIN
     // EXECUTE of the prepared statement shows the plan it really uses.
-    WriteLines(out_dir / ("plan_shape_" + std::to_string(si) + "_generic.txt"),
-               pg.Column("explain (analyze, timing off, costs off) execute resolve($$" + s.wkt +
-                         "$$)"));
+    WriteLines(
+        out_dir / ("plan_shape_" + std::to_string(si) + "_generic.txt"),
+        pg.Column("explain (analyze, timing off, costs off) execute resolve($$" + s.wkt + "$$)"));
     pg.Exec("set plan_cache_mode = force_custom_plan");
     WriteLines(out_dir / ("plan_shape_" + std::to_string(si) + "_par0.txt"),
                pg.Run("explain_resolve", {s.wkt}));
@@ -375,11 +393,12 @@ int main(int argc, char** argv) {
     const bool equal = ours == theirs && theirs == theirs_default;
     if (!equal) ++differences;
     char buf[1024];
-    std::snprintf(buf, sizeof buf,
-                  "| %s | %zu (%s) | %zu | %.3f | %.3f (%zu) | %.3f | %.3f | %.3f | %.2f | %s | %.1f |\n",
-                  s.name.c_str(), s.vertices, validity[si].c_str(), ours.size(), Median(t_plain), Median(t_sliver),
-                  ours_sliver.size(), Median(t_pg0), Median(t_exec), Median(t_pgd),
-                  Median(t_plain) / Median(t_pg0), equal ? "yes" : "NO", Median(t_generic));
+    std::snprintf(
+        buf, sizeof buf,
+        "| %s | %zu (%s) | %zu | %.3f | %.3f (%zu) | %.3f | %.3f | %.3f | %.2f | %s | %.1f |\n",
+        s.name.c_str(), s.vertices, validity[si].c_str(), ours.size(), Median(t_plain),
+        Median(t_sliver), ours_sliver.size(), Median(t_pg0), Median(t_exec), Median(t_pgd),
+        Median(t_plain) / Median(t_pg0), equal ? "yes" : "NO", Median(t_generic));
     std::cout << buf;
     if (!equal) {
       std::cout << "  - only ours: " << Join(Minus(ours, theirs))
@@ -396,8 +415,7 @@ int main(int argc, char** argv) {
                "(batch) | same ARS |\n"
                "|---|---|---|---|---|---|---|---|---|---|\n";
   const std::size_t per_point_n = 2000;  // one round trip each: a subset keeps runs short
-  for (const auto& [set_name, pts] :
-       std::vector<std::pair<std::string, const std::vector<Point>*>>{
+  for (const auto& [set_name, pts] : std::vector<std::pair<std::string, const std::vector<Point>*>>{
            {"label points (all inside)", &labels}, {"random in bbox", &randoms}}) {
     std::vector<double> t_ours, t_pp, t_ppg, t_batch, t_batchd;
     std::vector<std::string> ours(pts->size()), batch, batchd;
@@ -445,8 +463,8 @@ int main(int argc, char** argv) {
         ++same;
       } else if (diffs.size() < 10) {
         char b[160];
-        std::snprintf(b, sizeof b, "(%.6f %.6f: ours %s, PostGIS %s)", (*pts)[i].lat,
-                      (*pts)[i].lon, ours[i].empty() ? "-" : ours[i].c_str(),
+        std::snprintf(b, sizeof b, "(%.6f %.6f: ours %s, PostGIS %s)", (*pts)[i].lat, (*pts)[i].lon,
+                      ours[i].empty() ? "-" : ours[i].c_str(),
                       batch[i].empty() ? "-" : batch[i].c_str());
         diffs.push_back(b);
       }
@@ -460,17 +478,19 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < pts->size(); ++i) own += ours[i] == ms[i].ars;
     }
     if (same != pts->size()) ++differences;
-    const double ours_ps = pts->size() / (Median(t_ours) / 1000);
-    const double pp_ps = per_point_n / (Median(t_pp) / 1000);
-    const double ppg_ps = per_point_n / (Median(t_ppg) / 1000);
-    const double b_ps = pts->size() / (Median(t_batch) / 1000);
-    const double bd_ps = pts->size() / (Median(t_batchd) / 1000);
+    const double npts = static_cast<double>(pts->size());
+    const double ours_ps = npts / (Median(t_ours) / 1000);
+    const double pp_ps = static_cast<double>(per_point_n) / (Median(t_pp) / 1000);
+    const double ppg_ps = static_cast<double>(per_point_n) / (Median(t_ppg) / 1000);
+    const double b_ps = npts / (Median(t_batch) / 1000);
+    const double bd_ps = npts / (Median(t_batchd) / 1000);
     char buf[1024];
-    std::snprintf(buf, sizeof buf,
-                  "| %s | %zu (%zu inside) | %.0f | %.0f (%zu points) | %.0f | %.0f | %.0f | %.1f | "
-                  "%.1f | %zu/%zu |\n",
-                  set_name.c_str(), pts->size(), inside, ours_ps, pp_ps, per_point_n, ppg_ps, b_ps,
-                  bd_ps, ours_ps / std::max(pp_ps, ppg_ps), ours_ps / b_ps, same, pts->size());
+    std::snprintf(
+        buf, sizeof buf,
+        "| %s | %zu (%zu inside) | %.0f | %.0f (%zu points) | %.0f | %.0f | %.0f | %.1f | "
+        "%.1f | %zu/%zu |\n",
+        set_name.c_str(), pts->size(), inside, ours_ps, pp_ps, per_point_n, ppg_ps, b_ps, bd_ps,
+        ours_ps / std::max(pp_ps, ppg_ps), ours_ps / b_ps, same, pts->size());
     std::cout << buf;
     if (pts == &labels) {
       std::cout << "  - label points that locate to their own ARS (ours): " << own << "/"
@@ -479,12 +499,16 @@ int main(int argc, char** argv) {
     for (const auto& d : diffs) std::cout << "  - differs: " << d << "\n";
   }
   pg.Exec(settings[0].sql);
-  WriteLines(out_dir / "plan_locate_batch_par0.txt",
-             pg.Column("explain (costs off) select coalesce(g.ars, '') from unnest('{50.9}'::float8[], "
-                       "'{6.9}'::float8[]) with ordinality as p(lat, lon, i) left join lateral "
-                       "(select ars from gemeinden where st_intersects(geom, "
-                       "st_setsrid(st_makepoint(p.lon, p.lat), 4326)) order by ars limit 1) g on "
-                       "true order by p.i"));
-  std::cout << "\n" << (differences ? "DIFFERENCES: " + std::to_string(differences) : std::string("all sets agree")) << "\n";
+  WriteLines(
+      out_dir / "plan_locate_batch_par0.txt",
+      pg.Column("explain (costs off) select coalesce(g.ars, '') from unnest('{50.9}'::float8[], "
+                "'{6.9}'::float8[]) with ordinality as p(lat, lon, i) left join lateral "
+                "(select ars from gemeinden where st_intersects(geom, "
+                "st_setsrid(st_makepoint(p.lon, p.lat), 4326)) order by ars limit 1) g on "
+                "true order by p.i"));
+  std::cout << "\n"
+            << (differences ? "DIFFERENCES: " + std::to_string(differences)
+                            : std::string("all sets agree"))
+            << "\n";
   return differences ? 3 : 0;
 }

@@ -128,7 +128,7 @@ class PipelineTest : public ::testing::Test {
         peer_registry_("r1", peer_store_, feed_, ProviderSettings{}, kShards),
         ingest_(region_, ProviderSettings{}, Pipeline(), decoder_, archive_, log_, bus_, clock_),
         processor_(region_, ProviderSettings{}, Pipeline(), decoder_, catalog_, archive_, plans_,
-                   log_, bus_, clock_, tracker_),
+                   log_, bus_, clock_, tracker_, &geometry_),
         queuer_(region_, Pipeline(), registry_, plans_, log_, bus_, clock_, tracker_),
         sender_(region_, retry, registry_, plans_, log_, bus_, clock_, tracker_, apns_timed_,
                 fcm_timed_) {
@@ -203,6 +203,11 @@ class PipelineTest : public ::testing::Test {
   adapters::memory::MemoryPlanStore plans_;
   adapters::memory::FileArchive archive_;
   domain::geo::GeoCatalog catalog_;
+  // Boxes around the SmallCatalog's label points (index order of the catalog).
+  testing::FakeGeometryIndex geometry_{{{51.9, 7.5, 52.0, 7.7},
+                                        {48.1, 11.5, 48.2, 11.7},
+                                        {48.15, 11.2, 48.2, 11.3},
+                                        {48.3, 10.8, 48.4, 11.0}}};
   testing::FakePushGateway apns_{ports::Platform::kApns}, fcm_{ports::Platform::kFcm};
   TimedGateway apns_timed_{apns_}, fcm_timed_{fcm_};
   Registry registry_;
@@ -251,6 +256,32 @@ TEST_F(PipelineTest, DeliversOncePerMatchingDeviceAndReportsDone) {
     EXPECT_NE(r.Payload().find("\"alert_id\":\"alert-1\""), std::string::npos);
     EXPECT_FALSE(r.high_priority);
   }
+}
+
+TEST_F(PipelineTest, PolygonAndCircleOnlyAlertsAreResolvedThroughTheGeometryIndex) {
+  // The processor must use the region's geometry index: an alert whose only area is a
+  // polygon (or a circle) is delivered, not quarantined AREA_UNRESOLVED.
+  std::vector<Device> devs{
+      Dev("m1", Platform::kApns, false, {"091620000000"}),  // München
+      Dev("m2", Platform::kFcm, false, {"097610000000"}),   // Augsburg
+      Dev("m3", Platform::kFcm, false, {"055150000000"}),   // Münster: outside both shapes
+  };
+  ASSERT_TRUE(registry_.Import(devs));
+  domain::cap::CheckResult poly = Usable("poly-1", "Extreme", "");
+  poly.alert->infos[0].areas[0].polygons.push_back(
+      "48.12,11.52 48.12,11.68 48.18,11.68 48.18,11.52 48.12,11.52");
+  decoder_.Add("body-poly", poly);
+  domain::cap::CheckResult circle = Usable("circle-1", "Severe", "");
+  circle.alert->infos[0].areas[0].circles.push_back("48.35,10.9 5");
+  decoder_.Add("body-circle", circle);
+  ASSERT_EQ(ingest_.Accept("AP3", "poly-1", "body-poly").http_status, 202);
+  ASSERT_EQ(ingest_.Accept("AP3", "circle-1", "body-circle").http_status, 202);
+  Drain();
+  EXPECT_GE(geometry_.calls(), 2);
+  EXPECT_EQ(Report("poly-1").status, "done");
+  EXPECT_EQ(Report("circle-1").status, "done");
+  EXPECT_EQ(Delivered(apns_), (std::set<std::string>{devs[0].token}));
+  EXPECT_EQ(Delivered(fcm_), (std::set<std::string>{devs[1].token}));
 }
 
 TEST_F(PipelineTest, ExtremeIsHighPriority) {

@@ -134,6 +134,8 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   if (alert.msg_type == "Update" || alert.msg_type == "Cancel") {
     bool first = true;
     for (const auto& ref : alert.references) {
+      // A self-reference (CIRCULAR_REFERENCE warning) names nothing earlier: ignored.
+      if (ref.sender == alert.sender && ref.identifier == alert.identifier) continue;
       auto prior = plans_.Get(ref.identifier);
       if (first) {
         plan->collapse_id = prior ? prior->collapse_id : CollapseIdFor(ref.identifier);

@@ -25,7 +25,7 @@ class Processor {
             const ports::AlertDecoder& decoder, const domain::geo::GeoCatalog& catalog,
             ports::AlertArchive& archive, ports::PlanStore& plans, ports::ProtocolLog& log,
             ports::WorkBus& bus, ports::Clock& clock, CompletionTracker& tracker,
-            const domain::geo::GeometryIndex* geometry = nullptr);
+            const domain::geo::GeometryIndex* geometry);
 
   /// Handles one `alerts.<priority>` message.
   ports::WorkBus::Ack Handle(const ports::BusMessage& msg);

@@ -117,9 +117,9 @@ run "locate Berlin" 0 "$FANOUT" geo locate --geo-dir "$GEO" 52.5 13.4
 expect_out "locate Berlin" '{"ars":"110000000000","name":"Berlin","kreis":"Berlin","land":"Berlin"}'
 
 # Münster's label point from the CSV; no --geo-dir: the binary finds the repository's data
-# itself (FANOUT_GEO_DIR set to the same place, so an installed copy works too).
+# itself (FANOUT_DATA_DIR, the one override, set to the same place).
 read -r lat lon < <(awk -F, '$1 == "055150000000" { print $9, $10 }' "$GEO/de_gemeinden_vg5000_2021.csv")
-run "locate Münster label point" 0 env FANOUT_GEO_DIR="$GEO" "$FANOUT" geo locate "$lat" "$lon"
+run "locate Münster label point" 0 env FANOUT_DATA_DIR="$(dirname "$GEO")" "$FANOUT" geo locate "$lat" "$lon"
 expect_out "locate Münster label point" '{"ars":"055150000000","name":"Münster","kreis":"Stadt Münster","land":"Nordrhein-Westfalen"}'
 
 run "locate Ürzig" 0 "$FANOUT" geo locate --geo-dir "$GEO" 50.0 7.0

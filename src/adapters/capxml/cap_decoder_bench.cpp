@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
       auto t1 = std::chrono::steady_clock::now();
       clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
       double wall_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / iterations;
-      double cpu_us =
-          ((c1.tv_sec - c0.tv_sec) * 1e6 + (c1.tv_nsec - c0.tv_nsec) / 1e3) / iterations;
+      double cpu_us = (static_cast<double>(c1.tv_sec - c0.tv_sec) * 1e6 +
+                       static_cast<double>(c1.tv_nsec - c0.tv_nsec) / 1e3) /
+                      iterations;
       std::printf("%8.1f us cpu %8.1f us wall /decode  %7zu bytes  xsd=%s valid=%zu/%d  %s\n",
                   cpu_us, wall_us, body.size(), d == &with_xsd ? "on " : "off", valid, iterations,
                   argv[f]);

@@ -167,8 +167,12 @@ TEST_P(FcmFaultTest, ServerFaultsAreRetryLater) {
     EXPECT_EQ(x.outcome, PushOutcome::kRetryLater);
     EXPECT_EQ(x.http_status, GetParam().second);
   }
-  if (GetParam().second == 429) EXPECT_EQ(r[0].reason, "QUOTA_EXCEEDED");
-  if (GetParam().second == 503) EXPECT_EQ(r[0].reason, "UNAVAILABLE");
+  if (GetParam().second == 429) {
+    EXPECT_EQ(r[0].reason, "QUOTA_EXCEEDED");
+  }
+  if (GetParam().second == 503) {
+    EXPECT_EQ(r[0].reason, "UNAVAILABLE");
+  }
   if (GetParam().second == 429 || GetParam().second == 503) {
     ASSERT_TRUE(r[0].retry_after.has_value());
     EXPECT_EQ(*r[0].retry_after, std::chrono::seconds(3));

@@ -9,6 +9,7 @@
 
 #include "adapters/geofiles/geo_files.hpp"
 #include "domain/geo/resolve.hpp"
+#include "platform/config/settings.hpp"
 #include "platform/text/json_string.hpp"
 
 namespace fanout::adapters::geofiles {
@@ -61,29 +62,18 @@ Result<GeoData, Error> LoadGeoData(const std::filesystem::path& geo_dir, bool wi
 std::optional<std::filesystem::path> FindGeoDir(const std::string& explicit_dir,
                                                 const std::filesystem::path& executable,
                                                 std::string* tried) {
-  std::vector<std::filesystem::path> candidates;
   if (!explicit_dir.empty()) {
-    candidates.emplace_back(explicit_dir);  // an explicit choice is not second-guessed
-  } else {
-    if (const char* env = std::getenv("FANOUT_GEO_DIR"); env && *env) {
-      candidates.emplace_back(env);
-    }
-    std::error_code ec;
-    auto dir = std::filesystem::weakly_canonical(executable, ec).parent_path();
-    for (int depth = 0; depth < 8 && !dir.empty(); ++depth) {
-      candidates.push_back(dir / "data" / "geo");
-      if (dir == dir.parent_path()) break;
-      dir = dir.parent_path();
-    }
-    candidates.emplace_back(std::filesystem::path("data") / "geo");
+    // An explicit choice is not second-guessed.
+    if (HasGeoData(explicit_dir)) return std::filesystem::path(explicit_dir);
+    if (tried) *tried = explicit_dir;
+    return std::nullopt;
   }
-  for (const auto& c : candidates) {
-    if (HasGeoData(c)) return c;
-  }
-  if (tried) {
-    tried->clear();
-    for (const auto& c : candidates) *tried += (tried->empty() ? "" : ", ") + c.string();
-  }
+  // The one search every command uses ($FANOUT_DATA_DIR, data/ or share/fanout/ above the
+  // executable, the installation folder).
+  const config::DataDirSearch s =
+      config::FindDataDir(std::getenv("FANOUT_DATA_DIR"), executable, config::InstallDataDir());
+  if (s.found) return *s.found / "geo";
+  if (tried) *tried = s.Tried();
   return std::nullopt;
 }
 

@@ -25,10 +25,10 @@ struct GeoData {
 [[nodiscard]] Result<GeoData, Error> LoadGeoData(const std::filesystem::path& geo_dir,
                                                  bool with_geometry);
 
-/// Where the geo data lives, in this order: `explicit_dir` if non-empty; $FANOUT_GEO_DIR;
-/// the first `data/geo` holding de_gemeinden_vg5000_2021.csv in the executable's folder or
-/// any folder above it (so a binary in build/<preset>/apps/fanout finds the repository's
-/// data); `./data/geo`. Returns nullopt (and what was tried, in `tried`) when none exists.
+/// Where the geo data lives: `explicit_dir` if non-empty (alone); else `geo/` of the data
+/// folder found by config::FindDataDir ($FANOUT_DATA_DIR; `data/` or `share/fanout/` in the
+/// executable's folder or above it; the installation folder). Returns nullopt (and what was
+/// tried, in `tried`) when none exists.
 std::optional<std::filesystem::path> FindGeoDir(const std::string& explicit_dir,
                                                 const std::filesystem::path& executable,
                                                 std::string* tried);

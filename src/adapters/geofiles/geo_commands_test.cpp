@@ -73,14 +73,17 @@ TEST(FindGeoDir, ExplicitEnvExecutableAndFailure) {
   EXPECT_TRUE(std::filesystem::equivalent(*found, kGeoDir));
   EXPECT_FALSE(FindGeoDir("/nonexistent/geo", exe, &tried));  // explicit: no fallback
   EXPECT_THAT(tried, HasSubstr("/nonexistent/geo"));
-  // $FANOUT_GEO_DIR comes before the executable's location.
-  ::setenv("FANOUT_GEO_DIR", kGeoDir.c_str(), 1);
-  EXPECT_EQ(FindGeoDir("", "/nonexistent/fanout", &tried), kGeoDir);
-  ::setenv("FANOUT_GEO_DIR", "/nonexistent/env-geo", 1);
-  const auto via_exe = FindGeoDir("", exe, &tried);  // a wrong env value falls through
-  ASSERT_TRUE(via_exe);
-  EXPECT_TRUE(std::filesystem::equivalent(*via_exe, kGeoDir));
-  ::unsetenv("FANOUT_GEO_DIR");
+  // $FANOUT_DATA_DIR (the one override every command reads) comes before the executable's
+  // location, and a wrong value is an error rather than silently replaced.
+  const auto data_dir = kGeoDir.parent_path();
+  ::setenv("FANOUT_DATA_DIR", data_dir.c_str(), 1);
+  const auto via_env = FindGeoDir("", "/nonexistent/fanout", &tried);
+  ASSERT_TRUE(via_env);
+  EXPECT_TRUE(std::filesystem::equivalent(*via_env, kGeoDir));
+  ::setenv("FANOUT_DATA_DIR", "/nonexistent/env-data", 1);
+  EXPECT_FALSE(FindGeoDir("", exe, &tried));
+  EXPECT_THAT(tried, HasSubstr("/nonexistent/env-data"));
+  ::unsetenv("FANOUT_DATA_DIR");
 }
 
 TEST(GeoResolve, PrintsSortedKeysPerFile) {

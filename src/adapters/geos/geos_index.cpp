@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "adapters/geos/geojson.hpp"
 
@@ -23,6 +25,41 @@ using domain::geo::Ring;
 cap::Issue Warn(std::string code, std::string message) {
   return cap::Issue{std::move(code), std::move(message), false};
 }
+
+/// Lambert azimuthal equal-area projection of the WGS84 ellipsoid through the authalic
+/// sphere (Snyder, "Map Projections — A Working Manual", 1987, eq. 3-11, 3-12, 24-2, 24-3):
+/// latitudes become authalic latitudes, then the spherical LAEA with the authalic radius.
+/// Areas are exact; lengths near the centre are nearly true.
+class AuthalicProjection {
+ public:
+  AuthalicProjection(double lat0_deg, double lon0_deg)
+      : lon0_(lon0_deg * kRad), beta0_(Authalic(lat0_deg * kRad)) {
+    sin_b0_ = std::sin(beta0_);
+    cos_b0_ = std::cos(beta0_);
+  }
+  std::pair<double, double> Project(double lat_deg, double lon_deg) const {
+    const double beta = Authalic(lat_deg * kRad);
+    const double dl = lon_deg * kRad - lon0_;
+    const double sb = std::sin(beta), cb = std::cos(beta), cdl = std::cos(dl);
+    const double k = std::sqrt(2 / (1 + sin_b0_ * sb + cos_b0_ * cb * cdl));
+    return {kRq * k * cb * std::sin(dl), kRq * k * (cos_b0_ * sb - sin_b0_ * cb * cdl)};
+  }
+
+ private:
+  static constexpr double kRad = 3.14159265358979323846 / 180;
+  static constexpr double kA = 6378137.0;          // WGS84 semi-major axis, m
+  static constexpr double kE2 = 0.00669437999014;  // WGS84 first eccentricity squared
+  static double Q(double phi) {
+    const double e = std::sqrt(kE2), s = std::sin(phi);
+    return (1 - kE2) * (s / (1 - kE2 * s * s) - std::log((1 - e * s) / (1 + e * s)) / (2 * e));
+  }
+  static double Authalic(double phi) {
+    static const double qp = Q(3.14159265358979323846 / 2);
+    return std::asin(std::clamp(Q(phi) / qp, -1.0, 1.0));
+  }
+  static inline const double kRq = kA * std::sqrt(Q(3.14159265358979323846 / 2) / 2);
+  double lon0_, beta0_, sin_b0_ = 0, cos_b0_ = 1;
+};
 
 }  // namespace
 
@@ -180,26 +217,24 @@ struct GeosGeometryIndex::Impl {
     return c.ids;
   }
 
-  /// Municipalities whose polygon intersects `g`, appended to `out`. For a polygonal `g`
-  /// and min_overlap_fraction > 0, boundary slivers are dropped (see GeosIndexSettings).
+  /// Municipalities whose polygon intersects `g`, appended to `out`. For a polygonal `g`,
+  /// boundary artefacts are dropped by the absolute rule of GeosIndexSettings.
   void IntersectingMunicipalities(const GEOSGeometry* g, std::vector<uint32_t>& out) const {
     const GEOSPreparedGeometry* pg = GEOSPrepare_r(ctx, g);
     const int type = GEOSGeomTypeId_r(ctx, g);
     const bool polygonal = type == GEOS_POLYGON || type == GEOS_MULTIPOLYGON;
-    double g_area = 0;
-    if (polygonal) GEOSArea_r(ctx, g, &g_area);
-    const double f = settings.min_overlap_fraction;
+    const bool filter = settings.min_overlap_m2 > 0 || settings.min_overlap_width_m > 0;
     for (uint32_t c : CandidatesOf(g)) {
       if (GEOSPreparedIntersects_r(ctx, pg, geoms[c]) != 1) continue;
-      // Fast paths that only ever keep a hit: the area covers the municipality's label
-      // point (a sliver never reaches it), or one contains the other.
-      if (!polygonal || f <= 0 || GEOSPreparedIntersects_r(ctx, pg, labels[c]) == 1 ||
+      // (b) the area covers the label point, (a) the municipality contains the area: cheap
+      // tests that decide most candidates without an overlay.
+      if (!polygonal || !filter || GEOSPreparedIntersects_r(ctx, pg, labels[c]) == 1 ||
           GEOSPreparedContains_r(ctx, prepared[c], g) == 1) {
         out.push_back(c);
         continue;
       }
-      // Partial overlap: measure it. Clip the (possibly huge) area to the municipality's
-      // envelope first, which keeps the overlay small.
+      // Partial overlap: measure it, (c) and (d). Clip the (possibly huge) area to the
+      // municipality's envelope first, which keeps the overlay small.
       double xmin, ymin, xmax, ymax;
       GEOSGeom_getXMin_r(ctx, geoms[c], &xmin);
       GEOSGeom_getYMin_r(ctx, geoms[c], &ymin);
@@ -212,13 +247,72 @@ struct GeosGeometryIndex::Impl {
         clipped = GEOSGeom_clone_r(ctx, g);
       }
       GEOSGeometry* inter = clipped ? GEOSIntersection_r(ctx, clipped, geoms[c]) : nullptr;
-      double overlap = 0;
-      if (inter) GEOSArea_r(ctx, inter, &overlap);
-      if (!inter || overlap >= f * std::min(areas[c], g_area)) out.push_back(c);  // on failure keep
-      if (inter) GEOSGeom_destroy_r(ctx, inter);
+      if (!inter) {
+        out.push_back(c);  // the overlay failed: err towards warning
+      } else {
+        const Extent m = MeasureOnEllipsoid(inter);
+        const double width = m.perimeter_m > 0 ? 2 * m.area_m2 / m.perimeter_m : 0;
+        if (m.area_m2 > 0 &&
+            (m.area_m2 >= settings.min_overlap_m2 || width >= settings.min_overlap_width_m)) {
+          out.push_back(c);
+        }
+        GEOSGeom_destroy_r(ctx, inter);
+      }
       if (clipped) GEOSGeom_destroy_r(ctx, clipped);
     }
     GEOSPreparedGeom_destroy_r(ctx, pg);
+  }
+
+  struct Extent {
+    double area_m2 = 0;
+    double perimeter_m = 0;
+  };
+
+  /// Area and perimeter in metres of the polygonal parts of `g` (lon/lat degrees), on the
+  /// WGS84 ellipsoid: the coordinates are projected with the Lambert azimuthal equal-area
+  /// projection on the authalic sphere (an exact equal-area map of the ellipsoid, Snyder
+  /// 1987 §24), centred on the geometry itself so that lengths are distorted by far less
+  /// than 0.1 % over the few kilometres an overlap spans.
+  Extent MeasureOnEllipsoid(const GEOSGeometry* g) const {
+    Extent e;
+    const int type = GEOSGeomTypeId_r(ctx, g);
+    if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+      const int n = GEOSGetNumGeometries_r(ctx, g);
+      for (int i = 0; i < n; ++i) {
+        const Extent part = MeasureOnEllipsoid(GEOSGetGeometryN_r(ctx, g, i));
+        e.area_m2 += part.area_m2;
+        e.perimeter_m += part.perimeter_m;
+      }
+      return e;
+    }
+    if (type != GEOS_POLYGON || GEOSisEmpty_r(ctx, g)) return e;
+    double lon0 = 0, lat0 = 0;
+    GEOSGeom_getXMin_r(ctx, g, &lon0);
+    GEOSGeom_getYMin_r(ctx, g, &lat0);
+    const AuthalicProjection proj(lat0, lon0);
+    auto ring = [&](const GEOSGeometry* r, double sign) {
+      const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, r);
+      unsigned int n = 0;
+      if (!seq || !GEOSCoordSeq_getSize_r(ctx, seq, &n) || n < 2) return;
+      double twice_area = 0;
+      double px = 0, py = 0;
+      for (unsigned int i = 0; i < n; ++i) {
+        double lon = 0, lat = 0;
+        GEOSCoordSeq_getXY_r(ctx, seq, i, &lon, &lat);
+        const auto [x, y] = proj.Project(lat, lon);
+        if (i > 0) {
+          twice_area += px * y - x * py;
+          e.perimeter_m += std::hypot(x - px, y - py);
+        }
+        px = x;
+        py = y;
+      }
+      e.area_m2 += sign * std::abs(twice_area) / 2;
+    };
+    ring(GEOSGetExteriorRing_r(ctx, g), 1);
+    const int holes = GEOSGetNumInteriorRings_r(ctx, g);
+    for (int i = 0; i < holes; ++i) ring(GEOSGetInteriorRingN_r(ctx, g, i), -1);
+    return e;
   }
 };
 

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -28,7 +29,7 @@ const std::filesystem::path kGeoDir = FANOUT_DATA_DIR "/geo";
 struct Fixture {
   geo::GeoCatalog catalog;
   std::unique_ptr<GeosGeometryIndex> index;       // default settings (sliver filter on)
-  std::unique_ptr<GeosGeometryIndex> intersects;  // min_overlap_fraction = 0
+  std::unique_ptr<GeosGeometryIndex> intersects;  // no artefact filter
 };
 
 const Fixture& F() {
@@ -39,7 +40,8 @@ const Fixture& F() {
     auto idx = GeosGeometryIndex::Load(kGeoDir, fx->catalog);
     if (!idx) throw std::runtime_error(idx.error().message);
     fx->index = std::move(*idx);
-    auto plain = GeosGeometryIndex::Load(kGeoDir, fx->catalog, {.min_overlap_fraction = 0});
+    auto plain = GeosGeometryIndex::Load(kGeoDir, fx->catalog,
+                                         {.min_overlap_m2 = 0, .min_overlap_width_m = 0});
     if (!plain) throw std::runtime_error(plain.error().message);
     fx->intersects = std::move(*plain);
     return fx;
@@ -141,7 +143,7 @@ KreisStats ResolveKreisPolygons(const GeosGeometryIndex& index) {
 
 TEST(GeosIndex, KreisPolygonsResolveToExactlyTheirMunicipalities) {
   const KreisStats s = ResolveKreisPolygons(*F().index);
-  std::cout << "[geos] Kreis polygons (sliver filter 1 %): " << s.exact << "/401 exact, "
+  std::cout << "[geos] Kreis polygons (artefact rule 5 ha / 10 m): " << s.exact << "/401 exact, "
             << s.missing << " missed, " << s.extras << " neighbours\n";
   EXPECT_EQ(s.missing, 0u);
   EXPECT_EQ(s.extras, 0u);
@@ -324,11 +326,127 @@ TEST(GeosIndex, CirclesAndPoints) {
   EXPECT_THAT(around, Contains("053160000000"));  // Leverkusen, ~15 km
   EXPECT_GT(around.size(), 10u);
   EXPECT_LT(around.size(), 60u);
-  // A 300 m circle covers < 0.1 % of Köln: the sliver filter compares with the smaller of
-  // the two areas, so it is still a hit.
+  // A 300 m circle covers < 0.1 % of Köln: it lies within Köln, so it is a hit.
   geo::AreaShape small;
   small.polygons = {geo::CircleToRing({{koeln->label_lat, koeln->label_lon}, 0.3})};
   EXPECT_EQ(Keys(f.index->Intersect(small).municipalities), std::set<std::string>{"053150000000"});
+}
+
+// Overlap of two GEOS geometries in m², approximated independently of the index (degrees²
+// scaled by the local metres per degree; good to ~1 % over a few hundred metres).
+double ApproxOverlapM2(GEOSContextHandle_t ctx, const GEOSGeometry* a, const GEOSGeometry* b,
+                       double lat) {
+  GEOSGeometry* inter = GEOSIntersection_r(ctx, a, b);
+  double deg2 = 0;
+  if (inter) GEOSArea_r(ctx, inter, &deg2);
+  if (inter) GEOSGeom_destroy_r(ctx, inter);
+  const double m_per_deg = 111'195.0;
+  return deg2 * m_per_deg * m_per_deg * std::cos(lat * 3.14159265358979323846 / 180);
+}
+
+// The regression of issue 9: the old rule compared the overlap with 1 % of the
+// municipality's own area, so a big municipality overlapped by tens of hectares was never
+// warned. Now any real overlap counts: a 600 m square centred on a vertex of a municipality's
+// outline overlaps it by a wide piece (not a sliver), and the municipality must be in the
+// result, whatever its size — also when the square is part of a large alert area (here a
+// MULTIPOLYGON with a 30 km square in the North Sea), the case the relative rule lost.
+// Checked for every 21st municipality.
+TEST(GeosIndex, EveryRealOverlapIsWarnedWhateverTheMunicipalitySize) {
+  const auto& f = F();
+  auto munis = ReadGeoJsonFeatures(kGeoDir / "de_gemeinden_vg5000_2021.geojson");
+  ASSERT_TRUE(munis);
+  GEOSContextHandle_t ctx = GEOS_init_r();
+  GEOSWKTReader* reader = GEOSWKTReader_create_r(ctx);
+  std::size_t checked = 0, missed = 0, old_rule_dropped = 0;
+  std::string first_missed;
+  for (std::size_t i = 0; i < munis->size(); i += 21) {
+    const GeoJsonFeature& m = (*munis)[i];
+    const double lon = m.polygons[0][0][0], lat = m.polygons[0][0][1];
+    const double dlat = 0.3 / 111.195, dlon = dlat / std::cos(lat * 3.14159265358979323846 / 180);
+    geo::Ring square{{lat - dlat, lon - dlon},
+                     {lat - dlat, lon + dlon},
+                     {lat + dlat, lon + dlon},
+                     {lat + dlat, lon - dlon},
+                     {lat - dlat, lon - dlon}};
+    std::ostringstream wkt;
+    wkt.precision(12);
+    wkt << "POLYGON((";
+    for (std::size_t k = 0; k < square.size(); ++k) {
+      wkt << (k ? "," : "") << square[k].lon << " " << square[k].lat;
+    }
+    wkt << "))";
+    GEOSGeometry* sq = GEOSWKTReader_read_r(ctx, reader, wkt.str().c_str());
+    GEOSGeometry* mg = GEOSWKTReader_read_r(ctx, reader, ToWkt(m).c_str());
+    ASSERT_NE(sq, nullptr);
+    ASSERT_NE(mg, nullptr);
+    const double overlap = ApproxOverlapM2(ctx, sq, mg, lat);
+    double m_deg2 = 0;
+    GEOSArea_r(ctx, mg, &m_deg2);
+    const double m_m2 =
+        m_deg2 * 111'195.0 * 111'195.0 * std::cos(lat * 3.14159265358979323846 / 180);
+    GEOSGeom_destroy_r(ctx, sq);
+    GEOSGeom_destroy_r(ctx, mg);
+    if (overlap < 60'000) continue;  // a sharp spike of the outline: not clearly wide
+    ++checked;
+    old_rule_dropped += overlap < 0.01 * m_m2;  // 1 % of the municipality: the old filter
+    std::string multi = wkt.str();
+    multi = "MULTIPOLYGON(((" + multi.substr(9, multi.size() - 11) +
+            ")),((5 55.3,5.5 55.3,5.5 55.6,5 55.6,5 55.3)))";
+    geo::AreaShape shape;
+    shape.wkt = {multi};
+    const auto got = Keys(f.index->Intersect(shape).municipalities);
+    if (!got.count(m.properties.at("ARS")) && ++missed == 1) first_missed = m.properties.at("ARS");
+  }
+  GEOSWKTReader_destroy_r(ctx, reader);
+  GEOS_finish_r(ctx);
+  std::cout << "[geos] 600 m squares on municipality outlines: " << checked << " checked, "
+            << missed << " missed; the old relative rule would have dropped " << old_rule_dropped
+            << "\n";
+  EXPECT_GT(checked, 400u);
+  EXPECT_GT(old_rule_dropped, 100u);  // the test covers the regression
+  EXPECT_EQ(missed, 0u) << "first missed: " << first_missed;
+}
+
+// A small circle on a border (here 150 m around a vertex of Dresden's outline) is neither
+// within one municipality nor large: it counts by its width, in every municipality it
+// really overlaps. The old relative rule also kept it; the point is that the absolute rule
+// does not lose small areas.
+TEST(GeosIndex, SmallCircleOnABorderWarnsBothSides) {
+  const auto& f = F();
+  auto munis = ReadGeoJsonFeatures(kGeoDir / "de_gemeinden_vg5000_2021.geojson");
+  ASSERT_TRUE(munis);
+  const GeoJsonFeature* dresden = nullptr;
+  for (const auto& m : *munis) {
+    if (m.properties.at("ARS") == "146120000000") dresden = &m;
+  }
+  ASSERT_NE(dresden, nullptr);
+  const double lon = dresden->polygons[0][0][0], lat = dresden->polygons[0][0][1];
+  geo::AreaShape disc;
+  disc.polygons = {geo::CircleToRing({{lat, lon}, 0.15})};
+  const auto got = Keys(f.index->Intersect(disc).municipalities);
+  const auto plain = Keys(f.intersects->Intersect(disc).municipalities);
+  EXPECT_THAT(got, Contains("146120000000"));
+  EXPECT_GE(got.size(), 2u);
+  EXPECT_EQ(got, plain);  // every municipality the disc touches has a real share of it
+}
+
+// The thresholds are the ones documented (5 ha, 10 m) and configurable: with a huge width
+// threshold and area threshold, border pieces of a Kreis polygon are dropped exactly as with
+// the defaults, and with both at 0 the filter is off.
+TEST(GeosIndex, ArtefactThresholdsAreConfigurable) {
+  const auto& f = F();
+  auto strict = GeosGeometryIndex::Load(kGeoDir, f.catalog,
+                                        {.min_overlap_m2 = 1e12, .min_overlap_width_m = 1e6});
+  ASSERT_TRUE(strict);
+  // 600 m square on a border: only within/label-point hits remain under absurd thresholds.
+  const auto* dresden = f.catalog.FindMunicipality("146120000000");
+  ASSERT_NE(dresden, nullptr);
+  geo::AreaShape disc;
+  disc.polygons = {geo::CircleToRing({{dresden->label_lat, dresden->label_lon}, 30})};
+  const auto normal = Keys(f.index->Intersect(disc).municipalities);
+  const auto filtered = Keys((*strict)->Intersect(disc).municipalities);
+  EXPECT_LT(filtered.size(), normal.size());  // partially covered neighbours dropped
+  EXPECT_THAT(filtered, Contains("146120000000"));
 }
 
 TEST(GeosIndex, DwdExcludePolygonsChangeTheResult) {

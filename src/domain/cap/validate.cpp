@@ -86,6 +86,36 @@ bool InRange(const LatLon& p) {
   return p.lat >= -90.0 && p.lat <= 90.0 && p.lon >= -180.0 && p.lon <= 180.0;
 }
 
+}  // namespace
+
+CoordinateRepair RepairCoordinates(std::vector<LatLon>& points) {
+  if (std::all_of(points.begin(), points.end(), InRange)) return CoordinateRepair::kNone;
+  auto repair = CoordinateRepair::kOutOfRange;
+  const bool lat_beyond = std::any_of(points.begin(), points.end(),
+                                      [](const LatLon& p) { return std::abs(p.lat) > 90; });
+  const bool lon_fits_lat = std::all_of(points.begin(), points.end(),
+                                        [](const LatLon& p) { return std::abs(p.lon) <= 90; });
+  if (lat_beyond && lon_fits_lat) {
+    for (LatLon& p : points) std::swap(p.lat, p.lon);
+    repair = CoordinateRepair::kSwapped;
+  }
+  if (std::any_of(points.begin(), points.end(),
+                  [](const LatLon& p) { return std::abs(p.lat) > 90; })) {
+    return CoordinateRepair::kOutOfRange;
+  }
+  bool wrapped = false;
+  for (LatLon& p : points) {
+    if (std::abs(p.lon) <= 180) continue;
+    if (std::abs(p.lon) >= 540) return CoordinateRepair::kOutOfRange;
+    p.lon += p.lon > 0 ? -360 : 360;
+    wrapped = true;
+  }
+  if (repair == CoordinateRepair::kSwapped) return repair;
+  return wrapped ? CoordinateRepair::kWrapped : CoordinateRepair::kOutOfRange;
+}
+
+namespace {
+
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -334,8 +364,12 @@ class Checker {
     }
     const bool fatal = must && usable == 0;
     if (circular) {
-      f_.Error("CIRCULAR_REFERENCE", "references contain this alert itself (" + a_.identifier + ")",
-               fatal);
+      // Real feeds do this (the Macao weather service's Updates name themselves). The content
+      // is a usable warning: the self-reference is ignored when folding, and an Update or
+      // Cancel left without another reference is processed on its own.
+      f_.Warn("CIRCULAR_REFERENCE",
+              "references contain this alert itself (" + a_.identifier + "); ignored" +
+                  (must && usable == 0 ? ", processed as a message of its own" : ""));
     }
     if (Trim(*a_.references_raw).empty()) {
       f_.Error("INVALID_REFERENCES", "<references> is empty", must);
@@ -456,12 +490,25 @@ class Checker {
       }
       auto bad =
           std::find_if(pts->begin(), pts->end(), [](const LatLon& x) { return !InRange(x); });
-      if (bad != pts->end()) {
-        f_.Error("INVALID_POLYGON",
-                 where + " has a point out of range (" + std::to_string(bad->lat) + "," +
-                     std::to_string(bad->lon) + "); lat must be within ±90, lon within ±180",
-                 true);
-        continue;
+      const LatLon first_bad = bad != pts->end() ? *bad : LatLon{};
+      switch (RepairCoordinates(*pts)) {
+        case CoordinateRepair::kNone:
+          break;
+        case CoordinateRepair::kSwapped:
+          f_.Warn("COORDINATES_SWAPPED",
+                  where + " is written lon,lat (a latitude of " + std::to_string(first_bad.lat) +
+                      " is impossible, every longitude fits a latitude); read as lat,lon");
+          break;
+        case CoordinateRepair::kWrapped:
+          f_.Warn("LONGITUDE_WRAPPED", where + " has a longitude beyond ±180 (" +
+                                           std::to_string(first_bad.lon) + "); wrapped");
+          break;
+        case CoordinateRepair::kOutOfRange:
+          f_.Error("INVALID_POLYGON",
+                   where + " has a point out of range (" + std::to_string(first_bad.lat) + "," +
+                       std::to_string(first_bad.lon) + "); lat must be within ±90, lon within ±180",
+                   true);
+          continue;
       }
       if (pts->size() < 4) {
         f_.Error("INVALID_POLYGON",
@@ -474,7 +521,17 @@ class Checker {
     for (size_t i = 0; i < area.circles.size(); ++i) {
       const std::string where = p + "/circle[" + std::to_string(i) + "]";
       auto c = ParseCircle(area.circles[i]);
-      if (!c || !InRange(c->center) || c->radius_km < 0) {
+      std::vector<LatLon> centre;
+      if (c) centre.push_back(c->center);
+      const CoordinateRepair repair = c ? RepairCoordinates(centre) : CoordinateRepair::kOutOfRange;
+      if (repair == CoordinateRepair::kSwapped) {
+        f_.Warn("COORDINATES_SWAPPED",
+                where + " " + Quote(area.circles[i]) + " is written lon,lat; read as lat,lon");
+      } else if (repair == CoordinateRepair::kWrapped) {
+        f_.Warn("LONGITUDE_WRAPPED",
+                where + " " + Quote(area.circles[i]) + " has a longitude beyond ±180; wrapped");
+      }
+      if (!c || repair == CoordinateRepair::kOutOfRange || c->radius_km < 0) {
         f_.Error("INVALID_CIRCLE",
                  where + " " + Quote(area.circles[i]) + " is not 'lat,lon radius_km'", true);
       } else if (c->radius_km == 0) {

@@ -49,6 +49,21 @@ struct LatLon {
 std::optional<std::vector<LatLon>> ParseCoordinatePairs(std::string_view text,
                                                         bool* had_parentheses = nullptr);
 
+/// What RepairCoordinates did to a polygon's (or a circle centre's) points.
+enum class CoordinateRepair {
+  kNone,        // all within ±90 / ±180
+  kSwapped,     // written lon,lat: some "latitude" is beyond ±90 while every "longitude" is
+                // within ±90, so the only reading is the swapped one (warning
+                // COORDINATES_SWAPPED)
+  kWrapped,     // a longitude slightly beyond ±180 (GDACS writes -180.005 at the
+                // antimeridian) wrapped into ±180 (warning LONGITUDE_WRAPPED)
+  kOutOfRange,  // neither applies: INVALID_POLYGON / INVALID_CIRCLE
+};
+/// Repairs coordinates where the intent is unambiguous (DESIGN §2: sloppy but unambiguous
+/// is usable with a warning). Swapping is decided for the whole list at once (one feed
+/// writes one order); wrapping applies to longitudes within (-540, 540) after a swap.
+CoordinateRepair RepairCoordinates(std::vector<LatLon>& points);
+
 struct Circle {
   LatLon center;
   double radius_km = 0;
@@ -75,8 +90,10 @@ struct DecodeLimits {
   size_t max_body_bytes = 2 * 1024 * 1024;  // TOO_LARGE
   size_t max_depth = 32;                    // TOO_DEEP (CAP needs 5, EDXL+XML-DSig ~12)
   size_t max_elements = 200'000;            // TOO_MANY_ELEMENTS (XML elements / JSON values)
-  size_t max_polygon_points = 20'000;       // TOO_MANY_POLYGON_POINTS, per polygon
-  size_t max_total_points = 250'000;        // TOO_MANY_POLYGON_POINTS, whole alert
+  // Safety limits well above the largest real message seen (a met service's national
+  // polygon of 41,009 points), not at it.
+  size_t max_polygon_points = 200'000;  // TOO_MANY_POLYGON_POINTS, per polygon
+  size_t max_total_points = 1'000'000;  // TOO_MANY_POLYGON_POINTS, whole alert
 };
 
 /// Counts polygon pairs (cheaply, by whitespace-separated tokens) against the limits; fatal

@@ -86,11 +86,11 @@ TEST(ParseCapTime, LenientFormsAreNotStrict) {
 }
 
 TEST(ParseCapTime, RejectsGarbage) {
-  for (const char* s : {"", "2022-02-06", "2022-02-06T8:32:17Z", "2022-02-06T08:32:17",
-                        "2022-13-06T08:32:17+00:00", "2023-02-29T08:32:17+00:00",
-                        "2022-02-06T24:00:00+00:00", "2022-02-06T08:32:17+15:00",
-                        "2022-02-06T08:32:17+0100", "2022-02-06T08:32:17+01:00x",
-                        "2022-02-06 08:32:17+01:00", "2022-02-06T08:32:17.+01:00"}) {
+  for (const char* s :
+       {"", "2022-02-06", "2022-02-06T8:32:17Z", "2022-02-06T08:32:17", "2022-13-06T08:32:17+00:00",
+        "2023-02-29T08:32:17+00:00", "2022-02-06T24:00:00+00:00", "2022-02-06T08:32:17+15:00",
+        "2022-02-06T08:32:17+0100", "2022-02-06T08:32:17+01:00x", "2022-02-06 08:32:17+01:00",
+        "2022-02-06T08:32:17.+01:00"}) {
     EXPECT_FALSE(ParseCapTime(s)) << s;
   }
 }
@@ -209,7 +209,9 @@ TEST(Validate, Polygons) {
   ExpectError(a, "INVALID_POLYGON", true);  // unparseable
   a = Good();
   a.infos[0].areas[0].polygons = {"152.0,7.5 152.1,7.6 152.0,7.7 152.0,7.5"};
-  ExpectError(a, "INVALID_POLYGON", true);  // lon,lat swapped: lat out of range
+  EXPECT_NE(Find(Check(a).warnings, "COORDINATES_SWAPPED"), nullptr);  // lon,lat: repaired
+  a.infos[0].areas[0].polygons = {"152.0,97.5 152.1,7.6 152.0,7.7 152.0,97.5"};
+  ExpectError(a, "INVALID_POLYGON", true);  // out of range either way
   a = Good();
   a.infos[0].areas[0].polygons = {"(52.0,7.5 52.1,7.6 52.0,7.7 52.0,7.5)"};
   ExpectError(a, "INVALID_POLYGON", false);  // GDACS-style stray parentheses: readable
@@ -261,9 +263,16 @@ TEST(Validate, ReferencesOfUpdateAndCancel) {
   a.references_raw = "sender@example.org,ID-0,2024-05-01T09:00:00+02:00 junk";
   ExpectError(a, "INVALID_REFERENCES", false);  // one usable triplet is enough
   a.references_raw = "sender@example.org,ID-1,2024-05-01T10:00:00+02:00";
-  ExpectError(a, "CIRCULAR_REFERENCE", true);   // only itself: nothing to update
+  {
+    // Only itself (seen in real Updates from the Macao weather service): a warning, usable.
+    CheckResult self = Check(a);
+    EXPECT_NE(Find(self.warnings, "CIRCULAR_REFERENCE"), nullptr);
+    EXPECT_EQ(Find(self.errors, "CIRCULAR_REFERENCE"), nullptr);
+    EXPECT_TRUE(self.usable);
+    EXPECT_TRUE(self.valid);
+  }
   a.msg_type = "Alert";
-  ExpectError(a, "CIRCULAR_REFERENCE", false);
+  EXPECT_NE(Find(Check(a).warnings, "CIRCULAR_REFERENCE"), nullptr);
   a.references_raw = "sender@example.org,ID-0,2024-05-01T11:00:00+02:00";
   CheckResult r = Check(a);
   EXPECT_NE(Find(r.warnings, "POSTDATED_REFERENCE"), nullptr);
@@ -272,7 +281,8 @@ TEST(Validate, ReferencesOfUpdateAndCancel) {
 
 TEST(Validate, ParseReferences) {
   ParsedReferences p = ParseReferences(
-      " a,b,2024-05-01T09:00:00+02:00\n c,d,2024-05-01T09:00:00-00:00 e,f x,y,notadate a,,2024-05-01T09:00:00+02:00 ");
+      " a,b,2024-05-01T09:00:00+02:00\n c,d,2024-05-01T09:00:00-00:00 e,f x,y,notadate "
+      "a,,2024-05-01T09:00:00+02:00 ");
   ASSERT_EQ(p.references.size(), 2u);
   EXPECT_EQ(p.references[1].sender, "c");
   EXPECT_EQ(p.references[1].identifier, "d");
@@ -335,6 +345,46 @@ TEST(Validate, AreaResourceWeb) {
   a.infos[0].resources[0].mime_type = "image/png";
   a.infos[0].resources[0].size = "12kB";
   ExpectError(a, "INVALID_RESOURCE_SIZE", false);
+}
+
+TEST(Validate, SwappedAndWrappedCoordinatesAreUsableWithWarnings) {
+  Alert a = Good();
+  a.infos[0].areas[0].polygons = {"7.5,52.0 7.6,52.1 7.7,52.0 7.5,52.0"};  // fine either way
+  EXPECT_EQ(Find(Check(a).warnings, "COORDINATES_SWAPPED"), nullptr);
+  a.infos[0].areas[0].polygons = {"99.97,10.5 100.2,10.5 100.2,10.9 99.97,10.5"};  // lon,lat
+  CheckResult r = Check(a);
+  EXPECT_TRUE(r.usable);
+  EXPECT_NE(Find(r.warnings, "COORDINATES_SWAPPED"), nullptr);
+  EXPECT_EQ(Find(r.errors, "INVALID_POLYGON"), nullptr);
+  a.infos[0].areas[0].polygons = {"-16.5,179.9 -16.5,-180.005 -17,-179.5 -17,179.9 -16.5,179.9"};
+  r = Check(a);
+  EXPECT_TRUE(r.usable);
+  EXPECT_NE(Find(r.warnings, "LONGITUDE_WRAPPED"), nullptr);
+  a.infos[0].areas[0].polygons = {"95,95 96,95 96,96 95,95"};
+  ExpectError(a, "INVALID_POLYGON", true);
+  a = Good();
+  a.infos[0].areas[0].circles = {"7.6,52.0 5"};
+  r = Check(a);
+  EXPECT_TRUE(r.usable);
+  EXPECT_EQ(Find(r.warnings, "COORDINATES_SWAPPED"), nullptr);  // 7.6,52.0 is a valid lat,lon
+  a.infos[0].areas[0].circles = {"13.4,152.5 5"};
+  EXPECT_EQ(Find(Check(a).warnings, "COORDINATES_SWAPPED"), nullptr);
+}
+
+// The safety limit sits well above the largest real message (a national polygon of 41,009
+// points, refused with the old limit of 20,000).
+TEST(Validate, AFortyOneThousandPointPolygonIsWithinTheLimits) {
+  Alert a = Good();
+  std::string poly;
+  for (int k = 0; k < 41'008; ++k) {
+    const double t = 6.283185307179586 * k / 41'008;
+    poly += std::to_string(51 + 3 * std::sin(t)) + "," + std::to_string(10 + 4 * std::cos(t)) + " ";
+  }
+  poly += std::to_string(51.0) + "," + std::to_string(14.0);
+  a.infos[0].areas[0].polygons = {poly};
+  Findings f;
+  CheckGeometryLimits(a, DecodeLimits{}, f);
+  EXPECT_THAT(f.errors, IsEmpty());
 }
 
 TEST(Validate, GeometryLimits) {

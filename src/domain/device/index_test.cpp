@@ -167,7 +167,8 @@ TEST(Selection, IndexAgreesWithReferenceRulesOnRandomData) {
   for (int i = 0; i < 2000; ++i) {
     Device d = Make("r" + std::to_string(i), rng() % 2 ? Platform::kApns : Platform::kFcm,
                     rng() % 3 == 0, {}, {{"AP2", static_cast<int>(rng() % 5)}});
-    for (int k = 0, n = 1 + rng() % 3; k < n; ++k) d.regions.push_back(keys[rng() % keys.size()]);
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k)
+      d.regions.push_back(keys[rng() % keys.size()]);
     devices.push_back(d);
     idx.Upsert(d);
   }
@@ -268,7 +269,8 @@ TEST(Index, RandomChurnAgreesWithReferenceBetweenSelections) {
     if (rng() % 2) d.levels["AP1"] = static_cast<int>(rng() % 5);
     if (rng() % 3 == 0) d.levels["AP2"] = static_cast<int>(rng() % 5);
     d.token = "t" + std::to_string(rng());
-    for (int k = 0, n = 1 + rng() % 3; k < n; ++k) d.regions.push_back(keys[rng() % keys.size()]);
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k)
+      d.regions.push_back(keys[rng() % keys.size()]);
     idx.Upsert(d);
     model[id] = d;
     if (step % 97 == 0) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "domain/cap/validate.hpp"
+
 namespace fanout::domain::geo {
 namespace {
 
@@ -63,15 +65,29 @@ Parsed<Ring> ParseCapPolygon(std::string_view text) {
     out.warnings.push_back(
         Warn("POLYGON_STRAY_CHARACTERS", "ignored '(' or ')' in polygon '" + Excerpt(text) + "'"));
   }
-  Ring ring;
-  ring.reserve(nums.size() / 2 + 1);
-  for (std::size_t k = 0; k < nums.size(); k += 2) {
-    const LatLon p{nums[k], nums[k + 1]};
-    if (p.lat < -90 || p.lat > 90 || p.lon < -180 || p.lon > 180) {
-      out.error = Warn("INVALID_POLYGON", "coordinate out of range (lat " + std::to_string(p.lat) +
-                                              ", lon " + std::to_string(p.lon) + ")");
+  std::vector<cap::LatLon> points;
+  points.reserve(nums.size() / 2);
+  for (std::size_t k = 0; k < nums.size(); k += 2) points.push_back({nums[k], nums[k + 1]});
+  // The same repairs, with the same codes, as the validator (cap::RepairCoordinates).
+  switch (cap::RepairCoordinates(points)) {
+    case cap::CoordinateRepair::kNone:
+      break;
+    case cap::CoordinateRepair::kSwapped:
+      out.warnings.push_back(Warn("COORDINATES_SWAPPED", "polygon written lon,lat; swapped"));
+      break;
+    case cap::CoordinateRepair::kWrapped:
+      out.warnings.push_back(
+          Warn("LONGITUDE_WRAPPED", "polygon longitude beyond ±180 wrapped into range"));
+      break;
+    case cap::CoordinateRepair::kOutOfRange:
+      out.error =
+          Warn("INVALID_POLYGON", "coordinate out of range in polygon '" + Excerpt(text) + "'");
       return out;
-    }
+  }
+  Ring ring;
+  ring.reserve(points.size() + 1);
+  for (const cap::LatLon& q : points) {
+    const LatLon p{q.lat, q.lon};
     if (!ring.empty() && SamePoint(ring.back(), p)) continue;  // DWD repeats the last point
     ring.push_back(p);
   }
@@ -113,12 +129,18 @@ Parsed<Circle> ParseCapCircle(std::string_view text) {
     out.error = Warn("INVALID_CIRCLE", "circle is not 'lat,lon radius': '" + Excerpt(text) + "'");
     return out;
   }
-  Circle c{{nums[0], nums[1]}, nums[2]};
-  if (c.center.lat < -90 || c.center.lat > 90 || c.center.lon < -180 || c.center.lon > 180 ||
-      c.radius_km < 0) {
+  std::vector<cap::LatLon> centre{{nums[0], nums[1]}};
+  const cap::CoordinateRepair repair = cap::RepairCoordinates(centre);
+  if (repair == cap::CoordinateRepair::kOutOfRange || nums[2] < 0) {
     out.error = Warn("INVALID_CIRCLE", "circle out of range: '" + Excerpt(text) + "'");
     return out;
   }
+  if (repair == cap::CoordinateRepair::kSwapped) {
+    out.warnings.push_back(Warn("COORDINATES_SWAPPED", "circle written lon,lat; swapped"));
+  } else if (repair == cap::CoordinateRepair::kWrapped) {
+    out.warnings.push_back(Warn("LONGITUDE_WRAPPED", "circle longitude wrapped into ±180"));
+  }
+  Circle c{{centre[0].lat, centre[0].lon}, nums[2]};
   out.value = c;
   return out;
 }

@@ -11,6 +11,7 @@
 namespace fanout::domain::geo {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -48,9 +49,33 @@ TEST(ParseCapPolygon, UnwrapsTheAntimeridian) {
   EXPECT_DOUBLE_EQ((*r.value)[1].lon, 181);
 }
 
+// Sloppy but unambiguous (issue 9): a feed writing lon,lat (a "latitude" of 99.97 cannot be
+// one, every "longitude" fits a latitude) is swapped back; GDACS's -180.005 at the
+// antimeridian is wrapped. Both with a warning, never refused.
+TEST(ParseCapPolygon, SwappedAndWrappedCoordinatesAreRepairedWithAWarning) {
+  auto r = ParseCapPolygon("99.97,10.5 100.2,10.5 100.2,10.9 99.97,10.5");
+  ASSERT_TRUE(r.value) << (r.error ? r.error->message : "");
+  EXPECT_THAT(Codes(r.warnings), ElementsAre("COORDINATES_SWAPPED"));
+  EXPECT_DOUBLE_EQ((*r.value)[0].lat, 10.5);
+  EXPECT_DOUBLE_EQ((*r.value)[0].lon, 99.97);
+  auto w = ParseCapPolygon("-16.5,179.9 -16.5,-180.005 -17,-179.5 -17,179.9 -16.5,179.9");
+  ASSERT_TRUE(w.value) << (w.error ? w.error->message : "");
+  EXPECT_THAT(Codes(w.warnings), Contains("LONGITUDE_WRAPPED"));
+  auto c = ParseCapCircle("100.5,13.7 10");  // lon,lat of Bangkok
+  ASSERT_TRUE(c.value);
+  EXPECT_THAT(Codes(c.warnings), ElementsAre("COORDINATES_SWAPPED"));
+  EXPECT_DOUBLE_EQ(c.value->center.lat, 13.7);
+  // Berlin written lon,lat (13.4,52.5) is a valid lat,lon elsewhere: not repairable, not
+  // touched (it resolves to nothing in Germany, and the alert is quarantined).
+  EXPECT_TRUE(ParseCapCircle("13.4,52.5 10").warnings.empty());
+  // Ambiguous stays an error: a "latitude" beyond 90 while a "longitude" beyond 90 too.
+  EXPECT_TRUE(ParseCapPolygon("95,95 96,95 96,96 95,95").error);
+}
+
 TEST(ParseCapPolygon, Errors) {
-  for (std::string_view bad : {"", "50,8 50,9 50,8", "50,8 50,9 51", "50,8 50,x 51,9 50,8",
-                               "91,8 50,9 51,9 91,8", "50,8 50,8 50,8 50,8"}) {
+  for (std::string_view bad :
+       {"", "50,8 50,9 50,8", "50,8 50,9 51", "50,8 50,x 51,9 50,8", "91,95 50,9 51,9 91,95",
+        "50,8 50,8 50,8 50,8", "50,600 50,9 51,9 50,600"}) {
     auto r = ParseCapPolygon(bad);
     EXPECT_FALSE(r.value) << bad;
     ASSERT_TRUE(r.error) << bad;
@@ -74,7 +99,7 @@ TEST(ParseCapCircle, ValuesAndErrors) {
   c = ParseCapCircle("-35.3888,147.0598 25.0");
   ASSERT_TRUE(c.value);
   EXPECT_DOUBLE_EQ(c.value->radius_km, 25);
-  for (std::string_view bad : {"", "50,8", "50,8 -1", "95,8 1", "50,8 1 2"}) {
+  for (std::string_view bad : {"", "50,8", "50,8 -1", "95,95 1", "50,8 1 2"}) {
     EXPECT_TRUE(ParseCapCircle(bad).error) << bad;
   }
 }
@@ -159,6 +184,34 @@ TEST(ResolveAreaWithGeometry, ShapesGoThroughTheIndexOncePerDistinctArea) {
   EXPECT_THAT(r.municipalities, ElementsAre("010020000000", "010030000000"));
   // The coast has no geometry in the fake.
   EXPECT_THAT(Codes(r.unresolved), ElementsAre("NO_GEOMETRY_SUPPORT"));
+}
+
+// Older DWD messages draw a generalised outline next to their warn cells; the cells are
+// authoritative, so the outline may not widen the area (docs/geo.md). Without cells in the
+// same <area>, the outline is the area.
+TEST(ResolveAreaWithGeometry, AnOutlineDoesNotWidenItsWarnCells) {
+  const GeoCatalog catalog = ThreeMunicipalities();
+  FakeGeometryIndex index;  // the polygon "reaches" Flensburg (0) and Kiel (1)
+  cap::Alert alert;
+  alert.infos.resize(1);
+  alert.infos[0].areas.resize(1);
+  auto& area = alert.infos[0].areas[0];
+  area.desc = "Stadt Kiel";
+  area.polygons = {"54.3,10.0 54.3,10.2 54.4,10.2 54.3,10.0"};
+  area.geocodes = {{"WARNCELLID", "801002000"}};  // Kiel
+  auto r = ResolveArea(alert, catalog, &index);
+  EXPECT_THAT(r.municipalities, ElementsAre("010020000000"));
+  bool noted = false;
+  for (const auto& n : r.notes)
+    noted |= n.find("beyond its warn cells (Flensburg)") != std::string::npos;
+  EXPECT_TRUE(noted);
+  area.geocodes.clear();
+  r = ResolveArea(alert, catalog, &index);
+  EXPECT_THAT(r.municipalities, ElementsAre("010010000000", "010020000000"));
+  // An unknown cell: the outline is all there is for that part, so it counts.
+  area.geocodes = {{"WARNCELLID", "899999999"}};
+  r = ResolveArea(alert, catalog, &index);
+  EXPECT_THAT(r.municipalities, ElementsAre("010010000000", "010020000000"));
 }
 
 TEST(ResolveAreaWithGeometry, ParseErrorsAndIndexErrorsAreUnresolved) {

@@ -1,6 +1,7 @@
 #include "domain/geo/resolve.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <unordered_set>
@@ -291,10 +292,27 @@ class Resolver {
                          "' not resolved: geometric resolution is not available");
         }
       }
-    } else {
-      Shapes(area);
     }
+    // DWD warn cells are the authoritative definition of a DWD warning's area; an outline
+    // in the same <area> is a generalised drawing of those cells (older DWD messages draw it
+    // ~15 % wider). It may not widen the area: what it adds beyond the cells is reported in
+    // the notes, not warned (docs/geo.md "Outlines next to warn cells").
+    const bool has_cells = std::any_of(area.geocodes.begin(), area.geocodes.end(), [](auto& g) {
+      const std::string name = Upper(g.name);
+      return name == "WARNCELLID" || name == "WARNCELL";
+    });
+    if (geometry_ && !has_cells) Shapes(area, nullptr);
+    const std::size_t hits_before = hits_.size(), unresolved_before = out_.unresolved.size();
     for (const cap::ValuePair& g : area.geocodes) Geocode(g);
+    if (geometry_ && has_cells) {
+      if (out_.unresolved.size() == unresolved_before) {
+        std::vector<uint32_t> cells(hits_.begin() + static_cast<std::ptrdiff_t>(hits_before),
+                                    hits_.end());
+        Shapes(area, &cells);
+      } else {
+        Shapes(area, nullptr);  // some cell is unknown: the outline is all we have there
+      }
+    }
     if (area.polygons.empty() && area.circles.empty() && area.geocodes.empty() &&
         !info_has_area_parameter) {
       EmptyArea(area);
@@ -342,7 +360,9 @@ class Resolver {
 
   /// Polygons, circles, WKT and EXCLUDE_POLYGON of one area, intersected as one shape:
   /// (union of polygons, circles, WKT) minus (union of exclude rings).
-  void Shapes(const cap::Area& area) {
+  /// With `authoritative` (the municipalities of the area's warn cells), the shape only
+  /// cross-checks them: what it adds beyond them is noted, not warned.
+  void Shapes(const cap::Area& area, std::vector<uint32_t>* authoritative) {
     // The same area repeated per language block is resolved (and warned about) once.
     std::string signature;
     auto add = [&signature](char kind, std::string_view name, std::string_view text) {
@@ -409,7 +429,24 @@ class Resolver {
       return;
     }
     GeometryHit hit = geometry_->Intersect(shape);
-    hits_.insert(hits_.end(), hit.municipalities.begin(), hit.municipalities.end());
+    if (authoritative) {
+      std::sort(authoritative->begin(), authoritative->end());
+      std::vector<uint32_t> beyond;
+      std::set_difference(hit.municipalities.begin(), hit.municipalities.end(),
+                          authoritative->begin(), authoritative->end(), std::back_inserter(beyond));
+      if (!beyond.empty()) {
+        std::string names;
+        for (std::size_t k = 0; k < beyond.size() && k < 5; ++k) {
+          names += (k ? ", " : "") + catalog_.municipalities()[beyond[k]].name;
+        }
+        out_.notes.push_back(
+            "outline of area '" + area.desc + "' reaches " + std::to_string(beyond.size()) +
+            " municipalities beyond its warn cells (" + names + (beyond.size() > 5 ? ", ..." : "") +
+            "): not warned, the warn cells are authoritative");
+      }
+    } else {
+      hits_.insert(hits_.end(), hit.municipalities.begin(), hit.municipalities.end());
+    }
     Collect(hit.warnings);
     for (cap::Issue& e : hit.errors) out_.unresolved.push_back(std::move(e));
     ++counts_[std::string("geometry (polygon/circle/WKT") +

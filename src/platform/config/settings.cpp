@@ -742,19 +742,68 @@ std::string RenderExampleConfig(const Settings& example, const ExampleOptions& o
   return head + "\n" + RenderToml(example, {.comments = true, .show_secrets = true});
 }
 
-std::optional<fs::path> FindGeoDataDir(const char* env_data_dir, const fs::path& exe) {
+namespace {
+bool HasData(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "geo" / "de_gemeinden_vg5000_2021.csv", ec);
+}
+}  // namespace
+
+std::string DataDirSearch::Tried() const {
+  std::string out;
+  for (const auto& t : tried) out += (out.empty() ? "" : ", ") + t.string();
+  return out;
+}
+
+DataDirSearch FindDataDir(const char* env_data_dir, const fs::path& exe,
+                          const fs::path& install_data_dir) {
+  DataDirSearch s;
   std::error_code ec;
   if (env_data_dir && *env_data_dir) {
-    fs::path p = fs::absolute(fs::path(env_data_dir) / "geo", ec).lexically_normal();
-    if (!ec && fs::is_directory(p, ec)) return p;
-    return std::nullopt;
+    s.from_env = true;
+    fs::path p = fs::absolute(fs::path(env_data_dir), ec).lexically_normal();
+    s.tried.push_back(p);
+    if (!ec && HasData(p)) s.found = p;
+    return s;
   }
-  for (fs::path dir = exe.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    fs::path candidate = dir / "data" / "geo";
-    if (fs::is_directory(candidate, ec)) return candidate.lexically_normal();
-    if (dir == dir.parent_path()) break;
+  if (!exe.empty()) {
+    for (fs::path dir = exe.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+      for (const fs::path& candidate : {dir / "data", dir / "share" / "fanout"}) {
+        s.tried.push_back(candidate);
+        if (HasData(candidate)) {
+          s.found = candidate.lexically_normal();
+          return s;
+        }
+      }
+      if (dir == dir.parent_path()) break;
+    }
   }
-  return std::nullopt;
+  if (!install_data_dir.empty()) {
+    s.tried.push_back(install_data_dir);
+    if (HasData(install_data_dir)) s.found = install_data_dir;
+  }
+  return s;
+}
+
+fs::path InstallDataDir() {
+#ifdef FANOUT_INSTALL_DATADIR
+  return FANOUT_INSTALL_DATADIR;
+#else
+  return {};
+#endif
+}
+
+DataDirSearch FindDataDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) exe.clear();
+  return FindDataDir(std::getenv("FANOUT_DATA_DIR"), exe, InstallDataDir());
+}
+
+std::optional<fs::path> FindGeoDataDir(const char* env_data_dir, const fs::path& exe) {
+  auto s = FindDataDir(env_data_dir, exe, {});
+  if (!s.found) return std::nullopt;
+  return *s.found / "geo";
 }
 
 }  // namespace fanout::config

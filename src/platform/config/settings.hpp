@@ -40,6 +40,8 @@ struct StoreSettings {
 
 struct GeoSettings {
   std::filesystem::path data_dir;
+  int min_overlap_m2 = 0;  // artefact rule (docs/geo.md "Intersection rule")
+  int min_overlap_width_m = 0;
   bool operator==(const GeoSettings&) const = default;
 };
 
@@ -201,8 +203,29 @@ std::string RenderExampleConfig(const Settings& example, const ExampleOptions& o
 /// 32 random bytes from OpenSSL's CSPRNG, as 64 lowercase hex digits.
 std::string RandomToken();
 
-/// Where the repository's geodata is: `$FANOUT_DATA_DIR/geo` if `env_data_dir` is set and
-/// non-empty, else the first `data/geo` found walking up from `exe`'s folder.
+/// The data folder (geo/, cap/) the binary uses, searched in this order (docs: README
+/// "Installing"): `$FANOUT_DATA_DIR` when set and non-empty — alone, because a wrong explicit
+/// choice must be an error, not silently replaced; else, walking up from the executable's
+/// folder, `DIR/data` (a source tree: build/<preset>/apps/fanout/fanout finds the
+/// repository's data) and `DIR/share/fanout` (an installation: PREFIX/bin/fanout finds
+/// PREFIX/share/fanout wherever PREFIX is); else `install_data_dir` (the compiled-in
+/// CMAKE_INSTALL_PREFIX/share/fanout). A folder counts when it holds
+/// geo/de_gemeinden_vg5000_2021.csv. `tried` lists every candidate, for the error message.
+struct DataDirSearch {
+  std::optional<std::filesystem::path> found;
+  std::vector<std::filesystem::path> tried;
+  bool from_env = false;
+  std::string Tried() const;  // "a, b, c"
+};
+DataDirSearch FindDataDir(const char* env_data_dir, const std::filesystem::path& exe,
+                          const std::filesystem::path& install_data_dir);
+/// As above with this process's `$FANOUT_DATA_DIR`, `/proc/self/exe` and the compiled-in
+/// installation folder.
+DataDirSearch FindDataDir();
+/// The compiled-in installation data folder (CMAKE_INSTALL_PREFIX/share/fanout).
+std::filesystem::path InstallDataDir();
+
+/// `FindDataDir(...).found / "geo"`.
 std::optional<std::filesystem::path> FindGeoDataDir(const char* env_data_dir,
                                                     const std::filesystem::path& exe);
 

@@ -53,6 +53,15 @@ const SettingSpec kSettings[] = {
     {"geo.data_dir", T::kPath, R"("data/geo")",
      "Folder with the municipality, district and state geodata and the DWD warn-cell list.",
      FIELD(geo.data_dir)},
+    {"geo.min_overlap_m2", T::kInt, "50000",
+     "A polygon/circle counts for a municipality it only partly overlaps when the overlap is at "
+     "least this many m^2 (or min_overlap_width_m wide); smaller, thinner pieces are boundary "
+     "artefacts (measured <= 41,876 m^2). 0 with width 0: any contact counts.",
+     FIELD(geo.min_overlap_m2), 0, 1000000000},
+    {"geo.min_overlap_width_m", T::kInt, "10",
+     "...or when its mean width (2 area / perimeter) is at least this many metres (artefacts "
+     "measured <= 2.4 m).",
+     FIELD(geo.min_overlap_width_m), 0, 1000000},
     // --- [auth]
     {"auth.provider_tokens", T::kStringMap, "{}",
      "Provider name -> bearer token for PUT /v1/alerts/{provider}/...; the keys are the "
@@ -144,13 +153,15 @@ const SettingSpec kSettings[] = {
      "Sender workers for regular-priority batches (never shared with high).",
      FIELD(fanout.sender_workers_regular), 1, 256},
     // --- [cap]
-    {"cap.max_body_bytes", T::kInt, "1048576", "Largest accepted alert body, bytes (else 413).",
+    {"cap.max_body_bytes", T::kInt, "4194304",
+     "Largest accepted alert body, bytes (else 413); real national polygons reach ~1 MB.",
      FIELD(cap.max_body_bytes), 1, 67108864},
     {"cap.max_depth", T::kInt, "32", "Deepest accepted XML/JSON nesting.", FIELD(cap.max_depth), 1,
      1024},
     {"cap.max_elements", T::kInt, "20000", "Most XML elements / JSON values in one alert.",
      FIELD(cap.max_elements), 1, 10000000},
-    {"cap.max_polygon_points", T::kInt, "20000", "Most points in one polygon.",
+    {"cap.max_polygon_points", T::kInt, "200000",
+     "Most points in one polygon (the largest real one seen has 41,009).",
      FIELD(cap.max_polygon_points), 4, 10000000},
     // --- [log]
     {"log.level", T::kString, R"("info")", "trace, debug, info, warn, error, critical or off.",

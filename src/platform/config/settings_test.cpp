@@ -399,14 +399,45 @@ TEST(Settings, RenderTomlEscapesStrings) {
 TEST(Settings, FindGeoDataDir) {
   TempDir dir;
   fs::create_directories(dir.path() / "repo/data/geo");
+  std::ofstream(dir.path() / "repo/data/geo/de_gemeinden_vg5000_2021.csv") << "ars\n";
   fs::create_directories(dir.path() / "repo/build/h-cfg/apps/fanout");
   fs::path exe = dir.path() / "repo/build/h-cfg/apps/fanout/fanout";
   EXPECT_EQ(FindGeoDataDir(nullptr, exe), dir.path() / "repo/data/geo");
   EXPECT_EQ(FindGeoDataDir("", exe), dir.path() / "repo/data/geo");
   fs::create_directories(dir.path() / "other/geo");
+  std::ofstream(dir.path() / "other/geo/de_gemeinden_vg5000_2021.csv") << "ars\n";
   EXPECT_EQ(FindGeoDataDir((dir.path() / "other").c_str(), exe), dir.path() / "other/geo");
   EXPECT_EQ(FindGeoDataDir((dir.path() / "missing").c_str(), exe), std::nullopt);
   EXPECT_EQ(FindGeoDataDir(nullptr, dir.path() / "elsewhere/bin/fanout"), std::nullopt);
+}
+
+// An installation (cmake --install --prefix P): P/bin/fanout finds P/share/fanout wherever P
+// is; the compiled-in folder is the last resort; $FANOUT_DATA_DIR, when set, is the only
+// candidate.
+TEST(Settings, FindDataDirInAnInstalledLayout) {
+  TempDir dir;
+  const fs::path prefix = dir.path() / "opt/fanout";
+  fs::create_directories(prefix / "bin");
+  fs::create_directories(prefix / "share/fanout/geo");
+  std::ofstream(prefix / "share/fanout/geo/de_gemeinden_vg5000_2021.csv") << "ars\n";
+  auto s = FindDataDir(nullptr, prefix / "bin/fanout", {});
+  ASSERT_TRUE(s.found);
+  EXPECT_EQ(*s.found, prefix / "share/fanout");
+  EXPECT_FALSE(s.from_env);
+  // A binary copied elsewhere falls back to the compiled-in folder.
+  s = FindDataDir(nullptr, dir.path() / "elsewhere/fanout", prefix / "share/fanout");
+  ASSERT_TRUE(s.found);
+  EXPECT_EQ(*s.found, prefix / "share/fanout");
+  // Nothing anywhere: every place tried is named.
+  s = FindDataDir(nullptr, dir.path() / "elsewhere/fanout", dir.path() / "nowhere");
+  EXPECT_FALSE(s.found);
+  EXPECT_THAT(s.Tried(), HasSubstr("elsewhere/data"));
+  EXPECT_THAT(s.Tried(), HasSubstr("nowhere"));
+  // The override is alone: a wrong one is not silently replaced.
+  s = FindDataDir((dir.path() / "wrong").c_str(), prefix / "bin/fanout", {});
+  EXPECT_FALSE(s.found);
+  EXPECT_TRUE(s.from_env);
+  ASSERT_EQ(s.tried.size(), 1u);
 }
 
 TEST(Settings, DocsMarkdownListsEveryKey) {

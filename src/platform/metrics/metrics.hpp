@@ -28,8 +28,8 @@ inline const std::vector<double> kLatencyBucketsSeconds = {
 
 namespace detail {
 struct HistogramCell {
-  explicit HistogramCell(const std::vector<double>& bounds)
-      : bounds(bounds), buckets(new std::atomic<uint64_t>[bounds.size() + 1]) {
+  explicit HistogramCell(const std::vector<double>& upper_bounds)
+      : bounds(upper_bounds), buckets(new std::atomic<uint64_t>[upper_bounds.size() + 1]) {
     for (size_t i = 0; i <= bounds.size(); ++i) buckets[i].store(0, std::memory_order_relaxed);
   }
   const std::vector<double>& bounds;                 // upper bounds, ascending; +Inf implied
