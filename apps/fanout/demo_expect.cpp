@@ -117,10 +117,30 @@ void DemoExpectation::LabelPointsNear(double lat, double lon, double radius_km,
 
 void DemoExpectation::Area(const domain::cap::Info& info, ExpectedAlert& out,
                            bool& unresolvable) const {
+  bool area_parameter = false;
   for (const auto& p : info.parameters) {
-    if (Upper(p.name) == "WARNVERWALTUNGSBEREICHE") Keys(p.value, out);
+    if (Upper(p.name) == "WARNVERWALTUNGSBEREICHE") {
+      Keys(p.value, out);
+      area_parameter = true;
+    }
   }
   for (const auto& area : info.areas) {
+    if (area.polygons.empty() && area.circles.empty() && area.geocodes.empty() &&
+        !area_parameter) {
+      // Only a description (NINA's DWD JSON): the documented rule looks it up as the exact
+      // name of DWD municipality (8) or Kreis (1) warn cells.
+      for (const auto& cell : catalog_.warn_cells()) {
+        if (cell.name != area.desc || cell.id.size() != 9) continue;
+        if (cell.id[0] == '8') {
+          if (auto it = ars_by_ags_.find(cell.id.substr(1)); it != ars_by_ags_.end()) {
+            out.municipalities.insert(it->second);
+          }
+        } else if (cell.id[0] == '1') {
+          Keys(cell.id.substr(1, 5), out);
+        }
+      }
+      continue;
+    }
     bool codes = false;
     for (const auto& g : area.geocodes) {
       const std::string name = Upper(g.name);

@@ -61,6 +61,11 @@ python3 "$REPO/bench/geo/geojson_to_tsv.py" "$REPO/data/geo/de_gemeinden_vg5000_
 t0=$(date +%s.%N)
 "${PSQL[@]}" -f "$REPO/bench/geo/postgis_load.sql" <"$D/gemeinden.tsv"
 t1=$(date +%s.%N)
+# Label points (for the production rule's criterion (b)), from the municipality CSV.
+"${PSQL[@]}" -c "create table labels (ars text, ags text, name text, bez text, kreis text, land text, gf text, bsg text, lat float8, lon float8, cell text)" \
+  -c "\\copy labels from '$REPO/data/geo/de_gemeinden_vg5000_2021.csv' csv header" \
+  -c "alter table gemeinden add column label geometry(Point, 4326)" \
+  -c "update gemeinden g set label = st_setsrid(st_makepoint(l.lon, l.lat), 4326) from labels l where l.ars = g.ars"
 echo "load into PostGIS (\\copy + ST_GeomFromGeoJSON + pk + GiST + vacuum analyze): $(echo "$t1 - $t0" | bc) s wall"
 
 echo "== comparing ($RUNS runs); machine load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -274,6 +274,16 @@ int main(int argc, char** argv) {
              "select ars from gemeinden where st_intersects(geom, st_geomfromtext($1, 4326)) "
              "order by ars",
              1);
+  // The production rule (docs/geo.md "Intersection rule") in SQL: the same statement the
+  // end-to-end oracle suite uses. Needs gemeinden.label (loaded by postgis_compare.sh).
+  pg.Prepare("resolve_rule",
+             "with s as (select st_makevalid(st_geomfromtext($1, 4326)) g) "
+             "select m.ars from gemeinden m, s where st_intersects(m.geom, s.g) and ("
+             "st_within(s.g, m.geom) or st_covers(s.g, m.label) or ("
+             "select a >= 50000 or (p > 0 and 2 * a / p >= 10) from (select st_area(x) a, "
+             "st_perimeter(x) p from (select st_intersection(s.g, m.geom)::geography x) q) q2)) "
+             "order by m.ars",
+             1);
   pg.Prepare("explain_resolve",
              "explain (analyze, timing off, costs off) select ars from gemeinden where "
              "st_intersects(geom, st_geomfromtext($1, 4326)) order by ars",
@@ -340,12 +350,13 @@ int main(int argc, char** argv) {
   std::cout
       << "| shape | vertices (validity) | municipalities (plain) | ours plain ms | ours sliver ms "
          "(hits) | PostGIS par=0 ms | PostGIS server exec ms | PostGIS default ms | "
-         "ratio ours/PostGIS (par=0) | sets equal | PostGIS generic plan ms |\n"
-         "|---|---|---|---|---|---|---|---|---|---|---|\n";
+         "ratio ours/PostGIS (par=0) | sets equal | PostGIS generic plan ms | PostGIS rule ms "
+         "(hits) | ours rule / PostGIS plain | ours rule / PostGIS rule | rule sets equal |\n"
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (std::size_t si = 0; si < shapes.size(); ++si) {
     const Shape& s = shapes[si];
-    std::vector<double> t_plain, t_sliver, t_pg0, t_pgd, t_exec;
-    std::vector<std::string> ours, ours_sliver, theirs, theirs_default;
+    std::vector<double> t_plain, t_sliver, t_pg0, t_pgd, t_exec, t_rule;
+    std::vector<std::string> ours, ours_sliver, theirs, theirs_default, theirs_rule;
     // Warm-up (page cache, PostGIS's prepared-geometry cache, plan cache) — not timed.
     ours = ours_resolve(plain, s);
     pg.Exec(settings[0].sql);
@@ -366,6 +377,10 @@ int main(int argc, char** argv) {
       t0 = Clock::now();
       theirs_default = pg.Run("resolve", {s.wkt});
       t_pgd.push_back(Ms(Clock::now() - t0));
+      pg.Exec(settings[0].sql);
+      t0 = Clock::now();
+      theirs_rule = pg.Run("resolve_rule", {s.wkt});
+      t_rule.push_back(Ms(Clock::now() - t0));
     }
     // The generic-plan trap (see above), a few runs only: it is slow.
     std::vector<double> t_generic;
@@ -390,19 +405,29 @@ int main(int argc, char** argv) {
     WriteLines(out_dir / ("ours_shape_" + std::to_string(si) + ".txt"), ours);
     WriteLines(out_dir / ("postgis_shape_" + std::to_string(si) + ".txt"), theirs);
     WriteLines(out_dir / ("ours_sliver_shape_" + std::to_string(si) + ".txt"), ours_sliver);
+    WriteLines(out_dir / ("postgis_rule_shape_" + std::to_string(si) + ".txt"), theirs_rule);
     const bool equal = ours == theirs && theirs == theirs_default;
+    const bool rule_equal = ours_sliver == theirs_rule;
     if (!equal) ++differences;
+    if (!rule_equal) ++differences;
     char buf[1024];
-    std::snprintf(
-        buf, sizeof buf,
-        "| %s | %zu (%s) | %zu | %.3f | %.3f (%zu) | %.3f | %.3f | %.3f | %.2f | %s | %.1f |\n",
-        s.name.c_str(), s.vertices, validity[si].c_str(), ours.size(), Median(t_plain),
-        Median(t_sliver), ours_sliver.size(), Median(t_pg0), Median(t_exec), Median(t_pgd),
-        Median(t_plain) / Median(t_pg0), equal ? "yes" : "NO", Median(t_generic));
+    std::snprintf(buf, sizeof buf,
+                  "| %s | %zu (%s) | %zu | %.3f | %.3f (%zu) | %.3f | %.3f | %.3f | %.2f | %s | "
+                  "%.1f | %.3f (%zu) | %.2f | %.3f | %s |\n",
+                  s.name.c_str(), s.vertices, validity[si].c_str(), ours.size(), Median(t_plain),
+                  Median(t_sliver), ours_sliver.size(), Median(t_pg0), Median(t_exec),
+                  Median(t_pgd), Median(t_plain) / Median(t_pg0), equal ? "yes" : "NO",
+                  Median(t_generic), Median(t_rule), theirs_rule.size(),
+                  Median(t_sliver) / Median(t_pg0), Median(t_sliver) / Median(t_rule),
+                  rule_equal ? "yes" : "NO");
     std::cout << buf;
     if (!equal) {
       std::cout << "  - only ours: " << Join(Minus(ours, theirs))
                 << "; only PostGIS: " << Join(Minus(theirs, ours)) << "\n";
+    }
+    if (!rule_equal) {
+      std::cout << "  - rule, only ours: " << Join(Minus(ours_sliver, theirs_rule))
+                << "; only PostGIS: " << Join(Minus(theirs_rule, ours_sliver)) << "\n";
     }
   }
   std::cout << "\n";

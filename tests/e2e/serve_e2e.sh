@@ -76,6 +76,9 @@ sent=$(echo "$report" | python3 -c 'import json,sys; print(json.load(sys.stdin)[
 deliveries=$(curl -s --http2-prior-knowledge "http://127.0.0.1:$sim_port/sim/deliveries")
 n=$(echo "$deliveries" | grep -c "$apns_token" || true)
 [[ $n == 1 ]] || fail "the simulator recorded $n deliveries to the device, expected 1: $deliveries"
+# Plain curl (HTTP/1.1) on the same cleartext port.
+stats=$(curl -sf "http://127.0.0.1:$sim_port/sim/stats") || fail "curl (HTTP/1.1) /sim/stats failed"
+echo "$stats" | grep -q '"deliveries":1,' || fail "sim stats over HTTP/1.1: $stats"
 # The Update reuses the referenced alert's collapse id; that identifier is longer than 64
 # bytes, so the id is the SHA-256 hex of it (DESIGN §7.3).
 ref=2.49.0.0.276.0.DWD.PVW.1661542140000.7462e657-ce54-473f-91c8-abe408afe703.MUL

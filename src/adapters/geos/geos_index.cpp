@@ -233,20 +233,11 @@ struct GeosGeometryIndex::Impl {
         out.push_back(c);
         continue;
       }
-      // Partial overlap: measure it, (c) and (d). Clip the (possibly huge) area to the
-      // municipality's envelope first, which keeps the overlay small.
-      double xmin, ymin, xmax, ymax;
-      GEOSGeom_getXMin_r(ctx, geoms[c], &xmin);
-      GEOSGeom_getYMin_r(ctx, geoms[c], &ymin);
-      GEOSGeom_getXMax_r(ctx, geoms[c], &xmax);
-      GEOSGeom_getYMax_r(ctx, geoms[c], &ymax);
-      GEOSGeometry* clipped = GEOSClipByRect_r(ctx, g, xmin, ymin, xmax, ymax);
-      // ClipByRect may return an invalid polygon (documented); its overlay area is then wrong.
-      if (clipped && GEOSisValid_r(ctx, clipped) != 1) {
-        GEOSGeom_destroy_r(ctx, clipped);
-        clipped = GEOSGeom_clone_r(ctx, g);
-      }
-      GEOSGeometry* inter = clipped ? GEOSIntersection_r(ctx, clipped, geoms[c]) : nullptr;
+      // Partial overlap: measure it, (c) and (d). OverlayNG clips both inputs to the
+      // intersection of their envelopes itself, so a huge area costs one scan of its edges,
+      // not an overlay of all of them (an explicit GEOSClipByRect first was slower and can
+      // return invalid polygons whose overlap area is wrong).
+      GEOSGeometry* inter = GEOSIntersection_r(ctx, geoms[c], g);
       if (!inter) {
         out.push_back(c);  // the overlay failed: err towards warning
       } else {
@@ -258,7 +249,6 @@ struct GeosGeometryIndex::Impl {
         }
         GEOSGeom_destroy_r(ctx, inter);
       }
-      if (clipped) GEOSGeom_destroy_r(ctx, clipped);
     }
     GEOSPreparedGeom_destroy_r(ctx, pg);
   }

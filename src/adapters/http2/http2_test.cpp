@@ -535,3 +535,357 @@ TEST(Http2, IdleKeepalivePingsKeepAHealthyConnection) {
 
 }  // namespace
 }  // namespace fanout::adapters::http2
+
+// ---- HTTP/1.1 on the cleartext (h2c) port ----------------------------------------------
+#include <sys/time.h>
+
+namespace fanout::adapters::http2 {
+namespace {
+
+// A blocking HTTP/1.1 client on a plain socket (the server is the unit under test).
+class H1Socket {
+ public:
+  struct Reply {
+    int status = 0;  // 0: no complete response before EOF/timeout
+    std::string reason;
+    Headers headers;  // names lowercased
+    std::string body;
+  };
+
+  explicit H1Socket(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  }
+  ~H1Socket() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  void Send(std::string_view s) {
+    while (!s.empty()) {
+      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  // One response, framed by Content-Length (or none: 1xx/204/304 and HEAD replies).
+  Reply Read(bool head = false) {
+    Reply r;
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return r;
+    }
+    std::string_view hdr(buf_.data(), end);
+    size_t eol = hdr.find("\r\n");
+    std::string_view line = hdr.substr(0, eol);
+    if (!line.starts_with("HTTP/1.1 ") || line.size() < 12) return r;
+    int status = std::stoi(std::string(line.substr(9, 3)));
+    r.reason = std::string(line.substr(line.size() > 13 ? 13 : line.size()));
+    size_t clen = 0;
+    while (eol != std::string_view::npos) {
+      hdr.remove_prefix(eol + 2);
+      eol = hdr.find("\r\n");
+      std::string_view h = hdr.substr(0, eol);
+      size_t colon = h.find(':');
+      std::string name(h.substr(0, colon));
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      std::string value(h.substr(colon + 2));
+      if (name == "content-length") clen = std::stoul(value);
+      r.headers.emplace_back(std::move(name), std::move(value));
+    }
+    buf_.erase(0, end + 4);
+    if (head) clen = 0;
+    while (buf_.size() < clen) {
+      if (!Fill()) return r;
+    }
+    r.body = buf_.substr(0, clen);
+    buf_.erase(0, clen);
+    r.status = status;
+    return r;
+  }
+
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+  // At least `n` raw bytes (fewer on EOF/timeout).
+  std::string Raw(size_t n) {
+    while (buf_.size() < n && Fill()) {
+    }
+    std::string out = buf_.substr(0, std::min(n, buf_.size()));
+    buf_.erase(0, out.size());
+    return out;
+  }
+
+  // True if the server closed the connection (after anything still buffered).
+  bool ClosedByPeer() {
+    char c;
+    return buf_.empty() && ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  bool Fill() {
+    char tmp[16384];
+    ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+};
+
+std::string Get(std::string_view path, std::string_view extra = "") {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + std::string(extra) +
+         "\r\n";
+}
+
+TEST(Http1, PlainRequestOnTheH2cPortIsAnsweredByTheSameHandler) {
+  std::mutex mu;
+  std::vector<ServerRequest> seen;
+  Server server({}, [&](const ServerRequest& req) {
+    std::lock_guard lk(mu);
+    seen.push_back(req);
+    return Echo(req);
+  });
+  server.Start();
+  H1Socket s(server.port());
+  ASSERT_TRUE(s.connected());
+  s.Send(
+      "POST /echo/1?q=2 HTTP/1.1\r\nHost: example.test:1\r\nX-I: 7\r\nContent-Length: 4\r\n"
+      "Connection: keep-alive\r\n\r\nabcd");
+  auto r = s.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.reason, "OK");
+  EXPECT_EQ(r.body, "POST abcd 7");
+  ASSERT_NE(FindHeader(r.headers, "x-path"), nullptr);
+  EXPECT_EQ(*FindHeader(r.headers, "x-path"), "/echo/1?q=2");
+  ASSERT_NE(FindHeader(r.headers, "content-length"), nullptr);
+  EXPECT_EQ(*FindHeader(r.headers, "content-length"), "11");
+  EXPECT_NE(FindHeader(r.headers, "date"), nullptr);
+  EXPECT_EQ(FindHeader(r.headers, "connection"), nullptr);  // HTTP/1.1: keep-alive by default
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_TRUE(seen[0].http1);
+    EXPECT_EQ(seen[0].method, "POST");
+    EXPECT_EQ(seen[0].authority, "example.test:1");
+    EXPECT_NE(seen[0].connection_id, 0u);
+    // Lowercase names, no Host/Connection (HTTP/2 carries neither as a header).
+    EXPECT_THAT(seen[0].headers,
+                ::testing::UnorderedElementsAre(Header{"x-i", "7"}, Header{"content-length", "4"}));
+  }
+  // The same port still speaks HTTP/2 with prior knowledge.
+  Client client(ClientFor(server.port()));
+  auto h2 = client.Execute(Posts(3));
+  for (auto& x : h2) EXPECT_EQ(x.status, 200) << x.error_message;
+  EXPECT_EQ(server.Stats().http1_requests, 1u);
+  EXPECT_EQ(server.Stats().streams, 3u);
+  std::lock_guard lk(mu);
+  EXPECT_FALSE(seen.back().http1);
+}
+
+TEST(Http1, KeepAliveServesSeveralRequestsOnOneSocketInOrder) {
+  std::mutex mu;
+  std::set<uint64_t> conn_ids;
+  Server server({}, [&](const ServerRequest& req) {
+    {
+      std::lock_guard lk(mu);
+      conn_ids.insert(req.connection_id);
+    }
+    ServerResponse r = Echo(req);
+    if (req.path == "/slow") r.delay = std::chrono::milliseconds(50);  // the timer path
+    if (req.path == "/empty") {
+      r.status = 204;
+      r.body.clear();
+    }
+    return r;
+  });
+  server.Start();
+  H1Socket s(server.port());
+  s.Send(Get("/a"));
+  auto a = s.Read();
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(*FindHeader(a.headers, "x-path"), "/a");
+  s.Send(Get("/b"));
+  EXPECT_EQ(*FindHeader(s.Read().headers, "x-path"), "/b");
+  // Pipelined: a delayed response holds back the ones behind it, order is kept.
+  s.Send(Get("/slow") + Get("/empty") + Get("/c"));
+  auto slow = s.Read();
+  EXPECT_EQ(*FindHeader(slow.headers, "x-path"), "/slow");
+  auto empty = s.Read();
+  EXPECT_EQ(empty.status, 204);
+  EXPECT_EQ(empty.reason, "No Content");
+  EXPECT_EQ(FindHeader(empty.headers, "content-length"), nullptr);
+  EXPECT_EQ(*FindHeader(s.Read().headers, "x-path"), "/c");
+  // HEAD: the length of the body that GET would send, no body.
+  s.Send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto head = s.Read(/*head=*/true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(*FindHeader(head.headers, "content-length"), "6");  // "HEAD  "
+  // "Connection: close" is honoured: answered, then the server closes.
+  s.Send(Get("/last", "Connection: close\r\n"));
+  auto last = s.Read();
+  EXPECT_EQ(last.status, 200);
+  ASSERT_NE(FindHeader(last.headers, "connection"), nullptr);
+  EXPECT_EQ(*FindHeader(last.headers, "connection"), "close");
+  EXPECT_TRUE(s.ClosedByPeer());
+  EXPECT_EQ(server.Stats().connections_accepted, 1u);
+  EXPECT_EQ(server.Stats().http1_requests, 7u);
+  std::lock_guard lk(mu);
+  EXPECT_EQ(conn_ids.size(), 1u);
+}
+
+TEST(Http1, Http10ClosesUnlessKeepAliveIsAsked) {
+  Server server({}, Echo);
+  server.Start();
+  H1Socket s(server.port());
+  s.Send("GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+  auto k = s.Read();
+  EXPECT_EQ(k.status, 200);
+  EXPECT_EQ(*FindHeader(k.headers, "connection"), "keep-alive");
+  s.Send("GET /c HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(s.Read().status, 200);
+  EXPECT_TRUE(s.ClosedByPeer());
+}
+
+TEST(Http1, MalformedRequestsGet400AndTheConnectionIsClosed) {
+  Server server({}, Echo);
+  server.Start();
+  struct Case {
+    std::string request;
+    int status;
+  };
+  const Case cases[] = {
+      {"GARBAGE\r\n\r\n", 400},
+      {"GET /x HTTP/1.1\r\n\r\n", 400},                                   // no Host
+      {"GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},             // two Hosts
+      {"GET /x HTTP/1.1\r\nHost: a\r\nBad Name: v\r\n\r\n", 400},         // space in a name
+      {"GET /x HTTP/1.1\r\nHost: a\r\nX: 1\r\n  folded\r\n\r\n", 400},    // obs-fold
+      {"GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n", 400},  // bad length
+      {"GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+      {"GET /x HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400},
+      {"GET /x HTTP/9.9\r\nHost: a\r\n\r\n", 505},
+      {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n",
+       411},
+      {"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+       400},
+  };
+  for (const auto& c : cases) {
+    H1Socket s(server.port());
+    s.Send(c.request);
+    auto r = s.Read();
+    EXPECT_EQ(r.status, c.status) << c.request;
+    ASSERT_NE(FindHeader(r.headers, "connection"), nullptr) << c.request;
+    EXPECT_EQ(*FindHeader(r.headers, "connection"), "close");
+    EXPECT_TRUE(s.ClosedByPeer()) << c.request;
+  }
+  // A good request before a bad one is answered; the bad one ends the connection.
+  H1Socket s(server.port());
+  s.Send(Get("/ok") + "BAD REQUEST LINE HERE\r\n\r\n" + Get("/never"));
+  EXPECT_EQ(s.Read().status, 200);
+  EXPECT_EQ(s.Read().status, 400);
+  EXPECT_TRUE(s.ClosedByPeer());
+  EXPECT_EQ(server.Stats().http1_requests, 1u);
+}
+
+TEST(Http1, OversizeHeadersGet431) {
+  Server server({}, Echo);
+  server.Start();
+  {  // a complete but too large header block
+    H1Socket s(server.port());
+    s.Send(Get("/big", "X-Big: " + std::string(17 * 1024, 'a') + "\r\n"));
+    auto r = s.Read();
+    EXPECT_EQ(r.status, 431);
+    EXPECT_EQ(r.reason, "Request Header Fields Too Large");
+    EXPECT_TRUE(s.ClosedByPeer());
+  }
+  {  // a header block that never ends: refused once it passes the limit, not buffered on
+    H1Socket s(server.port());
+    s.Send("GET /big HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 40; ++i)
+      s.Send("X-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n");
+    EXPECT_EQ(s.Read().status, 431);
+    EXPECT_TRUE(s.ClosedByPeer());
+  }
+  {  // just below the limit is fine
+    H1Socket s(server.port());
+    s.Send(Get("/fits", "X-Big: " + std::string(15 * 1024, 'a') + "\r\n"));
+    EXPECT_EQ(s.Read().status, 200);
+  }
+}
+
+TEST(Http1, BodiesAreCappedLikeHttp2AndExpectContinueIsAnswered) {
+  ServerSettings ss;
+  ss.max_request_body = 8;
+  std::atomic<bool> truncated{false};
+  Server server(ss, [&](const ServerRequest& req) {
+    truncated = req.body_truncated;
+    return Echo(req);
+  });
+  server.Start();
+  H1Socket s(server.port());
+  s.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789abcdefghij");
+  EXPECT_EQ(s.Read().body, "POST 01234567 ");  // kept max_request_body bytes
+  EXPECT_TRUE(truncated);
+  s.Send("POST /p HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  auto cont = s.Read();
+  EXPECT_EQ(cont.status, 100);
+  s.Send("xyz");
+  EXPECT_EQ(s.Read().body, "POST xyz ");
+  EXPECT_FALSE(truncated);
+}
+
+TEST(Http1, AClientThatHalfClosesAfterItsRequestsGetsTheAnswers) {
+  Server server({}, [](const ServerRequest& req) {
+    ServerResponse r = Echo(req);
+    if (req.path == "/slow") r.delay = std::chrono::milliseconds(50);
+    return r;
+  });
+  server.Start();
+  for (std::string path : {"/fast", "/slow"}) {
+    H1Socket s(server.port());
+    s.Send(Get(path));
+    s.ShutdownWrite();  // like `nc -N`
+    auto r = s.Read();
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(*FindHeader(r.headers, "x-path"), path);
+    EXPECT_TRUE(s.ClosedByPeer()) << path;
+  }
+}
+
+TEST(Http1, ResetClosesTheConnectionWithoutAResponse) {
+  Server server({}, [](const ServerRequest&) {
+    ServerResponse r;
+    r.reset = true;
+    return r;
+  });
+  server.Start();
+  H1Socket s(server.port());
+  s.Send(Get("/r"));
+  EXPECT_EQ(s.Read().status, 0);
+}
+
+TEST(Http1, AnHttp2PrefaceSplitAcrossReadsIsStillHttp2) {
+  Server server({}, Echo);
+  server.Start();
+  H1Socket s(server.port());
+  const std::string preface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  s.Send(preface.substr(0, 5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  s.Send(preface.substr(5));
+  s.Send(std::string("\0\0\0\x04\0\0\0\0\0", 9));  // empty SETTINGS
+  // The server's first frame is its SETTINGS (type 4, stream 0), not an HTTP/1.1 reply.
+  std::string frame = s.Raw(9);
+  ASSERT_EQ(frame.size(), 9u);
+  EXPECT_EQ(frame[3], '\x04');
+  EXPECT_EQ(frame.substr(5), std::string(4, '\0'));
+  EXPECT_EQ(server.Stats().http1_requests, 0u);
+}
+
+}  // namespace
+}  // namespace fanout::adapters::http2

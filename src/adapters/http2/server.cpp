@@ -13,10 +13,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <queue>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
 #include "adapters/http2/session_memory.hpp"
@@ -27,7 +31,7 @@ namespace fanout::adapters::http2 {
 using Clock = std::chrono::steady_clock;
 
 struct Server::Counters {
-  std::atomic<uint64_t> accepted{0}, streams{0}, goaways{0}, refused{0};
+  std::atomic<uint64_t> accepted{0}, streams{0}, goaways{0}, refused{0}, http1{0};
   std::atomic<uint32_t> max_concurrent{0};
 };
 
@@ -60,9 +64,304 @@ struct SStream {
 struct Timer {
   Clock::time_point due;
   uint64_t conn_id;
-  int32_t stream_id;
+  int32_t stream_id;  // kHttp1Timer: the pending response of an HTTP/1.1 connection
   bool operator>(const Timer& o) const { return due > o.due; }
 };
+constexpr int32_t kHttp1Timer = -1;
+
+// ---- HTTP/1.1 on cleartext ports ---------------------------------------------------
+// The connection's first bytes decide: the HTTP/2 client preface means h2c, anything
+// else is HTTP/1.1 (RFC 9113 §3.4: a server can tell them apart by the preface).
+constexpr std::string_view kH2Preface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+// While a response waits to be written, pipelined requests are not parsed beyond this.
+constexpr size_t kH1MaxPendingWrite = 256 * 1024;
+
+// One HTTP/1.1 connection: requests are served one at a time, in order (pipelining
+// works, without parallelism). The request being served lives in `st`.
+struct H1Conn {
+  enum class State : uint8_t { kHead, kBody, kBusy };
+  State state = State::kHead;
+  std::string in;      // received and not consumed yet
+  size_t scanned = 0;  // bytes of `in` already searched for the end of the header block
+  uint64_t body_left = 0;
+  SStream st;
+  bool keep_alive = true;
+  bool http10 = false;
+  bool head = false;             // HEAD: answer without the body
+  bool expect_continue = false;  // "Expect: 100-continue"
+  bool closing = false;          // no more requests: write what is queued, then close
+};
+
+bool IsTchar(char ch) {
+  auto c = static_cast<unsigned char>(ch);
+  if (std::isalnum(c)) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+}
+
+bool IsDigit(char ch) { return ch >= '0' && ch <= '9'; }
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view TrimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// Offset just past the empty line ending the header block (CRLF or bare LF line ends,
+// RFC 9112 §2.2), or npos; `*scanned` remembers how far the search got.
+size_t FindHeadEnd(std::string_view s, size_t* scanned) {
+  size_t i = *scanned;
+  while ((i = s.find('\n', i)) != std::string_view::npos) {
+    if (i + 1 >= s.size()) break;
+    if (s[i + 1] == '\n') return i + 2;
+    if (s[i + 1] == '\r') {
+      if (i + 2 >= s.size()) break;
+      if (s[i + 2] == '\n') return i + 3;
+    }
+    ++i;
+  }
+  *scanned = i == std::string_view::npos ? s.size() : i;
+  return std::string_view::npos;
+}
+
+// Parses request line and headers into h.st.req and the framing fields of `h`.
+// Returns 0, or the status to answer before closing (400, 411, 505).
+int ParseH1Head(std::string_view head, H1Conn& h) {
+  ServerRequest& req = h.st.req;
+  std::vector<std::string_view> lines;
+  while (!head.empty()) {
+    size_t nl = head.find('\n');
+    std::string_view line = head.substr(0, nl);
+    head = nl == std::string_view::npos ? std::string_view() : head.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;
+    lines.push_back(line);
+  }
+  if (lines.empty()) return 400;
+  // request-line = method SP request-target SP HTTP-version
+  std::string_view rl = lines[0];
+  size_t sp1 = rl.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : rl.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || rl.find(' ', sp2 + 1) != std::string_view::npos) {
+    return 400;
+  }
+  std::string_view method = rl.substr(0, sp1);
+  std::string_view target = rl.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = rl.substr(sp2 + 1);
+  if (method.empty() || !std::all_of(method.begin(), method.end(), IsTchar)) return 400;
+  if (target.empty()) return 400;
+  for (char ch : target) {
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) return 400;
+  }
+  if (version.size() != 8 || !version.starts_with("HTTP/") || !IsDigit(version[5]) ||
+      version[6] != '.' || !IsDigit(version[7])) {
+    return 400;
+  }
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return 505;
+  h.http10 = version == "HTTP/1.0";
+  req.method.assign(method);
+  req.authority.clear();
+  if (target[0] == '/' || target == "*") {
+    req.path.assign(target);
+  } else {
+    // absolute-form (RFC 9112 §3.2.2): the authority comes from the URI, Host is ignored.
+    size_t scheme = target.find("://");
+    if (scheme == std::string_view::npos || !(IEquals(target.substr(0, scheme), "http") ||
+                                              IEquals(target.substr(0, scheme), "https"))) {
+      return 400;
+    }
+    std::string_view rest = target.substr(scheme + 3);
+    size_t slash = rest.find_first_of("/?");
+    req.authority.assign(rest.substr(0, slash));
+    req.path = slash == std::string_view::npos ? std::string("/") : std::string(rest.substr(slash));
+    if (req.path[0] == '?') req.path.insert(0, "/");
+    if (req.authority.empty()) return 400;
+  }
+  bool absolute = !req.authority.empty();
+  req.headers.clear();
+  int hosts = 0;
+  bool has_length = false, has_te = false, conn_close = false, keep_alive = false;
+  uint64_t length = 0;
+  h.expect_continue = false;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    if (line[0] == ' ' || line[0] == '\t') return 400;  // obsolete line folding
+    size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return 400;
+    std::string_view name = line.substr(0, colon);
+    if (!std::all_of(name.begin(), name.end(), IsTchar)) return 400;
+    std::string_view value = TrimOws(line.substr(colon + 1));
+    for (char ch : value) {
+      if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\t') || ch == 0x7f) return 400;
+    }
+    std::string lname(name);
+    for (char& ch : lname) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lname == "host") {
+      ++hosts;
+      if (!absolute) req.authority.assign(value);
+      continue;
+    }
+    if (lname == "content-length") {
+      if (value.empty() || value.size() > 18 || !std::all_of(value.begin(), value.end(), IsDigit)) {
+        return 400;
+      }
+      uint64_t v = std::stoull(std::string(value));
+      if (has_length && v != length) return 400;
+      has_length = true;
+      length = v;
+    } else if (lname == "transfer-encoding") {
+      has_te = true;
+      continue;
+    } else if (lname == "connection") {
+      while (!value.empty()) {
+        size_t comma = value.find(',');
+        std::string_view token = TrimOws(value.substr(0, comma));
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+        if (IEquals(token, "close")) conn_close = true;
+        if (IEquals(token, "keep-alive")) keep_alive = true;
+      }
+      continue;
+    } else if (lname == "expect") {
+      h.expect_continue = IEquals(value, "100-continue");
+    } else if (lname == "keep-alive" || lname == "proxy-connection" || lname == "upgrade" ||
+               lname == "http2-settings" || lname == "te") {
+      continue;  // hop-by-hop (HTTP/2 forbids them in requests): not the handler's business
+    }
+    req.headers.emplace_back(std::move(lname), std::string(value));
+  }
+  // RFC 9112 §6.1: a Transfer-Encoding the server does not decode (we decode none) cannot
+  // be framed; with Content-Length as well it is a smuggling attempt.
+  if (has_te) return has_length ? 400 : 411;
+  if (!h.http10 && hosts != 1) return 400;  // RFC 9112 §3.2
+  if (hosts > 1) return 400;
+  h.keep_alive = !conn_close && (!h.http10 || keep_alive);
+  h.head = req.method == "HEAD";
+  h.body_left = length;
+  return 0;
+}
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+// IMF-fixdate for the Date header (RFC 9110 §5.6.7), without the locale of strftime.
+void AppendHttpDate(std::string& out) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7],
+                tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  out += buf;
+}
+
+// Status line, headers and body of an HTTP/1.1 response.
+void AppendH1Response(std::string& out, const ServerResponse& r, bool head, bool keep_alive,
+                      bool http10) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += ReasonPhrase(r.status);
+  out += "\r\ndate: ";
+  AppendHttpDate(out);
+  out += "\r\n";
+  for (const auto& [n, v] : r.headers) {
+    if (n.empty() || n[0] == ':' || n == "content-length" || n == "connection" ||
+        n == "transfer-encoding" || n == "keep-alive") {
+      continue;  // framing is ours
+    }
+    out += n;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
+  if (!no_body) {
+    out += "content-length: ";
+    out += std::to_string(r.body.size());
+    out += "\r\n";
+  }
+  if (!keep_alive) {
+    out += "connection: close\r\n";
+  } else if (http10) {
+    out += "connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  if (!head && !no_body) out += r.body;
+}
 
 }  // namespace
 
@@ -103,6 +402,7 @@ class Server::Worker {
  private:
   static constexpr uint64_t kWakeTag = 1;
   static constexpr uint64_t kListenTag = 2;
+  static constexpr uint32_t kUnregistered = UINT32_MAX;  // SConn::events before epoll_ctl ADD
 
   struct SConn {
     Worker* w = nullptr;
@@ -110,10 +410,12 @@ class Server::Worker {
     int fd = -1;
     std::unique_ptr<Transport> t;
     bool handshake_done = false;
-    nghttp2_session* session = nullptr;
+    nghttp2_session* session = nullptr;  // null on a cleartext connection until the preface
+    std::unique_ptr<H1Conn> h1;          // set when the connection turned out HTTP/1.1
+    uint8_t preface_seen = 0;            // cleartext: bytes of the HTTP/2 preface received
     std::string wbuf;
     size_t woff = 0;
-    uint32_t events = 0;
+    uint32_t events = kUnregistered;
     uint64_t streams_started = 0;
     int32_t goaway_last_id = INT32_MAX;
     std::unordered_map<int32_t, std::unique_ptr<SStream>> streams;
@@ -277,13 +579,185 @@ class Server::Worker {
     if (rv == 0 && st.resp.on_sent) st.resp.on_sent();
   }
 
+  // ---- HTTP/1.1 (cleartext) -------------------------------------------------
+  // Bytes of a cleartext connection without an HTTP/2 session. Returns false when the
+  // connection is being closed (stop reading).
+  bool OnCleartextBytes(SConn& c, const char* data, size_t n) {
+    if (!c.h1) {
+      size_t seen = c.preface_seen;
+      size_t take = std::min(n, kH2Preface.size() - seen);
+      if (std::string_view(data, take) == kH2Preface.substr(seen, take)) {
+        c.preface_seen = static_cast<uint8_t>(seen + take);
+        if (c.preface_seen < kH2Preface.size()) return true;
+        StartSession(c);
+        ssize_t rv = nghttp2_session_mem_recv(
+            c.session, reinterpret_cast<const uint8_t*>(kH2Preface.data()), kH2Preface.size());
+        if (rv >= 0 && n > take) {
+          rv = nghttp2_session_mem_recv(c.session, reinterpret_cast<const uint8_t*>(data + take),
+                                        n - take);
+        }
+        if (rv < 0) {
+          Flush(c);
+          Close(c);
+          return false;
+        }
+        return true;
+      }
+      c.h1 = std::make_unique<H1Conn>();
+      c.h1->st.req.connection_id = c.id;
+      c.h1->st.req.http1 = true;
+      c.h1->in.assign(kH2Preface.substr(0, seen));
+    }
+    H1Conn& h = *c.h1;
+    h.in.append(data, n);
+    c.dirty = true;
+    ProcessH1(c);
+    // While a request is being answered or responses pile up unread, read no further
+    // (pipelined requests wait in the socket); FlushH1() re-arms EPOLLIN.
+    return h.state != H1Conn::State::kBusy && !h.closing &&
+           c.wbuf.size() - c.woff <= kH1MaxPendingWrite;
+  }
+
+  // Parses and serves the buffered requests until one is pending or input runs out.
+  void ProcessH1(SConn& c) {
+    H1Conn& h = *c.h1;
+    while (!h.closing && h.state != H1Conn::State::kBusy &&
+           c.wbuf.size() - c.woff <= kH1MaxPendingWrite) {
+      if (h.state == H1Conn::State::kHead) {
+        // RFC 9112 §2.2: empty lines before a request line are ignored.
+        size_t skip = 0;
+        while (skip < h.in.size() && (h.in[skip] == '\r' || h.in[skip] == '\n')) ++skip;
+        if (skip > 0) {
+          h.in.erase(0, skip);
+          h.scanned = 0;
+        }
+        size_t end = FindHeadEnd(h.in, &h.scanned);
+        if (end == std::string::npos) {
+          if (h.in.size() > s_.max_http1_header_bytes) FailH1(c, 431);
+          return;
+        }
+        if (end > s_.max_http1_header_bytes) {
+          FailH1(c, 431);
+          return;
+        }
+        h.st.Reset();
+        int status = ParseH1Head(std::string_view(h.in).substr(0, end), h);
+        h.in.erase(0, end);
+        h.scanned = 0;
+        if (status != 0) {
+          FailH1(c, status);
+          return;
+        }
+        h.state = H1Conn::State::kBody;
+        if (h.expect_continue && h.body_left > 0 && !h.http10) {
+          c.wbuf += "HTTP/1.1 100 Continue\r\n\r\n";
+          c.dirty = true;
+        }
+      }
+      // kBody: keep up to max_request_body, drop the rest (body_truncated), as HTTP/2 does.
+      size_t take = static_cast<size_t>(std::min<uint64_t>(h.body_left, h.in.size()));
+      std::string& body = h.st.req.body;
+      size_t room = s_.max_request_body - std::min(s_.max_request_body, body.size());
+      if (take > room) h.st.req.body_truncated = true;
+      body.append(h.in, 0, std::min(take, room));
+      h.in.erase(0, take);
+      h.body_left -= take;
+      if (h.body_left > 0) return;
+      h.state = H1Conn::State::kBusy;
+      srv_.counters_->http1++;
+      h.st.resp = srv_.handler_(h.st.req);
+      if (h.st.resp.delay.count() > 0) {
+        timers_.push({Clock::now() + h.st.resp.delay, c.id, kHttp1Timer});
+        return;
+      }
+      RespondH1(c);
+    }
+  }
+
+  void RespondH1(SConn& c) {
+    H1Conn& h = *c.h1;
+    if (h.state != H1Conn::State::kBusy || h.closing) return;
+    ServerResponse& r = h.st.resp;
+    if (r.reset) {  // HTTP/1.1 has no stream to reset: drop the connection
+      h.closing = true;
+      Close(c);
+      return;
+    }
+    AppendH1Response(c.wbuf, r, h.head, h.keep_alive, h.http10);
+    c.dirty = true;
+    if (r.on_sent) r.on_sent();
+    h.st.Reset();
+    if (h.keep_alive) {
+      h.state = H1Conn::State::kHead;
+    } else {
+      h.closing = true;
+    }
+  }
+
+  // The client half-closed (e.g. `nc -N`): answer what it sent completely, then close.
+  void OnPeerClosedH1(SConn& c) {
+    H1Conn& h = *c.h1;
+    if (h.state == H1Conn::State::kBusy) {
+      h.keep_alive = false;  // the pending response is the last one
+    } else {
+      h.closing = true;  // a partial request can never complete
+    }
+    c.dirty = true;
+    // EOF stays readable (level-triggered): stop polling for it until the write is done.
+    SetEvents(c, c.woff < c.wbuf.size() ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  }
+
+  // Malformed or refused request: answer `status` and close the connection.
+  void FailH1(SConn& c, int status) {
+    H1Conn& h = *c.h1;
+    ServerResponse r;
+    r.status = status;
+    r.headers.emplace_back("content-type", "text/plain");
+    r.body = std::string(ReasonPhrase(status)) + "\n";
+    AppendH1Response(c.wbuf, r, false, false, false);
+    h.state = H1Conn::State::kBusy;
+    h.closing = true;
+    c.dirty = true;
+  }
+
+  void FlushH1(SConn& c) {
+    H1Conn& h = *c.h1;
+    for (;;) {
+      while (c.woff < c.wbuf.size()) {
+        size_t n = 0;
+        IoStatus st = c.t->Write(c.wbuf.data() + c.woff, c.wbuf.size() - c.woff, &n);
+        if (st == IoStatus::kOk) {
+          c.woff += n;
+          continue;
+        }
+        if (st == IoStatus::kWantWrite || st == IoStatus::kWantRead) {
+          SetEvents(c, EPOLLOUT);
+          return;
+        }
+        Close(c);
+        return;
+      }
+      c.wbuf.clear();
+      c.woff = 0;
+      if (h.closing) {
+        if (!h.st.resp.reset) StartLinger(c);  // a reset was closed at once
+        return;
+      }
+      if (h.state == H1Conn::State::kBusy || h.in.empty()) break;
+      ProcessH1(c);  // pipelined requests read while the last response was written
+      if (c.wbuf.empty()) break;
+    }
+    SetEvents(c, h.state == H1Conn::State::kBusy ? 0u : static_cast<uint32_t>(EPOLLIN));
+  }
+
   // ---- connections ----------------------------------------------------------
+  // `events` 0 (HTTP/1.1 while a response is pending) keeps the fd registered.
   void SetEvents(SConn& c, uint32_t events) {
     if (c.events == events) return;
     epoll_event ev{};
     ev.events = events;
     ev.data.u64 = c.id;
-    epoll_ctl(epfd_, c.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
+    epoll_ctl(epfd_, c.events == kUnregistered ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
     c.events = events;
   }
 
@@ -310,7 +784,7 @@ class Server::Worker {
       if (tls_) {
         Handshake(ref);
       } else {
-        StartSession(ref);
+        ref.handshake_done = true;  // the first bytes decide: HTTP/2 preface or HTTP/1.1
       }
     }
   }
@@ -393,6 +867,10 @@ class Server::Worker {
       IoStatus st = c.t->Read(buf, sizeof(buf), &n);
       if (st == IoStatus::kOk) {
         if (c.lingering) continue;
+        if (c.session == nullptr) {  // cleartext: preface detection, or HTTP/1.1
+          if (!OnCleartextBytes(c, buf, n)) return;
+          continue;
+        }
         ssize_t rv = nghttp2_session_mem_recv(c.session, reinterpret_cast<uint8_t*>(buf), n);
         c.dirty = true;
         if (rv < 0) {
@@ -408,6 +886,10 @@ class Server::Worker {
         c.dirty = true;
         return;
       }
+      if (st == IoStatus::kClosed && c.h1 && !c.lingering) {
+        OnPeerClosedH1(c);
+        return;
+      }
       Close(c);
       return;
     }
@@ -415,7 +897,11 @@ class Server::Worker {
 
   void Flush(SConn& c) {
     c.dirty = false;
-    if (c.session == nullptr || c.lingering) return;
+    if (c.lingering) return;
+    if (c.session == nullptr) {
+      if (c.h1) FlushH1(c);
+      return;
+    }
     for (;;) {
       while (c.woff < c.wbuf.size()) {
         size_t n = 0;
@@ -458,7 +944,11 @@ class Server::Worker {
       auto it = conns_.find(t.conn_id);
       if (it == conns_.end()) continue;
       SConn& c = *it->second;
-      if (c.session == nullptr || c.lingering) continue;
+      if (c.lingering) continue;
+      if (c.session == nullptr) {
+        if (c.h1 && t.stream_id == kHttp1Timer) RespondH1(c);
+        continue;
+      }
       auto s = c.streams.find(t.stream_id);
       if (s == c.streams.end()) continue;
       Respond(c, t.stream_id, *s->second);
@@ -585,6 +1075,7 @@ ServerStats Server::Stats() const {
   s.goaways_sent = counters_->goaways;
   s.refused_after_goaway = counters_->refused;
   s.max_concurrent_streams_seen = counters_->max_concurrent;
+  s.http1_requests = counters_->http1;
   return s;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // Http2Server: a small multi-threaded HTTP/2 server (libnghttp2 server sessions),
-// h2c with prior knowledge, or TLS with ALPN h2 when a cert/key is given.
+// h2c with prior knowledge, or TLS with ALPN h2 when a cert/key is given. A cleartext
+// port also answers plain HTTP/1.1 (curl, scripts): a connection whose first bytes are
+// not the HTTP/2 client preface is served as HTTP/1.1, one request at a time, by the
+// same handler (ServerRequest::http1 says which). No h2c Upgrade; TLS stays h2 only.
 //
 // Threads: `threads` workers, each with its own epoll loop; all share the listening
 // socket (EPOLLEXCLUSIVE) and keep the connections they accept. The handler runs on
@@ -30,6 +33,7 @@ struct ServerRequest {
   // The connection it came on, unique within this Server (never reused): for state a
   // handler keeps per connection. A connection is served by one worker thread only.
   uint64_t connection_id = 0;
+  bool http1 = false;  // came over HTTP/1.x (cleartext port), not HTTP/2
 };
 
 struct ServerResponse {
@@ -37,9 +41,9 @@ struct ServerResponse {
   Headers headers;
   std::string body;
   std::chrono::milliseconds delay{0};  // answer after this long, without blocking the loop
-  bool reset = false;                  // answer with RST_STREAM(INTERNAL_ERROR) instead
-  std::function<void()> on_sent;       // called when the response is handed to nghttp2
-                                       // (not if the stream died before; not for resets)
+  bool reset = false;  // answer with RST_STREAM(INTERNAL_ERROR) instead (HTTP/1.1: close)
+  std::function<void()> on_sent;  // called when the response is handed to nghttp2
+                                  // (not if the stream died before; not for resets)
 };
 
 using Handler = std::function<ServerResponse(const ServerRequest&)>;
@@ -52,6 +56,8 @@ struct ServerSettings {
   std::string tls_key_file;
   uint64_t goaway_after_streams = 0;  // per connection: GOAWAY(NO_ERROR) after N streams
   size_t max_request_body = 1 << 20;
+  // HTTP/1.1 (cleartext only): request line + headers larger than this get 431.
+  size_t max_http1_header_bytes = 16 * 1024;
   // Rapid-reset limiter (CVE-2023-44487): Debian's default (1000 burst, 33/s) kills
   // connections of honest clients that cancel timed-out requests; raised here.
   uint64_t stream_reset_burst = 10000;
@@ -66,6 +72,7 @@ struct ServerStats {
   uint64_t goaways_sent = 0;
   uint64_t refused_after_goaway = 0;
   uint32_t max_concurrent_streams_seen = 0;  // on any one connection
+  uint64_t http1_requests = 0;               // requests handled over HTTP/1.x
 };
 
 class Server {

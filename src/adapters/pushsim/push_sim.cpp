@@ -339,7 +339,7 @@ struct PushSim::Impl {
     AppendJsonString(r.body, token);
     r.body += ",\"expires_in\":" + std::to_string(settings.fcm_token_lifetime_s) +
               ",\"token_type\":\"Bearer\"}";
-    return std::move(r);
+    return r;
   }
 
   void Count(ports::Platform p, int status) {
@@ -690,6 +690,17 @@ struct PushSim::Impl {
 
   ServerResponse Handle(const ServerRequest& req) {
     std::string_view path(req.path);
+    if (req.http1 && path.starts_with("/3/")) {
+      // Apple: "Use HTTP/2 and TLS 1.2 or later" — APNs has no HTTP/1.1 API. FCM HTTP v1,
+      // /token and /sim/* are served over HTTP/1.1 too (Google serves them over HTTP/1.1).
+      ServerResponse r;
+      r.status = 505;
+      r.headers.emplace_back("content-type", "application/json");
+      r.body =
+          "{\"reason\":\"HTTP2Required\",\"detail\":\"APNs is served over HTTP/2 only; on this "
+          "cleartext port use HTTP/2 with prior knowledge (curl --http2-prior-knowledge)\"}";
+      return r;
+    }
     if (settings.on_request && !path.starts_with("/sim/")) settings.on_request(req);
     if (path.starts_with("/3/device/")) return HandleApns(req);
     constexpr std::string_view kFcmPrefix = "/v1/projects/", kFcmSuffix = "/messages:send";

@@ -1,6 +1,12 @@
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -54,6 +60,43 @@ class SimTest : public ::testing::Test {
   std::unique_ptr<PushSim> sim_;
   std::unique_ptr<http2::Client> client_;
 };
+
+struct H1Reply {
+  int status = 0;  // 0: no HTTP/1.1 response
+  std::string body;
+};
+
+// One HTTP/1.1 request on a plain socket with "Connection: close"; reads to EOF (curl's view).
+H1Reply Http1(uint16_t port, std::string_view method, std::string_view path,
+              std::string_view body = "") {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  H1Reply r;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return r;
+  }
+  std::string req = std::string(method) + " " + std::string(path) +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/8\r\nConnection: close\r\n" +
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                    std::string(body);
+  [[maybe_unused]] ssize_t w = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string in;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) in.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  size_t end = in.find("\r\n\r\n");
+  if (!in.starts_with("HTTP/1.1 ") || end == std::string::npos) return r;
+  r.status = std::stoi(in.substr(9, 3));
+  r.body = in.substr(end + 4);
+  return r;
+}
 
 TEST(FaultSpec, ParsesTheDocumentedSpec) {
   std::string err;
@@ -249,6 +292,58 @@ TEST_F(SimTest, LatencyDelaysWithoutBlockingOtherStreams) {
   for (auto& r : rs) ASSERT_EQ(r.status, 200);
   EXPECT_GE(took, std::chrono::milliseconds(100));
   EXPECT_LT(took, std::chrono::milliseconds(2000));  // 200 x 100 ms would be 20 s if serial
+}
+
+TEST_F(SimTest, SimEndpointsAnswerPlainHttp1LikeCurl) {
+  StartSim();
+  ASSERT_EQ(Send(Apns()).status, 200);
+  ASSERT_EQ(Send(Apns("zz")).status, 400);
+  Request get;
+  get.method = "GET";
+  get.path = "/sim/stats";
+  auto h2 = nlohmann::json::parse(Send(get).body);
+  auto r = Http1(sim_->port(), "GET", "/sim/stats");
+  ASSERT_EQ(r.status, 200);
+  auto h1 = nlohmann::json::parse(r.body);
+  // The same document; only the count of connections differs (the HTTP/1.1 one is new).
+  EXPECT_EQ(h1["connections"], h2["connections"].get<int>() + 1);
+  h1.erase("connections");
+  h2.erase("connections");
+  EXPECT_EQ(h1, h2);
+  EXPECT_EQ(h1["apns"]["200"], 1);
+  EXPECT_EQ(h1["deliveries"], 1);
+  auto d = Http1(sim_->port(), "GET", "/sim/deliveries");
+  EXPECT_EQ(d.status, 200);
+  EXPECT_THAT(d.body, ::testing::HasSubstr(kTok));
+  EXPECT_EQ(Http1(sim_->port(), "DELETE", "/sim/deliveries").status, 204);
+  EXPECT_TRUE(sim_->Deliveries().empty());
+  EXPECT_EQ(Http1(sim_->port(), "GET", "/nope").status, 404);
+  EXPECT_EQ(sim_->Stats().server.http1_requests, 4u);
+}
+
+TEST_F(SimTest, ApnsOverHttp1Gets505LikeAnHttp2OnlyService) {
+  PushSimSettings s;
+  std::atomic<int> seen{0};
+  s.on_request = [&](const http2::ServerRequest&) { seen++; };
+  StartSim(s);
+  auto r = Http1(sim_->port(), "POST", "/3/device/" + kTok, R"({"aps":{"alert":"x"}})");
+  EXPECT_EQ(r.status, 505);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["reason"], "HTTP2Required");
+  EXPECT_THAT(j["detail"].get<std::string>(), ::testing::HasSubstr("HTTP/2"));
+  EXPECT_EQ(Http1(sim_->port(), "POST", "/3/device/zz").status, 505);
+  // Not a push: not counted, not recorded, not shown to the request hook.
+  EXPECT_EQ(seen.load(), 0);
+  EXPECT_TRUE(sim_->Deliveries().empty());
+  EXPECT_EQ(sim_->Stats().Count("apns", "505"), 0u);
+  // Google serves FCM HTTP v1 over HTTP/1.1, and so does the sim.
+  const std::string tok = "abc:APA91b" + std::string(30, 'z');
+  auto fcm = Http1(sim_->port(), "POST", "/v1/projects/p1/messages:send",
+                   R"({"message":{"token":")" + tok + R"("}})");
+  EXPECT_EQ(fcm.status, 200);
+  EXPECT_EQ(sim_->Deliveries().size(), 1u);
+  // HTTP/2 on the same port is unaffected.
+  EXPECT_EQ(Send(Apns()).status, 200);
 }
 
 }  // namespace
