@@ -7,7 +7,8 @@
 #
 #   bench/http/ingest.sh [FANOUT_BINARY...]     (default build/release/apps/fanout/fanout)
 #   ROUNDS=3 REQUESTS=200 CONNECTIONS=8 bench/http/ingest.sh old/fanout new/fanout
-# The client is build/release/bench/http/fanout_ingest_bench (built if missing).
+# The client is build/release/bench/http/fanout_ingest_bench (built if missing; CLIENT=path
+# overrides).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build/release}
@@ -16,8 +17,10 @@ REQUESTS=${REQUESTS:-200}
 CONNECTIONS=${CONNECTIONS:-8}
 bins=("$@")
 [[ ${#bins[@]} -gt 0 ]] || bins=("$BUILD/apps/fanout/fanout")
-cmake --build "$BUILD" --target fanout_ingest_bench >/dev/null
-CLIENT=$BUILD/bench/http/fanout_ingest_bench
+if [[ -z ${CLIENT:-} ]]; then
+  cmake --build "$BUILD" --target fanout_ingest_bench >/dev/null
+  CLIENT=$BUILD/bench/http/fanout_ingest_bench
+fi
 ALERT=$REPO/data/cap/dwd-update-thunderstorm-de.xml
 
 work=$(mktemp -d /tmp/fanout-ingest.XXXXXX)
