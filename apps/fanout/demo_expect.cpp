@@ -124,9 +124,15 @@ void DemoExpectation::Area(const domain::cap::Info& info, ExpectedAlert& out,
       area_parameter = true;
     }
   }
+  // DWD warn cells in an info are authoritative over its outlines (docs/geo.md).
+  const bool info_has_cells = std::any_of(info.areas.begin(), info.areas.end(), [](auto& a) {
+    return std::any_of(a.geocodes.begin(), a.geocodes.end(), [](auto& g) {
+      const std::string name = Upper(g.name);
+      return name == "WARNCELLID" || name == "WARNCELL";
+    });
+  });
   for (const auto& area : info.areas) {
-    if (area.polygons.empty() && area.circles.empty() && area.geocodes.empty() &&
-        !area_parameter) {
+    if (area.polygons.empty() && area.circles.empty() && area.geocodes.empty() && !area_parameter) {
       // Only a description (NINA's DWD JSON): the documented rule looks it up as the exact
       // name of DWD municipality (8) or Kreis (1) warn cells.
       for (const auto& cell : catalog_.warn_cells()) {
@@ -163,7 +169,7 @@ void DemoExpectation::Area(const domain::cap::Info& info, ExpectedAlert& out,
         }
       }
     }
-    if (codes) continue;  // warn cells / keys are authoritative for their area (docs/geo.md)
+    if (codes || info_has_cells) continue;  // codes are authoritative for their area
     for (const auto& poly : area.polygons) {
       out.lower_bound = true;
       LabelPointsIn(Pairs(poly), out);

@@ -209,18 +209,19 @@ int main(int argc, char** argv) {
   double n = static_cast<double>(idx.size());
   std::printf("\n## index build (bulk, excluding generation): %.2f s (%.0f devices/s)\n", build_s,
               n / build_s);
-  auto d = [](size_t v) { return static_cast<double>(v); };
+  auto as_double = [](size_t v) { return static_cast<double>(v); };
   const double rss = static_cast<double>(rss1) - static_cast<double>(rss0);
   std::printf("## memory: RSS delta %.1f MB = %.1f B/device; tokens %.1f B/device\n", rss / 1e6,
-              rss / n, d(mem.token_bytes) / n);
+              rss / n, as_double(mem.token_bytes) / n);
   std::printf("   => RSS delta minus tokens: %.1f B/device (target <= 64)\n",
-              (rss - d(mem.token_bytes)) / n);
+              (rss - as_double(mem.token_bytes)) / n);
   std::printf(
       "   accounting per device: records %.1f, id table %.1f, arena %.1f (of which tokens "
       "%.1f), region pool %.1f, bitmaps %.1f, keys %.2f; total %.1f => %.1f + token\n",
-      d(mem.records) / n, d(mem.id_table) / n, d(mem.arena) / n, d(mem.token_bytes) / n,
-      d(mem.region_pool) / n, d(mem.bitmaps) / n, d(mem.keys) / n, d(mem.total()) / n,
-      d(mem.total() - mem.token_bytes) / n);
+      as_double(mem.records) / n, as_double(mem.id_table) / n, as_double(mem.arena) / n,
+      as_double(mem.token_bytes) / n, as_double(mem.region_pool) / n, as_double(mem.bitmaps) / n,
+      as_double(mem.keys) / n, as_double(mem.total()) / n,
+      as_double(mem.total() - mem.token_bytes) / n);
 
   // ---- selections ----
   auto expand = [&](const std::string& name, const std::string& key) {

@@ -218,12 +218,15 @@ struct GeosGeometryIndex::Impl {
   }
 
   /// Municipalities whose polygon intersects `g`, appended to `out`. For a polygonal `g`,
-  /// boundary artefacts are dropped by the absolute rule of GeosIndexSettings.
-  void IntersectingMunicipalities(const GEOSGeometry* g, std::vector<uint32_t>& out) const {
+  /// boundary artefacts are dropped by the absolute rule of GeosIndexSettings, unless
+  /// `contact` (lake and coast warn cells: every municipality on the shore counts).
+  void IntersectingMunicipalities(const GEOSGeometry* g, std::vector<uint32_t>& out,
+                                  bool contact = false) const {
     const GEOSPreparedGeometry* pg = GEOSPrepare_r(ctx, g);
     const int type = GEOSGeomTypeId_r(ctx, g);
     const bool polygonal = type == GEOS_POLYGON || type == GEOS_MULTIPOLYGON;
-    const bool filter = settings.min_overlap_m2 > 0 || settings.min_overlap_width_m > 0;
+    const bool filter =
+        !contact && (settings.min_overlap_m2 > 0 || settings.min_overlap_width_m > 0);
     for (uint32_t c : CandidatesOf(g)) {
       if (GEOSPreparedIntersects_r(ctx, pg, geoms[c]) != 1) continue;
       // (b) the area covers the label point, (a) the municipality contains the area: cheap
@@ -491,7 +494,11 @@ std::optional<GeometryHit> GeosGeometryIndex::WarnCellMunicipalities(std::string
   auto it = impl_->warn_cells.find(id);
   if (it == impl_->warn_cells.end()) return std::nullopt;
   GeometryHit hit;
-  impl_->IntersectingMunicipalities(it->second, hit.municipalities);
+  // A lake or coast cell is water: its warning is for the municipalities on its shore, which
+  // VG5000 draws up to the water's edge (the lake itself is often a unit of its own, e.g.
+  // "Chiemsee (See)"). They touch the DWD's lake outline only by slivers (Chiemsee: <= 1.5 ha,
+  // <= 4.3 m wide), so the artefact rule would leave the shore unwarned: contact counts.
+  impl_->IntersectingMunicipalities(it->second, hit.municipalities, /*contact=*/true);
   return hit;
 }
 

@@ -203,8 +203,19 @@ TEST(ResolveAreaWithGeometry, AnOutlineDoesNotWidenItsWarnCells) {
   EXPECT_THAT(r.municipalities, ElementsAre("010020000000"));
   bool noted = false;
   for (const auto& n : r.notes)
-    noted |= n.find("beyond its warn cells (Flensburg)") != std::string::npos;
+    noted |= n.find("beyond the warn cells of its info (Flensburg)") != std::string::npos;
   EXPECT_TRUE(noted);
+  // As the DWD writes it: the outline in an <area> of its own, the cells in others.
+  {
+    cap::Alert dwd;
+    dwd.infos.resize(1);
+    dwd.infos[0].areas.resize(2);
+    dwd.infos[0].areas[0].desc = "polygonal event area";
+    dwd.infos[0].areas[0].polygons = area.polygons;
+    dwd.infos[0].areas[1].desc = "Stadt Kiel";
+    dwd.infos[0].areas[1].geocodes = {{"WARNCELLID", "801002000"}};
+    EXPECT_THAT(ResolveArea(dwd, catalog, &index).municipalities, ElementsAre("010020000000"));
+  }
   area.geocodes.clear();
   r = ResolveArea(alert, catalog, &index);
   EXPECT_THAT(r.municipalities, ElementsAre("010010000000", "010020000000"));

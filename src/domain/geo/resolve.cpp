@@ -258,7 +258,36 @@ class Resolver {
         if (!Seen("P", p.value)) RegionKeys(p.value, "parameter warnVerwaltungsbereiche");
       }
     }
-    for (const cap::Area& area : info.areas) Area(area, has_area_parameter);
+    // DWD warn cells are the authoritative definition of a DWD warning's area; the DWD puts
+    // an outline polygon of those cells in another <area> of the same <info> (older messages
+    // draw it generalised, ~15 % wider). When every cell of the info resolves, its polygons
+    // and circles only cross-check the cells: what they add is noted, not warned
+    // (docs/geo.md "Outlines next to warn cells"). Otherwise CAP's union applies.
+    const bool has_cells = std::any_of(info.areas.begin(), info.areas.end(), [](const auto& a) {
+      return std::any_of(a.geocodes.begin(), a.geocodes.end(), [](const cap::ValuePair& g) {
+        const std::string name = Upper(g.name);
+        return name == "WARNCELLID" || name == "WARNCELL";
+      });
+    });
+    if (!has_cells || !geometry_) {
+      for (const cap::Area& area : info.areas) {
+        AreaShapes(area, nullptr);
+        for (const cap::ValuePair& g : area.geocodes) Geocode(g);
+        AreaWithoutCodes(area, has_area_parameter);
+      }
+      return;
+    }
+    const std::size_t hits_before = hits_.size(), unresolved_before = out_.unresolved.size();
+    for (const cap::Area& area : info.areas) {
+      for (const cap::ValuePair& g : area.geocodes) Geocode(g);
+    }
+    std::vector<uint32_t> cells(hits_.begin() + static_cast<std::ptrdiff_t>(hits_before),
+                                hits_.end());
+    const bool cells_resolved = out_.unresolved.size() == unresolved_before;
+    for (const cap::Area& area : info.areas) {
+      AreaShapes(area, cells_resolved ? &cells : nullptr);
+      AreaWithoutCodes(area, has_area_parameter);
+    }
   }
 
   AreaResolution Finish() {
@@ -276,43 +305,30 @@ class Resolver {
   }
 
  private:
-  void Area(const cap::Area& area, bool info_has_area_parameter) {
-    if (!geometry_) {
-      for (const std::string& poly : area.polygons) {
-        if (!Seen("G", poly)) {
-          Unresolved("NO_GEOMETRY_SUPPORT",
-                     "polygon not resolved: geometric resolution is not available (area '" +
-                         area.desc + "')");
-        }
-      }
-      for (const std::string& circle : area.circles) {
-        if (!Seen("C", circle)) {
-          Unresolved("NO_GEOMETRY_SUPPORT",
-                     "circle '" + std::string(Trim(circle)) +
-                         "' not resolved: geometric resolution is not available");
-        }
+  /// The polygons, circles, WKT and EXCLUDE_POLYGON of one area; without a geometry index
+  /// each is NO_GEOMETRY_SUPPORT.
+  void AreaShapes(const cap::Area& area, std::vector<uint32_t>* authoritative) {
+    if (geometry_) {
+      Shapes(area, authoritative);
+      return;
+    }
+    for (const std::string& poly : area.polygons) {
+      if (!Seen("G", poly)) {
+        Unresolved("NO_GEOMETRY_SUPPORT",
+                   "polygon not resolved: geometric resolution is not available (area '" +
+                       area.desc + "')");
       }
     }
-    // DWD warn cells are the authoritative definition of a DWD warning's area; an outline
-    // in the same <area> is a generalised drawing of those cells (older DWD messages draw it
-    // ~15 % wider). It may not widen the area: what it adds beyond the cells is reported in
-    // the notes, not warned (docs/geo.md "Outlines next to warn cells").
-    const bool has_cells = std::any_of(area.geocodes.begin(), area.geocodes.end(), [](auto& g) {
-      const std::string name = Upper(g.name);
-      return name == "WARNCELLID" || name == "WARNCELL";
-    });
-    if (geometry_ && !has_cells) Shapes(area, nullptr);
-    const std::size_t hits_before = hits_.size(), unresolved_before = out_.unresolved.size();
-    for (const cap::ValuePair& g : area.geocodes) Geocode(g);
-    if (geometry_ && has_cells) {
-      if (out_.unresolved.size() == unresolved_before) {
-        std::vector<uint32_t> cells(hits_.begin() + static_cast<std::ptrdiff_t>(hits_before),
-                                    hits_.end());
-        Shapes(area, &cells);
-      } else {
-        Shapes(area, nullptr);  // some cell is unknown: the outline is all we have there
+    for (const std::string& circle : area.circles) {
+      if (!Seen("C", circle)) {
+        Unresolved("NO_GEOMETRY_SUPPORT", "circle '" + std::string(Trim(circle)) +
+                                              "' not resolved: geometric resolution is not "
+                                              "available");
       }
     }
+  }
+
+  void AreaWithoutCodes(const cap::Area& area, bool info_has_area_parameter) {
     if (area.polygons.empty() && area.circles.empty() && area.geocodes.empty() &&
         !info_has_area_parameter) {
       EmptyArea(area);
@@ -441,8 +457,8 @@ class Resolver {
         }
         out_.notes.push_back(
             "outline of area '" + area.desc + "' reaches " + std::to_string(beyond.size()) +
-            " municipalities beyond its warn cells (" + names + (beyond.size() > 5 ? ", ..." : "") +
-            "): not warned, the warn cells are authoritative");
+            " municipalities beyond the warn cells of its info (" + names +
+            (beyond.size() > 5 ? ", ..." : "") + "): not warned, the warn cells are authoritative");
       }
     } else {
       hits_.insert(hits_.end(), hit.municipalities.begin(), hit.municipalities.end());

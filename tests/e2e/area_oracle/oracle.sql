@@ -182,7 +182,9 @@ create table shape_decisions as
            coalesce(st_perimeter(i::geography), 0) as perim_m from c)
   select id, shape, ars, gen, within, label, area_m2,
          case when perim_m > 0 then 2 * area_m2 / perim_m else 0 end as width_m,
-         case when within or label or area_m2 >= 50000 * 1.03
+         -- Lake/coast warn cells are water: every municipality on the shore (any contact)
+         -- counts (docs/geo.md "Warn cells").
+         case when shape like 'warncell%' or within or label or area_m2 >= 50000 * 1.03
                    or (perim_m > 0 and 2 * area_m2 / perim_m >= 10 * 1.03) then 'yes'
               when area_m2 >= 50000 * 0.97 or (perim_m > 0 and 2 * area_m2 / perim_m >= 10 * 0.97)
                 then 'borderline'
