@@ -581,6 +581,24 @@ TEST_F(PipelineTest, CancelReachesTheDevicesOfTheOriginalWithItsCollapseId) {
   EXPECT_EQ(per_token[in_cancel.token], 1);    // cancel's own area
 }
 
+// A real Update from the Macao weather service names itself in <references>: the decoder
+// warns (CIRCULAR_REFERENCE) and the processor ignores the self-reference, so the Update is
+// delivered to its own area with its own collapse id instead of being quarantined.
+TEST_F(PipelineTest, AnUpdateThatReferencesItselfIsDeliveredAsItsOwnMessage) {
+  Device d = Dev("s1", Platform::kFcm, false, {"091620000000"});
+  ASSERT_TRUE(registry_.Import({d}));
+  auto self = Usable("self-1", "Severe", "091620000000", "Update");
+  self.alert->references.push_back({"test@example.org", "self-1", "2026-11-28T10:00:00+01:00"});
+  self.warnings.push_back({"CIRCULAR_REFERENCE", "references contain this alert itself", false});
+  decoder_.Add("self", self);
+  ASSERT_EQ(ingest_.Accept("AP2", "self-1", "self").http_status, 202);
+  Drain();
+  EXPECT_EQ(Report("self-1").status, "done");
+  ASSERT_EQ(fcm_.accepted().size(), 1u);
+  EXPECT_EQ(fcm_.accepted()[0].token, d.token);
+  EXPECT_EQ(fcm_.accepted()[0].collapse_id, "self-1");
+}
+
 TEST_F(PipelineTest, NonOwnerRecordsButDoesNotProcess) {
   RegionSettings two{"r0", 0, 2};
   Ingest ingest(two, ProviderSettings{}, Pipeline(), decoder_, archive_, log_, bus_, clock_);
