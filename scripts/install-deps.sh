@@ -11,6 +11,7 @@ packages=(
   libssl-dev libxml2-dev libsqlite3-dev libsimdjson-dev nlohmann-json3-dev libexpected-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libnghttp2-dev libgeos-dev libroaring-dev libpq-dev
+  python3 curl
 )
 if [[ "${1:-}" == "--with-services" ]]; then
   packages+=(postgresql-15 postgresql-15-postgis-3 postgresql-common nats-server libnats-dev
