@@ -28,7 +28,8 @@ inline constexpr std::string_view kWarnCellsGeoJson = "dwd_warncells_lakes_coast
 /// dropped. Measured on this data: such artefacts are at most 4.19 ha and 2.34 m mean wide
 /// (the 6,979 Kreis-polygon/municipality neighbour overlaps; DWD polygons: <= 0.75 ha,
 /// <= 0.9 m), while a real overlap is wide or large. Both 0: any contact counts (plain
-/// `intersects`, even a shared border).
+/// `intersects`, even a shared border). Lake and coast warn cells (WarnCellMunicipalities)
+/// always count any contact: their warning is for the shore.
 struct GeosIndexSettings {
   double min_overlap_m2 = 50'000;   // 5 ha: above every artefact measured, below 10 ha
   double min_overlap_width_m = 10;  // > 4x the widest artefact measured
