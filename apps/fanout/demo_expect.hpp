@@ -4,7 +4,8 @@
 // implementation of the documented rules (DESIGN §3-§4, docs/geo.md) that shares only the
 // parsed CAP document and the reference data (municipality list) with the pipeline — never
 // its area resolution, plans, device index or selection — so a bug there cannot hide
-// behind an expectation computed by the same code (issue 9).
+// behind an expectation computed by the same code (issue 9). Key prefixes, severity levels
+// and the device rule are therefore restated here on purpose, not called from domain/.
 #include <map>
 #include <set>
 #include <string>

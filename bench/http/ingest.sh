@@ -31,24 +31,18 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$REPO/scripts/lib/local_region.sh"
 
 run_one() {  # BINARY TAG
-  local bin=$1 tag=$2 sim api d
-  sim=$(free_port); api=$(free_port); d=$work/$tag
+  local bin=$1 tag=$2
+  local d=$work/$tag
   mkdir -p "$d"
-  "$bin" pushsim --listen "127.0.0.1:$sim" >"$d/sim.log" 2>&1 &
-  local sim_pid=$!
   FANOUT_DATA_DIR=$REPO/data "$bin" config example >"$d/fanout.toml" 2>/dev/null
-  "$bin" serve --config "$d/fanout.toml" --set "http.listen=127.0.0.1:$api" \
-    --set "push.apns.endpoint=http://127.0.0.1:$sim" --set "push.fcm.endpoint=http://127.0.0.1:$sim" \
-    --set "store.data_dir=$d/data" --set log.level=warn >"$d/serve.log" 2>&1 &
-  local serve_pid=$!
-  pids+=("$sim_pid" "$serve_pid")
-  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$api/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
-  local token
+  start_local_region "$bin" "$d/fanout.toml" "$d" --set log.level=warn ||
+    { echo "serve did not become ready: $(tail -5 "$d/serve.log")" >&2; exit 1; }
+  local sim_pid=${pids[-2]} serve_pid=${pids[-1]} token
   token=$(grep -o 'AP2 = "[0-9a-f]*"' "$d/fanout.toml" | head -1 | sed 's/.*"\(.*\)"/\1/')
-  "$CLIENT" --url "http://127.0.0.1:$api" --token "$token" --alert "$ALERT" --provider AP2 \
+  "$CLIENT" --url "$api" --token "$token" --alert "$ALERT" --provider AP2 \
     --requests "$REQUESTS" --connections "$CONNECTIONS" --tag "$tag"
   kill "$serve_pid" "$sim_pid" 2>/dev/null || true
   wait "$serve_pid" "$sim_pid" 2>/dev/null || true

@@ -15,12 +15,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $work/serve.log ]] && tail -20 "$work/serve.log" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-sim_port=$(free_port)
-api_port=$(free_port)
+source "$(dirname "$0")/../../scripts/lib/local_region.sh"
 
-"$FANOUT" pushsim --listen "127.0.0.1:$sim_port" >"$work/sim.log" 2>&1 &
-pids+=($!)
 FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
 token() { grep -o "$1 = \"[0-9a-f]*\"" "$work/fanout.toml" | head -1 | sed 's/.*"\(.*\)"/\1/'; }
 AP2=$(token AP2)
@@ -28,17 +24,7 @@ DEV=$(grep -o '^device_token = "[0-9a-f]*"' "$work/fanout.toml" | sed 's/.*"\(.*
 ADMIN=$(grep -o '^admin_token = "[0-9a-f]*"' "$work/fanout.toml" | sed 's/.*"\(.*\)"/\1/')
 [[ -n $AP2 && -n $DEV && -n $ADMIN ]] || fail "tokens not found in the example config"
 
-"$FANOUT" serve --config "$work/fanout.toml" --set "http.listen=127.0.0.1:$api_port" \
-  --set "push.apns.endpoint=http://127.0.0.1:$sim_port" \
-  --set "push.fcm.endpoint=http://127.0.0.1:$sim_port" \
-  --set "store.data_dir=$work/data" >"$work/serve.log" 2>&1 &
-pids+=($!)
-api="http://127.0.0.1:$api_port"
-for _ in $(seq 1 200); do
-  curl -sf "$api/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf "$api/readyz" >/dev/null || fail "serve did not become ready"
+start_local_region "$FANOUT" "$work/fanout.toml" "$work" || fail "serve did not become ready"
 
 # A device in Hohendubrau (Kreis Görlitz), warn cell 814626190 of the DWD thunderstorm sample.
 apns_token=$(printf 'ab%.0s' $(seq 1 32))

@@ -430,15 +430,14 @@ TEST(GeosIndex, SmallCircleOnABorderWarnsBothSides) {
   EXPECT_EQ(got, plain);  // every municipality the disc touches has a real share of it
 }
 
-// The thresholds are the ones documented (5 ha, 10 m) and configurable: with a huge width
-// threshold and area threshold, border pieces of a Kreis polygon are dropped exactly as with
-// the defaults, and with both at 0 the filter is off.
+// The thresholds are configurable: with absurdly high ones only criteria (a) and (b) — the
+// area within the municipality, or covering its label point — remain, so a 30 km disc around
+// Dresden loses the neighbours it only partly covers and keeps Dresden.
 TEST(GeosIndex, ArtefactThresholdsAreConfigurable) {
   const auto& f = F();
   auto strict = GeosGeometryIndex::Load(kGeoDir, f.catalog,
                                         {.min_overlap_m2 = 1e12, .min_overlap_width_m = 1e6});
   ASSERT_TRUE(strict);
-  // 600 m square on a border: only within/label-point hits remain under absurd thresholds.
   const auto* dresden = f.catalog.FindMunicipality("146120000000");
   ASSERT_NE(dresden, nullptr);
   geo::AreaShape disc;

@@ -20,8 +20,8 @@ HttpServer::HttpServer(Handler handler, size_t max_body_bytes)
   // TCP_NODELAY: httplib writes a response in several send(2) calls (status line and
   // headers, then the body); with Nagle's algorithm the second waits for the client's
   // delayed ACK, 40+ ms per request on a kept-alive connection. Set on the listening socket,
-  // it is inherited by every accepted one (Linux).
-  server_->set_tcp_nodelay(true);
+  // it is inherited by every accepted one (Linux). (Our socket options replace httplib's,
+  // so this is the one place it is set.)
   server_->set_socket_options([](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));

@@ -720,25 +720,32 @@ class Server::Worker {
     c.dirty = true;
   }
 
+  /// Writes c.wbuf out. True when all of it went (the buffer is then empty); false when the
+  /// socket would block (now waiting for `events_when_blocked`) or failed (closed).
+  bool WriteOut(SConn& c, uint32_t events_when_blocked) {
+    while (c.woff < c.wbuf.size()) {
+      size_t n = 0;
+      IoStatus st = c.t->Write(c.wbuf.data() + c.woff, c.wbuf.size() - c.woff, &n);
+      if (st == IoStatus::kOk) {
+        c.woff += n;
+        continue;
+      }
+      if (st == IoStatus::kWantWrite || st == IoStatus::kWantRead) {
+        SetEvents(c, events_when_blocked);
+        return false;
+      }
+      Close(c);
+      return false;
+    }
+    c.wbuf.clear();
+    c.woff = 0;
+    return true;
+  }
+
   void FlushH1(SConn& c) {
     H1Conn& h = *c.h1;
     for (;;) {
-      while (c.woff < c.wbuf.size()) {
-        size_t n = 0;
-        IoStatus st = c.t->Write(c.wbuf.data() + c.woff, c.wbuf.size() - c.woff, &n);
-        if (st == IoStatus::kOk) {
-          c.woff += n;
-          continue;
-        }
-        if (st == IoStatus::kWantWrite || st == IoStatus::kWantRead) {
-          SetEvents(c, EPOLLOUT);
-          return;
-        }
-        Close(c);
-        return;
-      }
-      c.wbuf.clear();
-      c.woff = 0;
+      if (!WriteOut(c, EPOLLOUT)) return;
       if (h.closing) {
         if (!h.st.resp.reset) StartLinger(c);  // a reset was closed at once
         return;
@@ -903,22 +910,7 @@ class Server::Worker {
       return;
     }
     for (;;) {
-      while (c.woff < c.wbuf.size()) {
-        size_t n = 0;
-        IoStatus st = c.t->Write(c.wbuf.data() + c.woff, c.wbuf.size() - c.woff, &n);
-        if (st == IoStatus::kOk) {
-          c.woff += n;
-          continue;
-        }
-        if (st == IoStatus::kWantWrite || st == IoStatus::kWantRead) {
-          SetEvents(c, EPOLLIN | EPOLLOUT);
-          return;
-        }
-        Close(c);
-        return;
-      }
-      c.wbuf.clear();
-      c.woff = 0;
+      if (!WriteOut(c, EPOLLIN | EPOLLOUT)) return;
       while (c.wbuf.size() < 64 * 1024) {
         const uint8_t* data = nullptr;
         ssize_t n = nghttp2_session_mem_send(c.session, &data);

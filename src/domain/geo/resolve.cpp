@@ -283,6 +283,7 @@ class Resolver {
     }
     std::vector<uint32_t> cells(hits_.begin() + static_cast<std::ptrdiff_t>(hits_before),
                                 hits_.end());
+    std::sort(cells.begin(), cells.end());
     const bool cells_resolved = out_.unresolved.size() == unresolved_before;
     for (const cap::Area& area : info.areas) {
       AreaShapes(area, cells_resolved ? &cells : nullptr);
@@ -307,7 +308,7 @@ class Resolver {
  private:
   /// The polygons, circles, WKT and EXCLUDE_POLYGON of one area; without a geometry index
   /// each is NO_GEOMETRY_SUPPORT.
-  void AreaShapes(const cap::Area& area, std::vector<uint32_t>* authoritative) {
+  void AreaShapes(const cap::Area& area, const std::vector<uint32_t>* authoritative) {
     if (geometry_) {
       Shapes(area, authoritative);
       return;
@@ -376,9 +377,9 @@ class Resolver {
 
   /// Polygons, circles, WKT and EXCLUDE_POLYGON of one area, intersected as one shape:
   /// (union of polygons, circles, WKT) minus (union of exclude rings).
-  /// With `authoritative` (the municipalities of the area's warn cells), the shape only
+  /// With `authoritative` (the sorted municipalities of the info's warn cells), the shape only
   /// cross-checks them: what it adds beyond them is noted, not warned.
-  void Shapes(const cap::Area& area, std::vector<uint32_t>* authoritative) {
+  void Shapes(const cap::Area& area, const std::vector<uint32_t>* authoritative) {
     // The same area repeated per language block is resolved (and warned about) once.
     std::string signature;
     auto add = [&signature](char kind, std::string_view name, std::string_view text) {
@@ -445,8 +446,7 @@ class Resolver {
       return;
     }
     GeometryHit hit = geometry_->Intersect(shape);
-    if (authoritative) {
-      std::sort(authoritative->begin(), authoritative->end());
+    if (authoritative) {  // sorted
       std::vector<uint32_t> beyond;
       std::set_difference(hit.municipalities.begin(), hit.municipalities.end(),
                           authoritative->begin(), authoritative->end(), std::back_inserter(beyond));

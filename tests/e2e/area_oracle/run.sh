@@ -76,23 +76,9 @@ step "computing the oracle (PostGIS) in the background"
 psql -X -q -v dir="$work" -f "$here/oracle.sql" >"$work/oracle.log" 2>&1 &
 oracle_pid=$!
 
-# ---- 3. pushsim + serve, exactly like serve_e2e.sh
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-sim_port=$(free_port)
-api_port=$(free_port)
-"$FANOUT" pushsim --listen "127.0.0.1:$sim_port" >"$work/sim.log" 2>&1 &
-pids+=($!)
-"$FANOUT" serve --config "$work/fanout.toml" --set "http.listen=127.0.0.1:$api_port" \
-  --set "push.apns.endpoint=http://127.0.0.1:$sim_port" \
-  --set "push.fcm.endpoint=http://127.0.0.1:$sim_port" \
-  --set "store.data_dir=$work/data" >"$work/serve.log" 2>&1 &
-pids+=($!)
-api="http://127.0.0.1:$api_port"
-for _ in $(seq 1 300); do
-  curl -sf "$api/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf "$api/readyz" >/dev/null || fail "serve did not become ready"
+# ---- 3. pushsim + serve, as serve_e2e.sh starts them
+source "$here/../../../scripts/lib/local_region.sh"
+start_local_region "$FANOUT" "$work/fanout.toml" "$work" || fail "serve did not become ready"
 loaded=$(curl -s "$api/metrics" | sed -n 's/^fanout_registry_devices{[^}]*} \([0-9]*\)$/\1/p' | head -1)
 [[ $loaded == "$ndev" ]] || fail "serve loaded ${loaded:-?} devices, imported $ndev"
 
