@@ -182,6 +182,21 @@ void BM_IntersectKreisPolygon(benchmark::State& state) {
 }
 BENCHMARK(BM_IntersectKreisPolygon)->Unit(benchmark::kMillisecond);
 
+// A Land outline (Hessen, 581 municipalities touched, 426 with the rule): the case where the
+// rule must prove ~150 border neighbours to be artefacts.
+void BM_IntersectLandPolygon(benchmark::State& state) {
+  const auto& w = W();
+  auto laender =
+      fanout::adapters::geos::ReadGeoJsonFeatures(kData / "geo/de_laender_vg5000_2021.geojson");
+  geo::AreaShape shape;
+  for (const auto& l : *laender) {
+    if (l.properties.at("ARS") == "06") shape.wkt = {fanout::adapters::geos::ToWkt(l)};
+  }
+  const GeosGeometryIndex* idx = state.range(0) ? w.index.get() : w.plain.get();
+  for (auto _ : state) benchmark::DoNotOptimize(idx->Intersect(shape));
+}
+BENCHMARK(BM_IntersectLandPolygon)->Arg(1)->Arg(0)->ArgName("rule")->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();
