@@ -16,6 +16,7 @@
 #include "adapters/memory/memory_plan_store.hpp"
 #include "adapters/memory/memory_protocol_log.hpp"
 #include "adapters/memory/system_clock.hpp"
+#include "adapters/sqlite/sqlite_journals.hpp"
 #include "commands.hpp"
 #include "platform/config/settings.hpp"
 #include "platform/log/log.hpp"
@@ -56,6 +57,8 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.api.device_token = s.auth.device_token;
   o.api.admin_token = s.auth.admin_token;
   o.data_dir = s.store.data_dir;
+  o.durable = true;
+  o.max_deliver = static_cast<uint32_t>(s.fanout.max_deliver);
   o.http_host = host;
   o.http_port = port;
   return o;
@@ -144,7 +147,29 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     return adapters::fcm::MakeFcmGateway(f);
   };
 
-  adapters::memory::MemoryProtocolLog log;
+  // Durable state of the embedded engine (DESIGN §6): the protocol log and the plans are
+  // journaled to SQLite under the data dir, the bus by the region itself.
+  std::unique_ptr<adapters::sqlite::SqliteLogJournal> log_journal;
+  std::unique_ptr<adapters::sqlite::SqlitePlanJournal> plan_journal;
+  try {
+    log_journal =
+        std::make_unique<adapters::sqlite::SqliteLogJournal>(s.store.data_dir / "protocol.db");
+    plan_journal =
+        std::make_unique<adapters::sqlite::SqlitePlanJournal>(s.store.data_dir / "plans.db");
+  } catch (const std::exception& e) {
+    std::cerr << "fanout serve: " << e.what() << "\n";
+    return 1;
+  }
+  const auto recovery_start = std::chrono::steady_clock::now();
+  adapters::memory::MemoryProtocolLog log(log_journal.get());
+  adapters::memory::MemoryPlanStore plans(plan_journal.get());
+  auto events = log.Load();
+  auto stored_plans = events ? plans.Load() : Result<size_t, Error>(0);
+  if (!events || !stored_plans) {
+    std::cerr << "fanout serve: cannot read the durable state in " << s.store.data_dir << ": "
+              << (events ? stored_plans.error() : events.error()).message << "\n";
+    return 1;
+  }
   adapters::memory::MemoryDeviceFeed feed;
   adapters::memory::SystemClock clock;
   if (!s.region.peers.empty()) {
@@ -155,10 +180,16 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
         s.region.peers.size(), s.region.peers.size() + 1);
   }
   try {
-    adapters::memory::MemoryPlanStore plans;
     EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, plans,
                           clock, gateways, geometry->get());
     region.Start();
+    const auto& r = region.recovered();
+    logger.Info(
+        "recovered in {:.0f} ms: {} events, {} plans, {} queued work items, {} identifiers, "
+        "{} open alert(s) resumed",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recovery_start)
+            .count(),
+        *events, *stored_plans, r.messages, r.identifiers, r.open_alerts.size());
     logger.Info("region {} (index {}) serving on {} with {} devices", s.region.name, s.region.index,
                 region.url(), region.registry().size());
     std::signal(SIGINT, OnSignal);

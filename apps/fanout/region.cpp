@@ -16,6 +16,10 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
     : options_(std::move(options)),
       store_(options_.data_dir / "devices.db"),
       archive_(options_.data_dir / "archive"),
+      bus_journal_(options_.durable ? std::make_unique<adapters::sqlite::SqliteBusJournal>(
+                                          options_.data_dir / "bus.db")
+                                    : nullptr),
+      bus_(adapters::memory::MemoryBus::Settings{}, bus_journal_.get()),
       plans_(plans),
       apns_high_(gateways(ports::Platform::kApns, true)),
       fcm_high_(gateways(ports::Platform::kFcm, true)),
@@ -41,13 +45,26 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
              return metrics::Registry::Default().Render();
            }),
       http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
-            options_.pipeline.max_body_bytes) {}
+            options_.pipeline.max_body_bytes),
+      log_(log),
+      clock_(clock) {}
 
 EmbeddedRegion::~EmbeddedRegion() { Stop(); }
 
 void EmbeddedRegion::Start() {
   auto loaded = registry_.Start();
   if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
+  // Recovery (DESIGN §5), before any worker runs: the previous process's queued work, the
+  // identifiers ingest accepted, completion from the log, and the open alerts resumed.
+  auto messages = bus_.Recover();
+  if (!messages) throw std::runtime_error("work journal: " + messages.error().message);
+  recovered_.messages = *messages;
+  recovered_.identifiers = ingest_.Recover();
+  recovered_.open_alerts = app::ResumeOpenAlerts(tracker_, processor_);
+  probe_.OnRecovered(recovered_.messages, recovered_.open_alerts.size());
+  bus_.OnDeadLetter([this](const ports::WorkBus::DeadLetter& d) {
+    app::RecordDeadLetter(d, options_.region.name, log_, tracker_, clock_, probe_);
+  });
   const auto& p = options_.pipeline;
   // Regular-priority workers yield the CPU to the high-priority path (ADR 0004).
   auto lowered = [nice =
@@ -66,16 +83,20 @@ void EmbeddedRegion::Start() {
   for (const std::string prio : {"high", "regular"}) {
     bool high = prio == "high";
     auto weight = [&](ports::WorkBus::Handler h) { return high ? h : lowered(std::move(h)); };
-    bus_.Subscribe(app::AlertsSubject(prio), p.processor_workers,
+    const uint32_t max = options_.max_deliver;
+    // Durable consumer names: processes of one region sharing a queue use the same name.
+    bus_.Subscribe({app::AlertsSubject(prio), "processor-" + prio, p.processor_workers, max},
                    weight([this](const ports::BusMessage& m) { return processor_.Handle(m); }));
-    bus_.Subscribe(app::UnitsSubject(prio), p.queuer_workers,
+    bus_.Subscribe({app::UnitsSubject(prio), "queuer-" + prio, p.queuer_workers, max},
                    weight([this](const ports::BusMessage& m) { return queuer_.Handle(m); }));
     for (auto platform : {domain::device::Platform::kApns, domain::device::Platform::kFcm}) {
-      bus_.Subscribe(app::BatchesSubject(prio, platform),
-                     high ? p.sender_workers_high : p.sender_workers_regular,
-                     weight([this, high](const ports::BusMessage& m) {
-                       return (high ? sender_high_ : sender_regular_).Handle(m);
-                     }));
+      const std::string subject = app::BatchesSubject(prio, platform);
+      bus_.Subscribe(
+          {subject, "sender-" + prio + "-" + std::string(domain::device::PlatformName(platform)),
+           high ? p.sender_workers_high : p.sender_workers_regular, max},
+          weight([this, high](const ports::BusMessage& m) {
+            return (high ? sender_high_ : sender_regular_).Handle(m);
+          }));
     }
   }
   auto port = http_.Start(options_.http_host, options_.http_port);

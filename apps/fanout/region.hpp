@@ -1,8 +1,11 @@
 #pragma once
-// One region on the embedded engines (DESIGN §6): in-process bus, SQLite registry, file
-// archive, HTTP API, APNs/FCM gateways. The protocol log, device feed and plan store are
-// passed in so that the regions of one process (the demo) share them, standing in for
-// replication (DESIGN §5.1: protocol events, device updates and plans are replicated).
+// One region on the embedded engines (DESIGN §6): in-process bus (journaled to
+// <data_dir>/bus.db when `durable`), SQLite registry, file archive, HTTP API, APNs/FCM
+// gateways. The protocol log, device feed and plan store are passed in so that the regions
+// of one process (the demo) share them, standing in for replication (DESIGN §5.1: protocol
+// events, device updates and plans are replicated); `fanout serve` passes durable ones.
+// Start() recovers: the bus's unfinished work goes back on its queues, ingest relearns its
+// identifiers, completion is rebuilt from the log and open alerts are resumed.
 // Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
 #include <filesystem>
 #include <functional>
@@ -13,11 +16,13 @@
 #include "adapters/memory/file_archive.hpp"
 #include "adapters/memory/memory_bus.hpp"
 #include "adapters/sqlite/sqlite_device_store.hpp"
+#include "adapters/sqlite/sqlite_journals.hpp"
 #include "app/api.hpp"
 #include "app/ingest.hpp"
 #include "app/probe.hpp"
 #include "app/processor.hpp"
 #include "app/queuer.hpp"
+#include "app/recovery.hpp"
 #include "app/registry.hpp"
 #include "app/sender.hpp"
 #include "domain/geo/catalog.hpp"
@@ -35,6 +40,8 @@ struct RegionOptions {
   app::RetrySettings retry;
   app::ApiSettings api;
   std::filesystem::path data_dir;
+  bool durable = false;      // journal the bus (serve: yes; the in-process demo: no)
+  uint32_t max_deliver = 0;  // per work item; 0: retry forever
   std::string http_host = "127.0.0.1";
   int http_port = 0;  // 0: ephemeral
 };
@@ -66,11 +73,14 @@ class EmbeddedRegion {
     return high ? sender_high_.counters() : sender_regular_.counters();
   }
   size_t pending() const { return bus_.Pending(); }
+  /// What the last Start() recovered.
+  const app::RecoveryResult& recovered() const { return recovered_; }
 
  private:
   RegionOptions options_;
   adapters::sqlite::SqliteDeviceStore store_;
   adapters::memory::FileArchive archive_;
+  std::unique_ptr<adapters::sqlite::SqliteBusJournal> bus_journal_;  // null unless durable
   adapters::memory::MemoryBus bus_;
   ports::PlanStore& plans_;
   std::unique_ptr<ports::PushGateway> apns_high_, fcm_high_, apns_regular_, fcm_regular_;
@@ -84,6 +94,9 @@ class EmbeddedRegion {
   app::Probe probe_{options_.region.name};
   app::Api api_;
   adapters::http::HttpServer http_;
+  ports::ProtocolLog& log_;
+  ports::Clock& clock_;
+  app::RecoveryResult recovered_;
   int port_ = 0;
   bool started_ = false;
 };

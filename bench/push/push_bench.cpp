@@ -205,7 +205,7 @@ SenderRun RunViaSender(const Options& o, ports::PushGateway& gw, ports::Platform
   plan->apns_payload = kApnsPayload;
   plan->fcm_payload = kFcmPayload;
   plan->received_ms = clock.NowMs();
-  plans.Put(plan);
+  (void)plans.PutIfAbsent(plan);
   auto dplatform = platform == ports::Platform::kApns ? domain::device::Platform::kApns
                                                       : domain::device::Platform::kFcm;
   std::string unit = domain::pipeline::UnitKey{dplatform, domain::device::Flow::kAll, 0}.ToString();
@@ -224,7 +224,8 @@ SenderRun RunViaSender(const Options& o, ports::PushGateway& gw, ports::Platform
   SenderRun run;
   double cpu0 = ProcessCpuSecondsExcept("h2-server");
   auto t0 = std::chrono::steady_clock::now();
-  bus.Subscribe(subject, o.senders, [&](const ports::BusMessage& m) { return sender.Handle(m); });
+  bus.Subscribe({subject, "sender", o.senders},
+                [&](const ports::BusMessage& m) { return sender.Handle(m); });
   while (bus.Pending() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   run.cpu_seconds = ProcessCpuSecondsExcept("h2-server") - cpu0;

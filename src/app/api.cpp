@@ -48,6 +48,7 @@ json FlowJson(const domain::pipeline::FlowReport& f) {
               {"sent", f.accepted},
               {"failed", f.failed},
               {"invalid", f.invalid},
+              {"redelivered", f.redelivered},
               {"first_push_ms", f.first_push_ms},
               {"last_push_ms", f.last_push_ms},
               {"p50_ms", f.p50_ms},
@@ -102,6 +103,7 @@ std::string ReportJson(const domain::pipeline::AlertReport& r, int indent) {
               {"takeovers", r.takeovers},
               {"reasons", r.reasons},
               {"push_failure_reasons", r.push_failure_reasons},
+              {"dead_letters", r.dead_letters},
               {"flows", flows},
               {"total", total}}
       .dump(indent);

@@ -35,6 +35,42 @@ Event Ingest::Received(const std::string& id, const std::string& hash, const std
   return e;
 }
 
+// A received event of an alert that was quarantined at ingest carries this detail: its
+// identifier stays free for corrected bytes.
+constexpr std::string_view kUnusable = "unusable";
+
+Result<void, Error> Ingest::Hand(const std::string& id, const std::string& hash,
+                                 const std::string& provider, const std::string& priority,
+                                 int64_t received_ms) {
+  return bus_.Publish({AlertsSubject(priority), "alert:" + hash,
+                       Encode(AlertWork{id, hash, provider, priority, received_ms})});
+}
+
+size_t Ingest::Recover() {
+  size_t restored = 0;
+  for (const std::string& id : log_.AlertIds()) {
+    const Event* received = nullptr;  // this region's receipt of accepted bytes
+    bool handled = false;             // the processing went on (or ended) somewhere
+    std::vector<Event> events = log_.Events(id);
+    for (const Event& e : events) {
+      if (e.type != EventType::kReceived) {
+        handled = true;
+        continue;
+      }
+      if (e.detail == kUnusable) continue;
+      if (!received && e.region == region_.name) received = &e;
+      std::lock_guard lock(mu_);
+      if (hash_by_id_.emplace(id, e.hash).second) ++restored;
+    }
+    if (received && !handled && received->owner == region_.index) {
+      // Received and recorded, but the crash came before the processor's message was
+      // journaled: hand it over again (a duplicate message id is dropped by the bus).
+      (void)Hand(id, received->hash, received->provider, received->priority, received->t_ms);
+    }
+  }
+  return restored;
+}
+
 IngestOutcome Ingest::Accept(const std::string& provider, const std::string& path_id,
                              const std::string& body) {
   IngestOutcome out = AcceptImpl(provider, path_id, body);
@@ -101,7 +137,15 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
                                              "' but the alert's identifier is '" +
                                              check.alert->identifier + "'"});
   }
-  if (out.duplicate && check.usable) return out;  // idempotent re-send
+  if (out.duplicate && check.usable) {
+    // Idempotent re-send. Hand an owned alert to the processor again: if the first attempt
+    // was interrupted (a crash before its message was queued), this resumes it; otherwise
+    // the bus drops the duplicate message id.
+    if (out.owner == region_.index) {
+      (void)Hand(path_id, out.hash, provider, out.priority, clock_.NowMs());
+    }
+    return out;
+  }
 
   // Archive first: whatever we answer, the bytes are kept (quarantine included).
   if (auto stored = archive_.Put(out.hash, body); !stored) {
@@ -111,7 +155,9 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
   }
   if (!check.usable) {
     out.http_status = 400;
-    log_.Append(Received(path_id, out.hash, provider, out.priority, out.owner));
+    Event received = Received(path_id, out.hash, provider, out.priority, out.owner);
+    received.detail = kUnusable;
+    (void)log_.Append(received);  // the quarantine below is the record that matters
     Event q;
     q.type = EventType::kQuarantined;
     q.alert_id = path_id;
@@ -123,7 +169,10 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
       if (!q.detail.empty()) q.detail += "; ";
       q.detail += e.code + ": " + e.message;
     }
-    log_.Append(q);
+    if (auto recorded = log_.Append(q); !recorded) {
+      out.http_status = 503;
+      out.errors.push_back({"LOG_UNAVAILABLE", recorded.error().message});
+    }
     return out;
   }
   {
@@ -139,10 +188,16 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
       return out;
     }
   }
-  log_.Append(Received(path_id, out.hash, provider, out.priority, out.owner));
+  const Event received = Received(path_id, out.hash, provider, out.priority, out.owner);
+  if (auto recorded = log_.Append(received); !recorded) {
+    std::lock_guard lock(mu_);
+    hash_by_id_.erase(path_id);
+    out.http_status = 503;
+    out.errors.push_back({"LOG_UNAVAILABLE", recorded.error().message});
+    return out;
+  }
   if (out.owner == region_.index) {
-    auto published = bus_.Publish({AlertsSubject(out.priority), "alert:" + out.hash,
-                                   Encode(AlertWork{path_id, out.hash, provider, out.priority})});
+    auto published = Hand(path_id, out.hash, provider, out.priority, received.t_ms);
     if (!published) {
       // Accepted and archived, but the processor queue refused it: tell the provider to
       // retry (the same bytes are idempotent) and let the peer's watchdog cover it.

@@ -35,6 +35,12 @@ class Ingest {
          const ports::AlertDecoder& decoder, ports::AlertArchive& archive, ports::ProtocolLog& log,
          ports::WorkBus& bus, ports::Clock& clock);
 
+  /// Rebuilds the identifier -> hash map from the protocol log (after a restart: 409
+  /// IDENTIFIER_REUSED holds across restarts), and hands owned alerts that were received
+  /// but never reached the processor's queue (a crash in between) to it again. Call once,
+  /// before serving. Returns how many identifiers were restored.
+  size_t Recover();
+
   /// `path_id` is the percent-decoded `{id}` of PUT /v1/alerts/{provider}/{id}.
   IngestOutcome Accept(const std::string& provider, const std::string& path_id,
                        const std::string& body);
@@ -42,12 +48,13 @@ class Ingest {
  private:
   IngestOutcome AcceptImpl(const std::string& provider, const std::string& path_id,
                            const std::string& body);
-
- public:
- private:
   domain::pipeline::Event Received(const std::string& id, const std::string& hash,
                                    const std::string& provider, const std::string& priority,
                                    uint32_t owner) const;
+  /// Queues an owned alert for the processor (idempotent: the message id is the hash).
+  Result<void, Error> Hand(const std::string& id, const std::string& hash,
+                           const std::string& provider, const std::string& priority,
+                           int64_t received_ms);
 
   RegionSettings region_;
   ProviderSettings providers_;

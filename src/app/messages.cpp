@@ -26,7 +26,8 @@ std::string Encode(const AlertWork& w) {
   return json{{"alert_id", w.alert_id},
               {"hash", w.hash},
               {"provider", w.provider},
-              {"priority", w.priority}}
+              {"priority", w.priority},
+              {"received_ms", w.received_ms}}
       .dump();
 }
 std::string Encode(const UnitWork& w) {
@@ -65,13 +66,10 @@ std::string Encode(const BatchWork& w) {
     out += ",\"attempt\":";
     out += std::to_string(w.attempt);
     out += ",\"progress\":";
-    out += json{{"accepted", p.accepted},
-                {"failed", p.failed},
-                {"invalid", p.invalid},
-                {"first_push_ms", p.first_push_ms},
-                {"last_push_ms", p.last_push_ms},
-                {"latency", std::move(latency)},
-                {"reasons", p.reasons}}
+    out += json{{"accepted", p.accepted},         {"failed", p.failed},
+                {"invalid", p.invalid},           {"first_push_ms", p.first_push_ms},
+                {"last_push_ms", p.last_push_ms}, {"latency", std::move(latency)},
+                {"reasons", p.reasons},           {"redelivered", p.redelivered}}
                .dump();
   }
   out += '}';
@@ -82,7 +80,8 @@ std::optional<AlertWork> DecodeAlertWork(const std::string& s) {
   json j = json::parse(s, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   try {
-    return AlertWork{j.at("alert_id"), j.at("hash"), j.at("provider"), j.at("priority")};
+    return AlertWork{j.at("alert_id"), j.at("hash"), j.at("provider"), j.at("priority"),
+                     j.value("received_ms", int64_t{0})};
   } catch (const json::exception&) {
     return std::nullopt;
   }
@@ -116,6 +115,7 @@ std::optional<BatchProgress> DecodeProgress(const std::string& text) {
       out.latency[i] = b.at(1);
     }
     out.reasons = p.at("reasons").get<std::vector<std::string>>();
+    out.redelivered = p.value("redelivered", uint64_t{0});
     return out;
   } catch (const json::exception&) {
     return std::nullopt;

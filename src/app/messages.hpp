@@ -14,6 +14,7 @@ struct AlertWork {  // ingest -> processor
   std::string hash;
   std::string provider;
   std::string priority;
+  int64_t received_ms = 0;  // receipt in the ingesting region: the latency origin
 };
 
 struct UnitWork {  // processor -> queuer
@@ -37,6 +38,7 @@ struct BatchProgress {
   int64_t last_push_ms = 0;
   domain::pipeline::LatencyHistogram latency{};
   std::vector<std::string> reasons;  // the first few failures
+  uint64_t redelivered = 0;          // pushes sent again after a redelivery
 };
 
 struct BatchWork {  // queuer -> sender, and sender -> sender for a delayed retry

@@ -136,11 +136,12 @@ class PipelineTest : public ::testing::Test {
     EXPECT_TRUE(peer_registry_.Start());
     for (const char* prio : {"high", "regular"}) {
       std::string p = prio;
-      bus_.Subscribe(AlertsSubject(p), 1, [this](auto& m) { return processor_.Handle(m); });
-      bus_.Subscribe(UnitsSubject(p), 2, [this](auto& m) { return queuer_.Handle(m); });
-      bus_.Subscribe(BatchesSubject(p, Platform::kApns), sender_workers,
+      bus_.Subscribe({AlertsSubject(p), "processor", 1},
+                     [this](auto& m) { return processor_.Handle(m); });
+      bus_.Subscribe({UnitsSubject(p), "queuer", 2}, [this](auto& m) { return queuer_.Handle(m); });
+      bus_.Subscribe({BatchesSubject(p, Platform::kApns), "sender", sender_workers},
                      [this](auto& m) { return sender_.Handle(m); });
-      bus_.Subscribe(BatchesSubject(p, Platform::kFcm), sender_workers,
+      bus_.Subscribe({BatchesSubject(p, Platform::kFcm), "sender", sender_workers},
                      [this](auto& m) { return sender_.Handle(m); });
     }
   }

@@ -16,6 +16,31 @@ void Probe::OnIngest(std::string_view provider, std::string_view outcome) const 
       .Inc();
 }
 
+void Probe::OnLogFailure() const {
+  R().GetCounter("fanout_protocol_append_failures_total",
+                 "Protocol events the log refused (storage failure); the work is retried.",
+                 {{"region", region_}})
+      .Inc();
+}
+
+void Probe::OnDeadLetter(std::string_view subject) const {
+  R().GetCounter("fanout_bus_dead_letters_total",
+                 "Work items given up (max deliveries or a terminal error), by queue.",
+                 {{"region", region_}, {"subject", std::string(subject)}})
+      .Inc();
+}
+
+void Probe::OnRecovered(uint64_t messages, uint64_t open_alerts) const {
+  R().GetCounter("fanout_recovery_messages_total",
+                 "Queued work items a start recovered from the previous process.",
+                 {{"region", region_}})
+      .Inc(messages);
+  R().GetGauge("fanout_recovery_open_alerts",
+               "Alerts the last start found owned here and not done (resumed).",
+               {{"region", region_}})
+      .Set(static_cast<double>(open_alerts));
+}
+
 void Probe::OnProcessed(std::string_view priority, std::string_view outcome) const {
   R().GetCounter("fanout_processor_alerts_total", "Owned alerts processed, by outcome.",
                  {{"region", region_},

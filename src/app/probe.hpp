@@ -25,6 +25,12 @@ class Probe {
                uint64_t failed, uint64_t invalid, uint64_t retries) const;
   void OnPushLatencies(std::string_view priority, const std::vector<double>& seconds) const;
   void OnDevices(uint64_t count) const;
+  /// A protocol event the log refused (the work item is retried).
+  void OnLogFailure() const;
+  /// A work item given up as a dead letter (subject: its queue).
+  void OnDeadLetter(std::string_view subject) const;
+  /// Work recovered at start: messages back on their queues, identifiers, open alerts.
+  void OnRecovered(uint64_t messages, uint64_t open_alerts) const;
   /// Replicated device updates the local store could not write, as a running total (the
   /// registry counts them; the probe exports the increase since the last call).
   void OnFeedStoreFailures(uint64_t total) const;

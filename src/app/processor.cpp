@@ -34,22 +34,25 @@ Processor::Processor(RegionSettings region, ProviderSettings providers, Pipeline
       tracker_(tracker),
       geometry_(geometry) {}
 
-void Processor::Record(Event e) {
+bool Processor::Record(Event e) {
   e.region = region_.name;
   e.t_ms = clock_.NowMs();
-  log_.Append(e);
+  auto recorded = log_.Append(e);
+  if (!recorded) probe_.OnLogFailure();
+  return recorded.has_value();
 }
 
-void Processor::Quarantine(const std::string& alert_id, const std::string& hash,
-                           const std::string& provider, const std::string& reasons) {
+ports::WorkBus::Ack Processor::Quarantine(const std::string& alert_id, const std::string& hash,
+                                          const std::string& provider, const std::string& reasons) {
   Event q;
   q.type = EventType::kQuarantined;
   q.alert_id = alert_id;
   q.hash = hash;
   q.provider = provider;
   q.detail = reasons;
-  Record(q);
+  if (!Record(q)) return ports::WorkBus::Ack::Retry();
   probe_.OnProcessed("", "quarantined");
+  return ports::WorkBus::Ack::Done();
 }
 
 namespace {
@@ -69,21 +72,20 @@ int64_t LatestExpiry(const domain::cap::Alert& a) {
 
 ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   auto work = DecodeAlertWork(msg.payload);
-  if (!work) return ports::WorkBus::Ack::kDone;  // undecodable work item: nothing to retry
-  if (auto planned = plans_.Get(work->alert_id)) return PublishUnits(*planned);  // redelivery
+  if (!work) return ports::WorkBus::Ack::GiveUp("undecodable alert work item");
+  // A redelivery (crash, retry) of an alert planned before: the stored plan is the plan.
+  if (auto planned = plans_.Get(work->alert_id)) return Planned(*planned, "");
   auto bytes = archive_.Get(work->hash);
-  if (!bytes) return ports::WorkBus::Ack::kRetry;  // archive unavailable: retry later
+  if (!bytes) return ports::WorkBus::Ack::Retry();  // archive unavailable: retry later
   if (!*bytes) {
-    Quarantine(work->alert_id, work->hash, work->provider,
-               "ARCHIVE_MISSING: the raw alert is not in this region's archive");
-    return ports::WorkBus::Ack::kDone;
+    return Quarantine(work->alert_id, work->hash, work->provider,
+                      "ARCHIVE_MISSING: the raw alert is not in this region's archive");
   }
   domain::cap::CheckResult check = decoder_.Decode(**bytes);
   if (!check.usable || !check.alert) {
     std::string reasons;
     for (const auto& e : check.errors) reasons += e.code + ": " + e.message + "; ";
-    Quarantine(work->alert_id, work->hash, work->provider, reasons);
-    return ports::WorkBus::Ack::kDone;
+    return Quarantine(work->alert_id, work->hash, work->provider, reasons);
   }
   const domain::cap::Alert& alert = *check.alert;
   Event owned;
@@ -92,7 +94,7 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   owned.hash = work->hash;
   owned.provider = work->provider;
   owned.priority = work->priority;
-  Record(owned);
+  if (!Record(owned)) return ports::WorkBus::Ack::Retry();
 
   // Push policy: only actual, public warnings reach the public audience.
   std::string skip;
@@ -108,9 +110,9 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
     s.type = EventType::kSkipped;
     s.alert_id = work->alert_id;
     s.detail = skip;
-    Record(s);
+    if (!Record(s)) return ports::WorkBus::Ack::Retry();
     probe_.OnProcessed(work->priority, "skipped");
-    return ports::WorkBus::Ack::kDone;
+    return ports::WorkBus::Ack::Done();
   }
 
   auto plan = std::make_shared<AlertPlan>();
@@ -136,7 +138,7 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
     for (const auto& ref : alert.references) {
       // A self-reference (CIRCULAR_REFERENCE warning) names nothing earlier: ignored.
       if (ref.sender == alert.sender && ref.identifier == alert.identifier) continue;
-      auto prior = plans_.Get(ref.identifier);
+      auto prior = plans_.FindReferenced(ref.sender, ref.identifier, ref.sent);
       if (first) {
         plan->collapse_id = prior ? prior->collapse_id : CollapseIdFor(ref.identifier);
         first = false;
@@ -158,22 +160,20 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
     // filter by the area the payload names), so the alert is quarantined, not dropped.
     std::string reasons = "AREA_UNRESOLVED: no German municipality could be derived";
     for (const auto& u : area.unresolved) reasons += "; " + u.code + ": " + u.message;
-    Quarantine(work->alert_id, work->hash, work->provider, reasons);
-    return ports::WorkBus::Ack::kDone;
+    return Quarantine(work->alert_id, work->hash, work->provider, reasons);
   }
   for (const auto& u : area.unresolved) notes += u.code + ": " + u.message + "; ";
   plan->municipalities = std::move(municipalities);
 
-  int64_t now_s = clock_.NowMs() / 1000;
+  // Deterministic: a region that recomputes this plan (after a crash, in a takeover) gets
+  // the same one. No local clock but the recorded receipt time.
+  plan->received_ms = work->received_ms != 0 ? work->received_ms : clock_.NowMs();
+  const int64_t received_s = plan->received_ms / 1000;
   plan->expires_epoch_s = LatestExpiry(alert);
-  if (plan->expires_epoch_s == 0) plan->expires_epoch_s = now_s + providers_.default_lifetime_s;
-  for (const Event& e : log_.Events(work->alert_id)) {
-    if (e.type == EventType::kReceived && e.region == region_.name) {
-      plan->received_ms = e.t_ms;
-      break;
-    }
+  if (plan->expires_epoch_s == 0) {
+    const int64_t sent_s = domain::cap::ParseCapTime(alert.sent).value_or(received_s);
+    plan->expires_epoch_s = sent_s + providers_.default_lifetime_s;
   }
-  if (plan->received_ms == 0) plan->received_ms = clock_.NowMs();
 
   PayloadInput in;
   in.alert = &alert;
@@ -183,26 +183,38 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   in.area_keys = CompactArea(plan->municipalities, catalog_);
   in.collapse_id = plan->collapse_id;
   in.expires_epoch_s = plan->expires_epoch_s;
-  in.now_epoch_s = now_s;
+  in.now_epoch_s = received_s;
   Payloads payloads = BuildPayloads(in, pipeline_);
   plan->apns_payload = std::move(payloads.apns);
   plan->fcm_payload = std::move(payloads.fcm);
   if (payloads.area_as_url) notes += "area sent as URL (payload over 4 KB); ";
 
   plan->units = domain::device::kPlatformCount * domain::device::kFlowCount * pipeline_.shards;
-  size_t municipality_count = plan->municipalities.size();
-  plans_.Put(plan);
+  auto stored = plans_.PutIfAbsent(plan);
+  if (!stored) return ports::WorkBus::Ack::Retry();
+  // Another attempt stored a plan first: that one is the plan (its notes are recorded).
+  return Planned(**stored, *stored == plan ? notes : "");
+}
 
+bool Processor::Resume(const std::string& alert_id) {
+  auto plan = plans_.Get(alert_id);
+  if (!plan) return false;
+  (void)Planned(*plan, "");  // a failure leaves the queued work; the next start retries
+  return true;
+}
+
+ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string& notes) {
   Event processed;
   processed.type = EventType::kProcessed;
-  processed.alert_id = work->alert_id;
-  processed.count = plan->units;
-  processed.targeted = municipality_count;
+  processed.alert_id = plan.alert_id;
+  processed.count = plan.units;
+  processed.targeted = plan.municipalities.size();
   processed.detail = notes;
-  Record(processed);
-  tracker_.OnProcessed(work->alert_id, plan->units);
-  probe_.OnProcessed(work->priority, "planned");
-  return PublishUnits(*plan);
+  // Idempotent: recorded once per (alert, region, attempt), whichever delivery gets here.
+  if (!Record(processed)) return ports::WorkBus::Ack::Retry();
+  tracker_.OnProcessed(plan.alert_id, plan.units);
+  probe_.OnProcessed(plan.priority, "planned");
+  return PublishUnits(plan);
 }
 
 ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan) {
@@ -214,11 +226,11 @@ ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan) {
                               .ToString();
         auto r = bus_.Publish({UnitsSubject(plan.priority), "unit:" + plan.alert_id + ":" + key,
                                Encode(UnitWork{plan.alert_id, key, plan.priority})});
-        if (!r) return ports::WorkBus::Ack::kRetry;  // dedup ids make the replay safe
+        if (!r) return ports::WorkBus::Ack::Retry();  // dedup ids make the replay safe
       }
     }
   }
-  return ports::WorkBus::Ack::kDone;
+  return ports::WorkBus::Ack::Done();
 }
 
 }  // namespace fanout::app

@@ -29,12 +29,19 @@ class Processor {
 
   /// Handles one `alerts.<priority>` message.
   ports::WorkBus::Ack Handle(const ports::BusMessage& msg);
+  /// Resumes an alert planned before (recovery after a restart): records `processed` if it
+  /// is missing and re-publishes the units (deduplicated by their message ids). False if
+  /// there is no stored plan.
+  bool Resume(const std::string& alert_id);
 
  private:
+  /// Records `processed` for a stored plan and queues its units (idempotent).
+  ports::WorkBus::Ack Planned(const domain::pipeline::AlertPlan& plan, const std::string& notes);
   ports::WorkBus::Ack PublishUnits(const domain::pipeline::AlertPlan& plan);
-  void Record(domain::pipeline::Event e);
-  void Quarantine(const std::string& alert_id, const std::string& hash, const std::string& provider,
-                  const std::string& reasons);
+  /// Appends with this region's name and the time; false if the log refused (retry).
+  bool Record(domain::pipeline::Event e);
+  ports::WorkBus::Ack Quarantine(const std::string& alert_id, const std::string& hash,
+                                 const std::string& provider, const std::string& reasons);
 
   RegionSettings region_;
   ProviderSettings providers_;

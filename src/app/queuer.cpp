@@ -22,10 +22,10 @@ Queuer::Queuer(RegionSettings region, PipelineSettings pipeline, const Registry&
 
 ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
   auto work = DecodeUnitWork(msg.payload);
-  if (!work) return ports::WorkBus::Ack::kDone;
+  if (!work) return ports::WorkBus::Ack::GiveUp("undecodable unit work item");
   auto unit = domain::pipeline::UnitKey::Parse(work->unit);
   auto plan = plans_.Get(work->alert_id);
-  if (!unit || !plan) return ports::WorkBus::Ack::kRetry;  // plan not visible yet
+  if (!unit || !plan) return ports::WorkBus::Ack::Retry();  // plan not visible yet
 
   domain::device::SelectionQuery q;
   q.platform = unit->platform;
@@ -51,7 +51,7 @@ ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
         if (!r) publish_failed = true;
         ++batches;
       });
-  if (publish_failed) return ports::WorkBus::Ack::kRetry;
+  if (publish_failed) return ports::WorkBus::Ack::Retry();
   Event e;
   e.type = EventType::kUnitQueued;
   e.alert_id = work->alert_id;
@@ -60,11 +60,12 @@ ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
   e.unit = work->unit;
   e.count = batches;
   e.targeted = targeted;
-  log_.Append(e);
+  // Once per unit (idempotency key): a redelivered unit re-selects the same batches.
+  if (!log_.Append(e)) return ports::WorkBus::Ack::Retry();
   tracker_.OnUnitQueued(work->alert_id, work->unit, batches);
   probe_.OnSelected(domain::device::PlatformName(unit->platform),
                     domain::device::FlowName(unit->flow), targeted);
-  return ports::WorkBus::Ack::kDone;
+  return ports::WorkBus::Ack::Done();
 }
 
 }  // namespace fanout::app

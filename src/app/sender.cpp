@@ -39,10 +39,23 @@ int64_t Sender::Backoff(int attempt, std::optional<std::chrono::milliseconds> re
 
 ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   auto work = DecodeBatchWork(msg.payload);
-  if (!work) return ports::WorkBus::Ack::kDone;
+  if (!work) return ports::WorkBus::Ack::GiveUp("undecodable batch work item");
   auto unit = domain::pipeline::UnitKey::Parse(work->unit);
+  if (!unit) return ports::WorkBus::Ack::GiveUp("bad unit '" + work->unit + "'");
   auto plan = plans_.Get(work->alert_id);
-  if (!unit || !plan) return ports::WorkBus::Ack::kRetry;
+  if (!plan) return ports::WorkBus::Ack::Retry();  // plan not visible here yet
+  // Delivered before (a crash or a lost acknowledgement): if the batch was reported done,
+  // its pushes went out; otherwise they are sent again and reported as redelivered.
+  uint64_t redelivered = 0;
+  if (msg.deliveries > 1) {
+    for (const Event& e : log_.Events(work->alert_id)) {
+      if (e.type == EventType::kBatchDone && e.unit == work->unit && e.batch == work->batch) {
+        tracker_.OnBatchDone(work->alert_id, work->unit, work->batch);
+        return ports::WorkBus::Ack::Done();
+      }
+    }
+    redelivered = work->items.size();
+  }
   bool apns = unit->platform == domain::device::Platform::kApns;
   ports::PushGateway& gw = apns ? apns_ : fcm_;
 
@@ -143,11 +156,12 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
       for (size_t i : pending_idx) next.items.push_back(work->items[i]);
       next.attempt = attempt + 1;
       next.progress = total;
+      next.progress.redelivered += redelivered;
       auto published = bus_.Publish(
           {msg.subject, BatchMsgId(next), Encode(next), Backoff(attempt, retry_after)});
       if (published) {
         record_metrics();
-        return ports::WorkBus::Ack::kDone;
+        return ports::WorkBus::Ack::Done();
       }
       // The bus refused (it is stopping): these pushes end here, counted and explained.
       for (size_t k = 0; k < pending.size(); ++k) {
@@ -168,12 +182,19 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.first_push_ms = total.first_push_ms;
   done.last_push_ms = total.last_push_ms;
   done.latency = total.latency;
+  done.redelivered = redelivered + work->progress.redelivered;
   done.detail = domain::pipeline::JoinDetail(total.reasons);
   done.t_ms = clock_.NowMs();
-  log_.Append(done);
-  tracker_.OnBatchDone(work->alert_id, work->unit);
+  // Once per batch (idempotency key). If the log refuses, the pushes are out but the batch
+  // is not recorded: retry the message, whose redelivery finds no batch-done and re-sends
+  // (reported as redelivered) rather than leaving the unit open forever.
+  if (!log_.Append(done)) {
+    record_metrics();
+    return ports::WorkBus::Ack::Retry();
+  }
+  tracker_.OnBatchDone(work->alert_id, work->unit, work->batch);
   record_metrics();
-  return ports::WorkBus::Ack::kDone;
+  return ports::WorkBus::Ack::Done();
 }
 
 }  // namespace fanout::app

@@ -9,7 +9,7 @@ void CompletionTracker::Check(const std::string& alert_id, Alert& a, const std::
                               std::vector<Event>& out) {
   if (!unit.empty()) {
     Unit& u = a.units_by_key[unit];
-    if (!u.finished && u.batches >= 0 && u.done >= u.batches) {
+    if (!u.finished && u.batches >= 0 && static_cast<int64_t>(u.done.size()) >= u.batches) {
       u.finished = true;
       a.units_done++;
       Event e;
@@ -32,6 +32,12 @@ void CompletionTracker::Check(const std::string& alert_id, Alert& a, const std::
   }
 }
 
+void CompletionTracker::Append(const std::vector<Event>& events) {
+  // A refused append (storage failure) is repaired by the next start's Recover(), which
+  // finds the unit or alert complete without its event.
+  for (const Event& e : events) (void)log_.Append(e);
+}
+
 void CompletionTracker::OnProcessed(const std::string& alert_id, uint32_t units) {
   std::vector<Event> out;
   {
@@ -40,7 +46,7 @@ void CompletionTracker::OnProcessed(const std::string& alert_id, uint32_t units)
     a.units = units;
     Check(alert_id, a, "", out);
   }
-  for (const Event& e : out) log_.Append(e);
+  Append(out);
 }
 
 void CompletionTracker::OnUnitQueued(const std::string& alert_id, const std::string& unit,
@@ -52,18 +58,67 @@ void CompletionTracker::OnUnitQueued(const std::string& alert_id, const std::str
     a.units_by_key[unit].batches = batches;
     Check(alert_id, a, unit, out);
   }
-  for (const Event& e : out) log_.Append(e);
+  Append(out);
 }
 
-void CompletionTracker::OnBatchDone(const std::string& alert_id, const std::string& unit) {
+void CompletionTracker::OnBatchDone(const std::string& alert_id, const std::string& unit,
+                                    uint32_t batch) {
   std::vector<Event> out;
   {
     std::lock_guard lock(mu_);
     Alert& a = alerts_[alert_id];
-    a.units_by_key[unit].done++;
+    a.units_by_key[unit].done.insert(batch);
     Check(alert_id, a, unit, out);
   }
-  for (const Event& e : out) log_.Append(e);
+  Append(out);
+}
+
+std::vector<std::string> CompletionTracker::Recover() {
+  std::vector<std::string> open;
+  std::vector<Event> out;
+  for (const std::string& id : log_.AlertIds()) {
+    const std::vector<Event> events = log_.Events(id);
+    // Whose alert is it? The region that processed it last (a takeover moves it).
+    std::string processing;
+    for (const Event& e : events) {
+      if (e.type == EventType::kProcessed || e.type == EventType::kTakeover) processing = e.region;
+    }
+    if (processing != region_) continue;
+    std::lock_guard lock(mu_);
+    Alert& a = alerts_[id];
+    for (const Event& e : events) {
+      switch (e.type) {
+        case EventType::kProcessed:
+          a.units = e.count;
+          break;
+        case EventType::kUnitQueued:
+          a.units_by_key[e.unit].batches = e.count;
+          break;
+        case EventType::kBatchDone:
+          a.units_by_key[e.unit].done.insert(e.batch);
+          break;
+        case EventType::kUnitDone: {
+          Unit& u = a.units_by_key[e.unit];
+          if (!u.finished) {
+            u.finished = true;
+            a.units_done++;
+          }
+          break;
+        }
+        case EventType::kAlertDone:
+          a.finished = true;
+          break;
+        default:
+          break;
+      }
+    }
+    // Completions whose events the crash cut off.
+    for (auto& [key, unit] : a.units_by_key) Check(id, a, key, out);
+    Check(id, a, "", out);
+    if (!a.finished) open.push_back(id);
+  }
+  Append(out);
+  return open;
 }
 
 size_t CompletionTracker::Open() const {

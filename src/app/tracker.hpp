@@ -1,13 +1,17 @@
 #pragma once
 // Completion of units and alerts in the processing region: a unit is done when all of its
 // batches are done, an alert when all of its planned units are. Appends unit-done and
-// alert-done exactly once each. Events can arrive in any order (a fast sender may finish a
-// batch before the queuer reports the unit's batch count). The sender reports a batch once,
-// when its last push is final: pushes waiting in a delayed retry message keep it open.
-// Thread-safe.
+// alert-done once each (the log's idempotency keys make a repeat harmless). Events can arrive
+// in any order (a fast sender may finish a batch before the queuer reports the unit's batch
+// count) and more than once (redelivered work): batches are counted by their distinct
+// numbers, not by calls. The sender reports a batch once, when its last push is final:
+// pushes waiting in a delayed retry message keep it open. Recover() rebuilds the state from
+// the protocol log after a restart. Thread-safe.
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "ports/clock.hpp"
 #include "ports/protocol_log.hpp"
@@ -21,14 +25,21 @@ class CompletionTracker {
 
   void OnProcessed(const std::string& alert_id, uint32_t units);
   void OnUnitQueued(const std::string& alert_id, const std::string& unit, uint32_t batches);
-  void OnBatchDone(const std::string& alert_id, const std::string& unit);
+  void OnBatchDone(const std::string& alert_id, const std::string& unit, uint32_t batch);
+
+  /// Rebuilds completion from the log: every alert this region processed (or took over),
+  /// with its queued units and done batches. Appends the unit-done and alert-done events a
+  /// crash left unwritten. Returns the ids of the alerts that are still open, i.e. the work
+  /// to resume.
+  std::vector<std::string> Recover();
+
   /// Alerts processed here and not yet done.
   size_t Open() const;
 
  private:
   struct Unit {
     int64_t batches = -1;  // unknown until the queuer reports
-    int64_t done = 0;
+    std::set<uint32_t> done;
     bool finished = false;
   };
   struct Alert {
@@ -40,6 +51,7 @@ class CompletionTracker {
   // Requires mu_; returns the events to append after unlocking.
   void Check(const std::string& alert_id, Alert& a, const std::string& unit,
              std::vector<domain::pipeline::Event>& out);
+  void Append(const std::vector<domain::pipeline::Event>& events);
 
   std::string region_;
   ports::ProtocolLog& log_;

@@ -1,6 +1,16 @@
 #include "adapters/memory/memory_bus.hpp"
 
+#include <cstdio>
+
 namespace fanout::adapters::memory {
+
+namespace {
+int64_t EpochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 MemoryBus::~MemoryBus() { Stop(); }
 
@@ -10,7 +20,51 @@ MemoryBus::Queue& MemoryBus::QueueFor(const std::string& subject) {
   return *q;
 }
 
+void MemoryBus::Enqueue(Queue& q, ports::BusMessage msg, int64_t delay_ms) {
+  if (delay_ms > 0) {
+    auto due = SteadyClock::now() + std::chrono::milliseconds(delay_ms);
+    q.delayed.emplace(due, std::move(msg));
+  } else {
+    q.items.push_back(std::move(msg));
+  }
+  q.cv.notify_one();  // an idle worker takes it, or re-arms its timer for an earlier due time
+}
+
+Result<size_t, Error> MemoryBus::Recover() {
+  if (!journal_) return size_t{0};
+  auto unfinished = journal_->LoadUnfinished();
+  if (!unfinished) return Fail(std::move(unfinished.error()));
+  const int64_t now = EpochMs();
+  std::lock_guard lock(mu_);
+  for (BusJournal::Unfinished& u : *unfinished) {
+    Queue& q = QueueFor(u.message.subject);
+    ++pending_;
+    Enqueue(q, std::move(u.message), u.due_epoch_ms - now);
+  }
+  return unfinished->size();
+}
+
 Result<void, Error> MemoryBus::Publish(ports::BusMessage msg) {
+  msg.deliveries = 0;
+  if (journal_) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return Fail(Error{Error::Kind::kRetryLater, "bus stopped"});
+      if (msg.msg_id.empty()) {
+        msg.msg_id = "anon:" + std::to_string(EpochMs()) + ":" + std::to_string(++anonymous_);
+      }
+    }
+    // Journaled before it is queued: once Publish returns, a crash cannot lose it.
+    auto added = journal_->Add(msg, EpochMs() + std::max<int64_t>(msg.delay_ms, 0));
+    if (!added) return Fail(std::move(added.error()));
+    if (!*added) return {};  // duplicate: delivered once
+    std::lock_guard lock(mu_);
+    Queue& q = QueueFor(msg.subject);
+    ++pending_;
+    const int64_t delay = msg.delay_ms;
+    Enqueue(q, std::move(msg), delay);
+    return {};
+  }
   std::lock_guard lock(mu_);
   if (stopping_) return Fail(Error{Error::Kind::kRetryLater, "bus stopped"});
   if (!msg.msg_id.empty()) {
@@ -22,26 +76,41 @@ Result<void, Error> MemoryBus::Publish(ports::BusMessage msg) {
     }
   }
   Queue& q = QueueFor(msg.subject);
-  if (msg.delay_ms > 0) {
-    auto due = SteadyClock::now() + std::chrono::milliseconds(msg.delay_ms);
-    q.delayed.emplace(due, std::move(msg));
-  } else {
-    q.items.push_back(std::move(msg));
-  }
   ++pending_;
-  q.cv.notify_one();  // an idle worker takes it, or re-arms its timer for an earlier due time
+  const int64_t delay = msg.delay_ms;
+  Enqueue(q, std::move(msg), delay);
   return {};
 }
 
-void MemoryBus::Subscribe(const std::string& subject, int workers, Handler handler) {
+void MemoryBus::Subscribe(const Subscription& subscription, Handler handler) {
   std::lock_guard lock(mu_);
-  Queue* q = &QueueFor(subject);
-  for (int i = 0; i < workers; ++i) {
-    threads_.emplace_back([this, q, handler] { Work(q, handler); });
+  Queue* q = &QueueFor(subscription.subject);
+  for (int i = 0; i < subscription.workers; ++i) {
+    threads_.emplace_back([this, q, subscription, handler] { Work(q, subscription, handler); });
   }
 }
 
-void MemoryBus::Work(Queue* q, Handler handler) {
+void MemoryBus::OnDeadLetter(DeadLetterSink sink) {
+  std::lock_guard lock(mu_);
+  dead_letters_ = std::move(sink);
+}
+
+void MemoryBus::DeadLettered(const ports::BusMessage& msg, const Subscription& sub,
+                             std::string reason) {
+  DeadLetterSink sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = dead_letters_;
+  }
+  if (sink) {
+    sink(DeadLetter{msg, sub.consumer, std::move(reason)});
+  } else {
+    std::fprintf(stderr, "bus: dead letter %s on %s (%s): %s\n", msg.msg_id.c_str(),
+                 msg.subject.c_str(), sub.consumer.c_str(), reason.c_str());
+  }
+}
+
+void MemoryBus::Work(Queue* q, Subscription sub, Handler handler) {
   std::unique_lock lock(mu_);
   for (;;) {
     if (stopping_) return;
@@ -64,14 +133,30 @@ void MemoryBus::Work(Queue* q, Handler handler) {
     // Hand the timer for the remaining delayed messages to an idle worker.
     if (!q->delayed.empty()) q->cv.notify_one();
     lock.unlock();
+    ++msg.deliveries;
+    if (journal_) journal_->Delivered(msg.msg_id, msg.deliveries);
     Ack ack = handler(msg);
-    lock.lock();
-    if (ack == Ack::kRetry && !stopping_) {
-      auto due = SteadyClock::now() + std::chrono::milliseconds(settings_.retry_delay_ms);
-      q->delayed.emplace(due, std::move(msg));
-    } else {
-      --pending_;
+    if (ack.kind == Ack::Kind::kRetry && sub.max_deliver > 0 && msg.deliveries >= sub.max_deliver) {
+      ack = Ack::GiveUp("gave up after " + std::to_string(msg.deliveries) + " deliveries");
     }
+    if (ack.kind == Ack::Kind::kGiveUp) {
+      if (journal_) journal_->Finished(msg.msg_id);
+      DeadLettered(msg, sub, ack.reason);
+      lock.lock();
+      --pending_;
+      continue;
+    }
+    if (ack.kind == Ack::Kind::kRetry) {
+      const int64_t delay = ack.delay_ms >= 0 ? ack.delay_ms : settings_.retry_delay_ms;
+      if (journal_) journal_->Rescheduled(msg.msg_id, EpochMs() + delay);
+      lock.lock();
+      if (stopping_) continue;  // stays pending: the journal delivers it after a restart
+      q->delayed.emplace(SteadyClock::now() + std::chrono::milliseconds(delay), std::move(msg));
+      continue;
+    }
+    if (journal_) journal_->Finished(msg.msg_id);
+    lock.lock();
+    --pending_;
   }
 }
 

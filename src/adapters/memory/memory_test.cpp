@@ -22,9 +22,9 @@ void WaitFor(const std::function<bool()>& pred) {
 TEST(MemoryBus, DeliversEachMessageOnceAcrossWorkersAndDedups) {
   MemoryBus bus;
   std::atomic<int> seen{0};
-  bus.Subscribe("s", 4, [&](const ports::BusMessage&) {
+  bus.Subscribe({"s", "c", 4}, [&](const ports::BusMessage&) {
     seen++;
-    return ports::WorkBus::Ack::kDone;
+    return ports::WorkBus::Ack::Done();
   });
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(bus.Publish({"s", "id" + std::to_string(i), "x"}));
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(bus.Publish({"s", "id" + std::to_string(i), "x"}));
@@ -36,8 +36,8 @@ TEST(MemoryBus, DeliversEachMessageOnceAcrossWorkersAndDedups) {
 TEST(MemoryBus, RetryRedeliversUntilDone) {
   MemoryBus bus(MemoryBus::Settings{1, 100});
   std::atomic<int> calls{0};
-  bus.Subscribe("s", 1, [&](const ports::BusMessage&) {
-    return ++calls < 3 ? ports::WorkBus::Ack::kRetry : ports::WorkBus::Ack::kDone;
+  bus.Subscribe({"s", "c", 1}, [&](const ports::BusMessage&) {
+    return ++calls < 3 ? ports::WorkBus::Ack::Retry() : ports::WorkBus::Ack::Done();
   });
   ASSERT_TRUE(bus.Publish({"s", "", "x"}));
   WaitFor([&] { return bus.Pending() == 0; });
@@ -49,9 +49,9 @@ TEST(MemoryBus, SubjectsAreSeparateQueues) {
   std::atomic<int> high{0};
   // No consumer for "regular": its backlog must not block "high".
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(bus.Publish({"regular", "", "x"}));
-  bus.Subscribe("high", 1, [&](const ports::BusMessage&) {
+  bus.Subscribe({"high", "c", 1}, [&](const ports::BusMessage&) {
     high++;
-    return ports::WorkBus::Ack::kDone;
+    return ports::WorkBus::Ack::Done();
   });
   ASSERT_TRUE(bus.Publish({"high", "", "x"}));
   WaitFor([&] { return high.load() == 1; });
@@ -71,10 +71,10 @@ TEST(MemoryBus, DelayedMessagesArriveInDueOrderNeverEarly) {
   ASSERT_TRUE(bus.Publish({"s", "b2", "b2", 200}));  // same due time: publish order
   ASSERT_TRUE(bus.Publish({"s", "now", "now"}));
   EXPECT_EQ(bus.Pending(), 5u);  // delayed messages count before any worker exists
-  bus.Subscribe("s", 2, [&](const ports::BusMessage& m) {
+  bus.Subscribe({"s", "c", 2}, [&](const ports::BusMessage& m) {
     std::lock_guard lock(mu);
     got.emplace_back(m.payload, Steady::now());
-    return ports::WorkBus::Ack::kDone;
+    return ports::WorkBus::Ack::Done();
   });
   WaitFor([&] { return bus.Pending() == 0; });
   std::lock_guard lock(mu);
@@ -91,9 +91,9 @@ TEST(MemoryBus, DelayedMessagesArriveInDueOrderNeverEarly) {
 TEST(MemoryBus, AWaitingMessageHoldsNoWorkerAndStopKeepsIt) {
   MemoryBus bus;
   std::atomic<int> delayed{0}, immediate{0};
-  bus.Subscribe("s", 1, [&](const ports::BusMessage& m) {
+  bus.Subscribe({"s", "c", 1}, [&](const ports::BusMessage& m) {
     (m.payload == "later" ? delayed : immediate)++;
-    return ports::WorkBus::Ack::kDone;
+    return ports::WorkBus::Ack::Done();
   });
   ASSERT_TRUE(bus.Publish({"s", "later", "later", 60'000}));
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(bus.Publish({"s", "", "x"}));
@@ -112,9 +112,9 @@ TEST(MemoryBus, AWaitingMessageHoldsNoWorkerAndStopKeepsIt) {
 TEST(MemoryBus, AnEarlierDueTimeWakesAWaitingWorker) {
   MemoryBus bus;
   std::atomic<int> seen{0};
-  bus.Subscribe("s", 1, [&](const ports::BusMessage&) {
+  bus.Subscribe({"s", "c", 1}, [&](const ports::BusMessage&) {
     seen++;
-    return ports::WorkBus::Ack::kDone;
+    return ports::WorkBus::Ack::Done();
   });
   ASSERT_TRUE(bus.Publish({"s", "far", "far", 60'000}));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the worker waits for "far"
@@ -130,19 +130,29 @@ TEST(MemoryBus, AnEarlierDueTimeWakesAWaitingWorker) {
   EXPECT_EQ(bus.Pending(), 1u);
 }
 
-TEST(MemoryProtocolLog, KeepsOrderAndNotifies) {
+TEST(MemoryProtocolLog, KeepsOrderNotifiesAndRecordsEachKeyOnce) {
   MemoryProtocolLog log;
   int heard = 0;
   log.Listen([&](const domain::pipeline::Event&) { heard++; });
   domain::pipeline::Event e;
+  e.type = domain::pipeline::EventType::kBatchDone;
   e.alert_id = "b";
-  log.Append(e);
+  EXPECT_EQ(log.Append(e), true);
   e.alert_id = "a";
-  log.Append(e);
-  log.Append(e);
+  EXPECT_EQ(log.Append(e), true);
+  e.t_ms = 99;  // the same batch reported again (a redelivery): one record
+  EXPECT_EQ(log.Append(e), false);
+  e.batch = 1;
+  EXPECT_EQ(log.Append(e), true);
   EXPECT_EQ(log.AlertIds(), (std::vector<std::string>{"b", "a"}));
   EXPECT_EQ(log.Events("a").size(), 2u);
   EXPECT_EQ(heard, 3);
+  auto tail = log.ReadFrom(1, 10);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].position, 2u);
+  EXPECT_EQ(tail[1].event.batch, 1u);
+  EXPECT_EQ(log.ReadFrom(0, 1).size(), 1u);
+  EXPECT_TRUE(log.ReadFrom(3, 10).empty());
 }
 
 TEST(FileArchive, StoresAndReadsBackIdempotently) {

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "adapters/sqlite/sqlite_db.hpp"
+
 namespace fanout::adapters::sqlite {
 
 namespace {
@@ -77,42 +79,25 @@ Device RowToDevice(sqlite3_stmt* s) {
 }
 }  // namespace
 
-SqliteDeviceStore::SqliteDeviceStore(const std::filesystem::path& file) {
-  std::filesystem::create_directories(file.parent_path());
-  if (sqlite3_open_v2(file.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open device store " + file.string() + ": " + msg);
-  }
-  const char* ddl =
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=NORMAL;"
-      "PRAGMA cache_size=-65536;"
-      "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS devices("
-      " device_id TEXT PRIMARY KEY,"
-      " platform INTEGER NOT NULL,"
-      " token TEXT NOT NULL,"
-      " levels TEXT NOT NULL,"
-      " mylocation INTEGER NOT NULL,"
-      " regions TEXT NOT NULL,"
-      " updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now'))"
-      ") WITHOUT ROWID;";
-  char* err = nullptr;
-  if (sqlite3_exec(db_, ddl, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown";
-    sqlite3_free(err);
-    throw std::runtime_error("cannot create device schema in " + file.string() + ": " + msg);
-  }
-}
+SqliteDeviceStore::SqliteDeviceStore(const std::filesystem::path& file)
+    : owner_(std::make_unique<Db>(file,
+                                  "PRAGMA cache_size=-65536;"
+                                  "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT "
+                                  "NULL);"
+                                  "CREATE TABLE IF NOT EXISTS devices("
+                                  " device_id TEXT PRIMARY KEY,"
+                                  " platform INTEGER NOT NULL,"
+                                  " token TEXT NOT NULL,"
+                                  " levels TEXT NOT NULL,"
+                                  " mylocation INTEGER NOT NULL,"
+                                  " regions TEXT NOT NULL,"
+                                  " updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now'))"
+                                  ") WITHOUT ROWID;")),
+      db_(owner_->handle()) {}
 
 SqliteDeviceStore::~SqliteDeviceStore() {
   sqlite3_finalize(exists_);
   sqlite3_finalize(upsert_);
-  sqlite3_close(db_);
 }
 
 Error SqliteDeviceStore::LastError(const char* what) const {

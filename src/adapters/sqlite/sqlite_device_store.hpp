@@ -3,6 +3,7 @@
 // One connection guarded by a mutex: writes are serialised by SQLite anyway, and the hot
 // read path (selection) runs on the in-memory index, not here. Thread-safe.
 #include <filesystem>
+#include <memory>
 #include <mutex>
 
 #include "ports/device_store.hpp"
@@ -11,6 +12,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace fanout::adapters::sqlite {
+
+class Db;  // sqlite_db.hpp
 
 class SqliteDeviceStore final : public ports::DeviceStore {
  public:
@@ -31,7 +34,8 @@ class SqliteDeviceStore final : public ports::DeviceStore {
   Result<bool, Error> UpsertLocked(const domain::device::Device& d);
   Error LastError(const char* what) const;
   std::mutex mu_;
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<Db> owner_;       // the connection (WAL, synchronous=NORMAL)
+  sqlite3* db_ = nullptr;           // owner_'s handle
   sqlite3_stmt* exists_ = nullptr;  // cached, guarded by mu_
   sqlite3_stmt* upsert_ = nullptr;
 };

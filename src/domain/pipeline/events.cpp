@@ -8,7 +8,7 @@ namespace fanout::domain::pipeline {
 namespace {
 constexpr std::string_view kEventNames[] = {"received",    "owned",      "quarantined", "processed",
                                             "unit-queued", "batch-done", "unit-done",   "takeover",
-                                            "alert-done",  "skipped"};
+                                            "alert-done",  "skipped",    "dead-letter"};
 }
 
 std::string_view EventTypeName(EventType t) { return kEventNames[static_cast<size_t>(t)]; }
@@ -18,6 +18,38 @@ std::optional<EventType> ParseEventType(std::string_view s) {
     if (kEventNames[i] == s) return static_cast<EventType>(i);
   }
   return std::nullopt;
+}
+
+std::string IdempotencyKey(const Event& e) {
+  std::string k(EventTypeName(e.type));
+  k += '|';
+  k += e.alert_id;
+  k += '|';
+  switch (e.type) {
+    case EventType::kReceived:
+    case EventType::kQuarantined:
+      k += e.region + '|' + e.hash;
+      break;
+    case EventType::kOwned:
+    case EventType::kProcessed:
+    case EventType::kSkipped:
+    case EventType::kTakeover:
+      k += e.region + '|' + std::to_string(e.attempt);
+      break;
+    case EventType::kUnitQueued:
+    case EventType::kUnitDone:
+      k += e.unit;
+      break;
+    case EventType::kBatchDone:
+      k += e.unit + '|' + std::to_string(e.batch);
+      break;
+    case EventType::kAlertDone:
+      break;
+    case EventType::kDeadLetter:
+      k += e.unit + '|' + std::to_string(e.batch) + '|' + e.detail;
+      break;
+  }
+  return k;
 }
 
 double LatencyBucketBoundMs(size_t i) { return 0.5 * std::pow(1.25, static_cast<double>(i)); }

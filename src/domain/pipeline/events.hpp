@@ -22,6 +22,7 @@ enum class EventType : uint8_t {
   kTakeover,     // a watcher took over unfinished units (detail = reason)
   kAlertDone,    // every planned unit is done
   kSkipped,      // usable but not pushed (status/scope policy): reason in detail
+  kDeadLetter,   // a work item given up (max deliveries or a terminal error): reason in detail
 };
 std::string_view EventTypeName(EventType t);
 std::optional<EventType> ParseEventType(std::string_view s);
@@ -73,7 +74,21 @@ struct Event {
   int64_t last_push_ms = 0;
   LatencyHistogram latency{};  // batch-done: ingest -> accepted, per push
 
+  // owned / processed / takeover: the processing attempt (0 first; a takeover or a
+  // recovery that re-plans counts up), so each is recorded once per (alert, region, attempt).
+  uint32_t attempt = 0;
+  // batch-done: pushes of this batch sent again because its message was redelivered after
+  // a crash (at-least-once: the phone may show them once thanks to the collapse id).
+  uint64_t redelivered = 0;
+
   std::string detail;  // quarantine reasons, skip reason, takeover reason, notes
 };
+
+/// The event's idempotency key: appending two events with the same key records one. Built
+/// from what makes the event unique in the protocol (DESIGN §1.6), never from its time:
+/// received (alert, region, hash), owned/processed/skipped/takeover (alert, region, attempt),
+/// quarantined (alert, region, hash), unit-queued/unit-done (alert, unit), batch-done
+/// (alert, unit, batch), alert-done (alert), dead-letter (alert, detail).
+std::string IdempotencyKey(const Event& e);
 
 }  // namespace fanout::domain::pipeline

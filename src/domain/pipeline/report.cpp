@@ -83,6 +83,7 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
             f->accepted += e.accepted;
             f->failed += e.failed;
             f->invalid += e.invalid;
+            f->redelivered += e.redelivered;
             MergeTimes(*f, e.first_push_ms, e.last_push_ms);
             // the sender's first few distinct failure reasons (JoinDetail)
             for (std::string_view one : SplitDetail(e.detail)) {
@@ -113,6 +114,10 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
         done = true;
         if (r.done_ms == 0) r.done_ms = e.t_ms;
         break;
+      case EventType::kDeadLetter:
+        r.dead_letters.push_back((e.unit.empty() ? std::string("alert") : e.unit) + "#" +
+                                 std::to_string(e.batch) + ": " + e.detail);
+        break;
     }
   }
   for (size_t i = 0; i < r.flows.size(); ++i) {
@@ -125,6 +130,7 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
     r.total.accepted += f.accepted;
     r.total.failed += f.failed;
     r.total.invalid += f.invalid;
+    r.total.redelivered += f.redelivered;
     MergeTimes(r.total, f.first_push_ms, f.last_push_ms);
   }
   r.total.p50_ms = HistogramQuantileMs(total_hist, 0.50);

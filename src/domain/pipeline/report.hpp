@@ -17,6 +17,9 @@ struct FlowReport {
   uint64_t accepted = 0;  // "sent": the platform accepted the push
   uint64_t failed = 0;
   uint64_t invalid = 0;
+  // Pushes sent a second time because their batch was in flight when a region crashed
+  // (at-least-once; the collapse id keeps one notification on the phone).
+  uint64_t redelivered = 0;
   int64_t first_push_ms = 0;  // wall clock, 0 when none
   int64_t last_push_ms = 0;
   double p50_ms = 0;  // ingest -> accepted
@@ -39,6 +42,9 @@ struct AlertReport {
   uint32_t units_planned = 0;
   uint32_t takeovers = 0;
   std::vector<std::string> reasons;  // quarantine / skip reasons, takeover reasons
+  // Work given up (a unit or batch that reached its maximum deliveries, or failed for good):
+  // "<unit>#<batch>: <reason>" per dead letter. Non-empty means some devices were not pushed.
+  std::vector<std::string> dead_letters;
   // Why pushes failed (from the batch-done events' details, e.g. "retry_later 503
   // ServiceUnavailable"): distinct reasons, at most kMaxPushFailureReasons.
   std::vector<std::string> push_failure_reasons;

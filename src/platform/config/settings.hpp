@@ -103,6 +103,7 @@ struct FanoutSettings {
   int batch_size = 0;
   int sender_workers_high = 0;
   int sender_workers_regular = 0;
+  int max_deliver = 0;
   bool operator==(const FanoutSettings&) const = default;
 };
 

@@ -152,6 +152,10 @@ const SettingSpec kSettings[] = {
     {"fanout.sender_workers_regular", T::kInt, "8",
      "Sender workers for regular-priority batches (never shared with high).",
      FIELD(fanout.sender_workers_regular), 1, 256},
+    {"fanout.max_deliver", T::kInt, "50",
+     "Deliveries of one work item (alert, unit or batch) before it is given up as a dead "
+     "letter, reported in the alert's report and counted.",
+     FIELD(fanout.max_deliver), 1, 100000},
     // --- [cap]
     {"cap.max_body_bytes", T::kInt, "4194304",
      "Largest accepted alert body, bytes (else 413); real national polygons reach ~1 MB.",

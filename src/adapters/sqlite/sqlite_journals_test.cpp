@@ -1,0 +1,238 @@
+// The durable journals behind the embedded bus, protocol log and plan store: what one
+// process wrote, the next one reads back (the crash itself is exercised on the real binary
+// by tests/e2e/crash).
+#include "adapters/sqlite/sqlite_journals.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+namespace fanout::adapters::sqlite {
+namespace {
+
+using domain::pipeline::Event;
+using domain::pipeline::EventType;
+using ports::BusMessage;
+using ports::WorkBus;
+
+class JournalTest : public ::testing::Test {
+ protected:
+  std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
+                               ("fanout-journal-" + std::to_string(::getpid()) + "-" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  void SetUp() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+};
+
+template <typename F>
+bool WaitFor(F done) {
+  for (int i = 0; i < 500 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return done();
+}
+
+TEST_F(JournalTest, UnacknowledgedMessagesComeBackWithTheirDeliveryCount) {
+  {
+    SqliteBusJournal journal(dir_ / "bus.db");
+    memory::MemoryBus bus({}, &journal);
+    ASSERT_TRUE(bus.Publish({"s", "done-1", "a"}));
+    ASSERT_TRUE(bus.Publish({"s", "crash-1", "b"}));
+    ASSERT_TRUE(bus.Publish({"s", "queued-1", "c"}));
+    ASSERT_TRUE(bus.Publish({"later", "later-1", "d", 60'000}));  // delayed a minute
+    std::atomic<int> calls{0};
+    bus.Subscribe({"s", "c", 1}, [&](const BusMessage& m) {
+      calls++;
+      if (m.msg_id == "crash-1") {
+        // "Crash" mid-handler: stop the bus while the message is unacknowledged (Stop
+        // leaves a retried message pending, as a killed process would).
+        return WorkBus::Ack::Retry(60'000);
+      }
+      return WorkBus::Ack::Done();
+    });
+    ASSERT_TRUE(WaitFor([&] { return calls.load() >= 3; }));
+    bus.Stop();
+  }
+  SqliteBusJournal journal(dir_ / "bus.db");
+  auto unfinished = journal.LoadUnfinished();
+  ASSERT_TRUE(unfinished);
+  ASSERT_EQ(unfinished->size(), 2u);  // crash-1 (delivered once) and later-1 (not yet due)
+  EXPECT_EQ((*unfinished)[0].message.msg_id, "crash-1");
+  EXPECT_EQ((*unfinished)[0].message.deliveries, 1u);
+  EXPECT_EQ((*unfinished)[0].message.payload, "b");
+  EXPECT_EQ((*unfinished)[1].message.msg_id, "later-1");
+  EXPECT_EQ((*unfinished)[1].message.deliveries, 0u);
+
+  // The next process: recovers them, delivers crash-1 as its second delivery, and still
+  // refuses the ids it finished before (dedup across the restart).
+  memory::MemoryBus bus({}, &journal);
+  auto recovered = bus.Recover();
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(*recovered, 2u);
+  ASSERT_TRUE(bus.Publish({"s", "done-1", "a"}));  // finished before: dropped
+  std::atomic<uint32_t> deliveries{0};
+  std::atomic<int> calls{0};
+  bus.Subscribe({"s", "c", 1}, [&](const BusMessage& m) {
+    calls++;
+    if (m.msg_id == "crash-1") deliveries = m.deliveries;
+    return WorkBus::Ack::Done();
+  });
+  // crash-1 was rescheduled a minute ahead before the "crash"; it is still due then.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(bus.Pending(), 2u);
+}
+
+TEST_F(JournalTest, RecoveredMessagesDueNowAreDeliveredAgain) {
+  {
+    SqliteBusJournal journal(dir_ / "bus.db");
+    ASSERT_TRUE(journal.Add({"s", "m1", "x"}, 0));
+    journal.Delivered("m1", 1);  // the previous process was in its handler
+    ASSERT_TRUE(journal.Add({"s", "m2", "y"}, 0));
+  }
+  SqliteBusJournal journal(dir_ / "bus.db");
+  memory::MemoryBus bus({}, &journal);
+  ASSERT_TRUE(bus.Recover());
+  std::mutex mu;
+  std::vector<std::pair<std::string, uint32_t>> seen;
+  bus.Subscribe({"s", "c", 1}, [&](const BusMessage& m) {
+    std::lock_guard lock(mu);
+    seen.emplace_back(m.msg_id, m.deliveries);
+    return WorkBus::Ack::Done();
+  });
+  ASSERT_TRUE(WaitFor([&] { return bus.Pending() == 0; }));
+  bus.Stop();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::pair<std::string, uint32_t>{"m1", 2}));  // a redelivery
+  EXPECT_EQ(seen[1], (std::pair<std::string, uint32_t>{"m2", 1}));
+  auto left = journal.LoadUnfinished();
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());
+}
+
+TEST_F(JournalTest, MaxDeliverAndGiveUpBecomeDeadLetters) {
+  SqliteBusJournal journal(dir_ / "bus.db");
+  memory::MemoryBus bus({.retry_delay_ms = 1}, &journal);
+  std::mutex mu;
+  std::vector<WorkBus::DeadLetter> dead;
+  bus.OnDeadLetter([&](const WorkBus::DeadLetter& d) {
+    std::lock_guard lock(mu);
+    dead.push_back(d);
+  });
+  ASSERT_TRUE(bus.Publish({"s", "poison", "p"}));
+  ASSERT_TRUE(bus.Publish({"s", "bad", "b"}));
+  std::atomic<int> poison_calls{0};
+  bus.Subscribe({"s", "worker", 1, 3}, [&](const BusMessage& m) {
+    if (m.msg_id == "bad") return WorkBus::Ack::GiveUp("cannot decode");
+    poison_calls++;
+    return WorkBus::Ack::Retry(1);
+  });
+  ASSERT_TRUE(WaitFor([&] { return bus.Pending() == 0; }));
+  bus.Stop();
+  EXPECT_EQ(poison_calls.load(), 3);  // max_deliver = 3, then given up
+  std::lock_guard lock(mu);
+  ASSERT_EQ(dead.size(), 2u);
+  for (const auto& d : dead) {
+    EXPECT_EQ(d.consumer, "worker");
+    if (d.message.msg_id == "bad") {
+      EXPECT_EQ(d.reason, "cannot decode");
+    } else {
+      EXPECT_EQ(d.message.deliveries, 3u);
+      EXPECT_NE(d.reason.find("3 deliveries"), std::string::npos);
+    }
+  }
+  auto left = journal.LoadUnfinished();
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());  // dead letters are finished, not redelivered after a restart
+}
+
+Event Batch(uint32_t batch) {
+  Event e;
+  e.type = EventType::kBatchDone;
+  e.alert_id = "alert-1";
+  e.region = "r0";
+  e.unit = "apns/all/3";
+  e.batch = batch;
+  e.accepted = 500;
+  e.latency[5] = 500;
+  return e;
+}
+
+TEST_F(JournalTest, ProtocolLogSurvivesReopenWithPositionsAndKeys) {
+  {
+    SqliteLogJournal journal(dir_ / "protocol.db");
+    memory::MemoryProtocolLog log(&journal);
+    ASSERT_TRUE(log.Load());
+    EXPECT_EQ(log.Append(Batch(0)), true);
+    EXPECT_EQ(log.Append(Batch(1)), true);
+    EXPECT_EQ(log.Append(Batch(1)), false);
+  }
+  SqliteLogJournal journal(dir_ / "protocol.db");
+  memory::MemoryProtocolLog log(&journal);
+  auto loaded = log.Load();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(*loaded, 2u);
+  EXPECT_EQ(log.Append(Batch(1)), false);  // the key is remembered across the restart
+  EXPECT_EQ(log.Append(Batch(2)), true);
+  auto all = log.ReadFrom(0, 100);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].position, 3u);
+  EXPECT_EQ(all[0].event.latency[5], 500u);
+  SqliteLogJournal again(dir_ / "protocol.db");
+  auto events = again.LoadAll();
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 3u);
+}
+
+TEST_F(JournalTest, PlansArePutIfAbsentAndSurviveReopen) {
+  auto plan = std::make_shared<domain::pipeline::AlertPlan>();
+  plan->alert_id = "id-1";
+  plan->sender = "s@x";
+  plan->sent = "2026-01-01T00:00:00+00:00";
+  plan->municipalities = {"091620000000"};
+  plan->units = 256;
+  {
+    SqlitePlanJournal journal(dir_ / "plans.db");
+    memory::MemoryPlanStore plans(&journal);
+    ASSERT_TRUE(plans.Load());
+    auto stored = plans.PutIfAbsent(plan);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(*stored, plan);
+    auto other = std::make_shared<domain::pipeline::AlertPlan>(*plan);
+    other->municipalities = {"110000000000"};  // a different recomputation
+    auto kept = plans.PutIfAbsent(other);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(*kept, plan);  // the first plan stays the plan
+  }
+  SqlitePlanJournal journal(dir_ / "plans.db");
+  memory::MemoryPlanStore plans(&journal);
+  ASSERT_TRUE(plans.Load());
+  auto p = plans.Get("id-1");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->municipalities, plan->municipalities);
+  EXPECT_EQ(plans.FindReferenced("s@x", "id-1", plan->sent), p);
+  EXPECT_EQ(plans.FindReferenced("s@x", "id-1", ""), p);
+  EXPECT_EQ(plans.FindReferenced("other@x", "id-1", ""), p);  // sender spelled otherwise
+  EXPECT_EQ(plans.FindReferenced("s@x", "id-2", ""), nullptr);
+}
+
+TEST_F(JournalTest, UnreadableFileIsAClearStartupError) {
+  std::filesystem::create_directories(dir_);
+  {
+    std::ofstream f(dir_ / "protocol.db");
+    f << "this is not a database, it is a text file that is long enough to be a header";
+  }
+  try {
+    SqliteLogJournal journal(dir_ / "protocol.db");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("protocol.db"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace fanout::adapters::sqlite
