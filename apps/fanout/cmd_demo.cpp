@@ -29,6 +29,7 @@
 #include "adapters/memory/memory_protocol_log.hpp"
 #include "adapters/memory/system_clock.hpp"
 #include "adapters/pushsim/push_sim.hpp"
+#include "adapters/sqlite/sqlite_journals.hpp"
 #include "app/device_generator.hpp"
 #include "commands.hpp"
 #include "demo_expect.hpp"
@@ -53,6 +54,7 @@ struct DemoOptions {
   uint64_t seed = 1;
   uint32_t shards = 64;
   bool keep = false;
+  bool volatile_state = false;  // no SQLite journals (the engine before issue 10)
   int timeout_s = 300;
   std::string faults;  // pushsim fault spec, e.g. "429=0.01,500=0.01,unregistered=0.001"
 };
@@ -157,9 +159,17 @@ int RunDemo(const DemoOptions& opt) {
   sim.Start();
 
   fs::path work = fs::temp_directory_path() / ("fanout-demo-" + std::to_string(::getpid()));
-  adapters::memory::MemoryProtocolLog log;
+  // The engine state as `serve` keeps it: journaled to SQLite (the protocol log and plans
+  // are shared by the regions, standing in for replication; each region journals its bus).
+  std::unique_ptr<adapters::sqlite::SqliteLogJournal> log_journal;
+  std::unique_ptr<adapters::sqlite::SqlitePlanJournal> plan_journal;
+  if (!opt.volatile_state) {
+    log_journal = std::make_unique<adapters::sqlite::SqliteLogJournal>(work / "protocol.db");
+    plan_journal = std::make_unique<adapters::sqlite::SqlitePlanJournal>(work / "plans.db");
+  }
+  adapters::memory::MemoryProtocolLog log(log_journal.get());
   adapters::memory::MemoryDeviceFeed feed;
-  adapters::memory::MemoryPlanStore plans;  // shared like the log: plans are replicated
+  adapters::memory::MemoryPlanStore plans(plan_journal.get());
   adapters::memory::SystemClock clock;
   adapters::capxml::CapDecoder decoder;
 
@@ -179,6 +189,7 @@ int RunDemo(const DemoOptions& opt) {
     ro.pipeline.shards = opt.shards;
     ro.api = api;
     ro.data_dir = work / ro.region.name;
+    ro.durable = !opt.volatile_state;
     std::string endpoint = sim.endpoint();
     int nice = ro.pipeline.regular_thread_nice;
     GatewayFactory gateways = [endpoint, nice](ports::Platform p,
@@ -452,6 +463,8 @@ void RegisterDemoCommand(CLI::App& app) {
   cmd->add_option("--timeout", opt->timeout_s, "seconds to wait for delivery")
       ->capture_default_str();
   cmd->add_flag("--keep", opt->keep, "keep the regions' data directories");
+  cmd->add_flag("--volatile", opt->volatile_state,
+                "keep the engine state in memory only (no SQLite journals), for comparison");
   cmd->add_option("--faults", opt->faults,
                   "push simulator faults, e.g. 429=0.01,500=0.01,goaway=5000,unregistered=0.001");
   cmd->callback([opt] { ExitCode() = RunDemo(*opt); });

@@ -617,5 +617,148 @@ TEST_F(PipelineTest, NonOwnerRecordsButDoesNotProcess) {
   }
 }
 
+
+// --- at-least-once: each stage is idempotent under redelivery (issue 10) ---
+
+ports::BusMessage Redelivery(const ports::BusMessage& m, uint32_t deliveries) {
+  ports::BusMessage r = m;
+  r.deliveries = deliveries;
+  return r;
+}
+
+TEST_F(PipelineTest, ARedeliveredBatchIsNotPushedAgainOnceReportedDone) {
+  std::vector<Device> devs{Dev("a1", Platform::kApns, false, {"091620000000"}),
+                           Dev("a2", Platform::kApns, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  decoder_.Add("body-r", Usable("alert-r", "Severe", "091620000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "alert-r", "body-r").http_status, 202);
+  Drain();
+  ASSERT_EQ(apns_.accepted().size(), 2u);
+  const size_t batches = BatchDone("alert-r").size();
+  const dp::Event done = BatchDone("alert-r").at(0);
+  // The same batch message again, as after a crash between batch-done and the ack.
+  BatchWork w{"alert-r", done.unit, done.batch, "regular", {}};
+  for (const auto& d : devs) w.items.push_back({d.id, d.token});
+  ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), Encode(w)};
+  EXPECT_EQ(sender_.Handle(Redelivery(msg, 2)).kind, ports::WorkBus::Ack::Kind::kDone);
+  EXPECT_EQ(apns_.accepted().size(), 2u);  // nothing sent again
+  EXPECT_EQ(BatchDone("alert-r").size(), batches);
+  EXPECT_EQ(Report("alert-r").total.redelivered, 0u);
+}
+
+TEST_F(PipelineTest, ARedeliveredBatchWithoutItsRecordIsSentAgainAndReported) {
+  std::vector<Device> devs{Dev("b1", Platform::kApns, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  auto plan = std::make_shared<dp::AlertPlan>();
+  plan->alert_id = "alert-b";
+  plan->priority = "regular";
+  plan->collapse_id = "alert-b";
+  plan->apns_payload = "{}";
+  plan->units = 1;
+  ASSERT_TRUE(plans_.PutIfAbsent(plan));
+  BatchWork w{"alert-b", "apns/selected/0", 0, "regular", {{"b1", devs[0].token}}};
+  ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), Encode(w)};
+  // The crash came after the push and before batch-done: the redelivery pushes again.
+  EXPECT_EQ(sender_.Handle(Redelivery(msg, 2)).kind, ports::WorkBus::Ack::Kind::kDone);
+  ASSERT_EQ(BatchDone("alert-b").size(), 1u);
+  EXPECT_EQ(BatchDone("alert-b")[0].redelivered, 1u);
+  EXPECT_EQ(Report("alert-b").total.redelivered, 1u);
+  // A further delivery of the same message changes nothing.
+  EXPECT_EQ(sender_.Handle(Redelivery(msg, 3)).kind, ports::WorkBus::Ack::Kind::kDone);
+  EXPECT_EQ(apns_.accepted().size(), 1u);
+}
+
+TEST_F(PipelineTest, DuplicatedEventsAndCallsCountOnce) {
+  // A unit of two batches: batch 0 reported twice must not complete it.
+  tracker_.OnProcessed("alert-d", 1);
+  tracker_.OnUnitQueued("alert-d", "apns/all/0", 2);
+  tracker_.OnBatchDone("alert-d", "apns/all/0", 0);
+  tracker_.OnBatchDone("alert-d", "apns/all/0", 0);
+  tracker_.OnUnitQueued("alert-d", "apns/all/0", 2);  // a redelivered unit
+  EXPECT_EQ(Report("alert-d").total.units_done, 0u);
+  EXPECT_EQ(tracker_.Open(), 1u);
+  tracker_.OnBatchDone("alert-d", "apns/all/0", 1);
+  EXPECT_EQ(tracker_.Open(), 0u);
+  size_t unit_done = 0, alert_done = 0;
+  for (const auto& e : log_.Events("alert-d")) {
+    unit_done += e.type == EventType::kUnitDone;
+    alert_done += e.type == EventType::kAlertDone;
+  }
+  EXPECT_EQ(unit_done, 1u);
+  EXPECT_EQ(alert_done, 1u);
+  // The same protocol event appended twice is recorded once.
+  dp::Event e;
+  e.type = EventType::kUnitQueued;
+  e.alert_id = "alert-d";
+  e.unit = "fcm/all/1";
+  e.count = 3;
+  EXPECT_EQ(log_.Append(e), true);
+  e.t_ms = 12345;
+  EXPECT_EQ(log_.Append(e), false);
+}
+
+TEST_F(PipelineTest, ARedeliveredAlertUsesTheStoredPlanAndRecordsProcessedOnce) {
+  std::vector<Device> devs{Dev("c1", Platform::kFcm, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  decoder_.Add("body-c", Usable("alert-c", "Severe", "091620000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "alert-c", "body-c").http_status, 202);
+  Drain();
+  auto first = plans_.Get("alert-c");
+  ASSERT_TRUE(first);
+  AlertWork w{"alert-c", Report("alert-c").hash, "AP2", "regular", 1};
+  ports::BusMessage msg{AlertsSubject("regular"), "alert:" + w.hash, Encode(w)};
+  EXPECT_EQ(processor_.Handle(Redelivery(msg, 2)).kind, ports::WorkBus::Ack::Kind::kDone);
+  Drain();
+  EXPECT_EQ(plans_.Get("alert-c"), first);
+  size_t processed = 0;
+  for (const auto& e : log_.Events("alert-c")) processed += e.type == EventType::kProcessed;
+  EXPECT_EQ(processed, 1u);
+  EXPECT_EQ(fcm_.accepted().size(), 1u);  // units and batches deduplicated by the bus
+}
+
+TEST_F(PipelineTest, RecoveryRebuildsCompletionAndWritesWhatTheCrashCutOff) {
+  // The log as a crash left it: the unit's only batch is done, unit-done and alert-done
+  // were never written.
+  dp::Event e;
+  e.region = "r0";
+  e.alert_id = "alert-x";
+  e.type = EventType::kProcessed;
+  e.count = 1;
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kUnitQueued;
+  e.unit = "apns/all/0";
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kBatchDone;
+  e.batch = 0;
+  ASSERT_TRUE(log_.Append(e));
+  // And one still open: two batches, one done.
+  e = dp::Event{};
+  e.region = "r0";
+  e.alert_id = "alert-y";
+  e.type = EventType::kProcessed;
+  e.count = 1;
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kUnitQueued;
+  e.unit = "apns/all/0";
+  e.count = 2;
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kBatchDone;
+  ASSERT_TRUE(log_.Append(e));
+  // Processed by another region: not ours to resume.
+  e = dp::Event{};
+  e.region = "r1";
+  e.alert_id = "alert-z";
+  e.type = EventType::kProcessed;
+  e.count = 4;
+  ASSERT_TRUE(log_.Append(e));
+
+  CompletionTracker fresh("r0", log_, clock_);
+  EXPECT_EQ(fresh.Recover(), (std::vector<std::string>{"alert-y"}));
+  EXPECT_EQ(Report("alert-x").status, "done");
+  EXPECT_EQ(Report("alert-y").status, "processing");
+  fresh.OnBatchDone("alert-y", "apns/all/0", 1);
+  EXPECT_EQ(Report("alert-y").status, "done");
+}
+
 }  // namespace
 }  // namespace fanout::app
