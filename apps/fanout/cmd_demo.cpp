@@ -159,17 +159,17 @@ int RunDemo(const DemoOptions& opt) {
   sim.Start();
 
   fs::path work = fs::temp_directory_path() / ("fanout-demo-" + std::to_string(::getpid()));
-  // The engine state as `serve` keeps it: journaled to SQLite (the protocol log and plans
-  // are shared by the regions, standing in for replication; each region journals its bus).
-  std::unique_ptr<adapters::sqlite::SqliteLogJournal> log_journal;
-  std::unique_ptr<adapters::sqlite::SqlitePlanJournal> plan_journal;
+  // The engine state as `serve` keeps it: journaled to SQLite. The protocol log and plans
+  // are shared by the regions (standing in for replication) in one file, each region's bus
+  // in its own.
+  std::unique_ptr<adapters::sqlite::SqliteState> shared_state;
+  std::vector<std::unique_ptr<adapters::sqlite::SqliteState>> region_states;
   if (!opt.volatile_state) {
-    log_journal = std::make_unique<adapters::sqlite::SqliteLogJournal>(work / "protocol.db");
-    plan_journal = std::make_unique<adapters::sqlite::SqlitePlanJournal>(work / "plans.db");
+    shared_state = std::make_unique<adapters::sqlite::SqliteState>(work / "shared.db");
   }
-  adapters::memory::MemoryProtocolLog log(log_journal.get());
+  adapters::memory::MemoryProtocolLog log(shared_state ? &shared_state->log() : nullptr);
   adapters::memory::MemoryDeviceFeed feed;
-  adapters::memory::MemoryPlanStore plans(plan_journal.get());
+  adapters::memory::MemoryPlanStore plans(shared_state ? &shared_state->plans() : nullptr);
   adapters::memory::SystemClock clock;
   adapters::capxml::CapDecoder decoder;
 
@@ -189,7 +189,12 @@ int RunDemo(const DemoOptions& opt) {
     ro.pipeline.shards = opt.shards;
     ro.api = api;
     ro.data_dir = work / ro.region.name;
-    ro.durable = !opt.volatile_state;
+    adapters::memory::BusJournal* bus_journal = nullptr;
+    if (!opt.volatile_state) {
+      region_states.push_back(
+          std::make_unique<adapters::sqlite::SqliteState>(ro.data_dir / "state.db"));
+      bus_journal = &region_states.back()->bus();
+    }
     std::string endpoint = sim.endpoint();
     int nice = ro.pipeline.regular_thread_nice;
     GatewayFactory gateways = [endpoint, nice](ports::Platform p,
@@ -209,8 +214,8 @@ int RunDemo(const DemoOptions& opt) {
       fcm.http.thread_nice = high ? 0 : nice;
       return std::make_unique<adapters::fcm::FcmGateway>(fcm);
     };
-    regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, plans,
-                                                       clock, gateways, geometry->get()));
+    regions.push_back(std::make_unique<EmbeddedRegion>(
+        ro, *catalog, decoder, log, feed, plans, clock, gateways, geometry->get(), bus_journal));
     regions.back()->Start();
   }
 
@@ -398,6 +403,18 @@ int RunDemo(const DemoOptions& opt) {
       "last push (%.0f pushes/s); whole send+deliver phase %.2f s\n",
       static_cast<unsigned long long>(total_sent), push_window_s,
       push_window_s > 0 ? static_cast<double>(total_sent) / push_window_s : 0.0, run_s);
+  if (shared_state) {
+    uint64_t tx = shared_state->transactions(), writes = shared_state->writes();
+    for (const auto& st : region_states) {
+      tx += st->transactions();
+      writes += st->writes();
+    }
+    std::printf("durable state (SQLite, %s): %llu writes in %llu transactions\n",
+                work.string().c_str(), static_cast<unsigned long long>(writes),
+                static_cast<unsigned long long>(tx));
+  } else {
+    std::printf("engine state in memory only (--volatile): a crash would lose it\n");
+  }
   std::printf(
       "exactly-once check: expected %llu (alert, device) deliveries, simulator recorded "
       "%zu; missing %llu, duplicates %llu, unexpected %llu\n",

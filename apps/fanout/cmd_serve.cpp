@@ -57,7 +57,6 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.api.device_token = s.auth.device_token;
   o.api.admin_token = s.auth.admin_token;
   o.data_dir = s.store.data_dir;
-  o.durable = true;
   o.max_deliver = static_cast<uint32_t>(s.fanout.max_deliver);
   o.http_host = host;
   o.http_port = port;
@@ -147,22 +146,18 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     return adapters::fcm::MakeFcmGateway(f);
   };
 
-  // Durable state of the embedded engine (DESIGN §6): the protocol log and the plans are
-  // journaled to SQLite under the data dir, the bus by the region itself.
-  std::unique_ptr<adapters::sqlite::SqliteLogJournal> log_journal;
-  std::unique_ptr<adapters::sqlite::SqlitePlanJournal> plan_journal;
+  // Durable state of the embedded engine (DESIGN §6): the bus, the protocol log and the
+  // plans are journaled to one SQLite file under the data dir (ordered group commits).
+  std::unique_ptr<adapters::sqlite::SqliteState> state;
   try {
-    log_journal =
-        std::make_unique<adapters::sqlite::SqliteLogJournal>(s.store.data_dir / "protocol.db");
-    plan_journal =
-        std::make_unique<adapters::sqlite::SqlitePlanJournal>(s.store.data_dir / "plans.db");
+    state = std::make_unique<adapters::sqlite::SqliteState>(s.store.data_dir / "state.db");
   } catch (const std::exception& e) {
     std::cerr << "fanout serve: " << e.what() << "\n";
     return 1;
   }
   const auto recovery_start = std::chrono::steady_clock::now();
-  adapters::memory::MemoryProtocolLog log(log_journal.get());
-  adapters::memory::MemoryPlanStore plans(plan_journal.get());
+  adapters::memory::MemoryProtocolLog log(&state->log());
+  adapters::memory::MemoryPlanStore plans(&state->plans());
   auto events = log.Load();
   auto stored_plans = events ? plans.Load() : Result<size_t, Error>(0);
   if (!events || !stored_plans) {
@@ -181,7 +176,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   }
   try {
     EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, plans,
-                          clock, gateways, geometry->get());
+                          clock, gateways, geometry->get(), &state->bus());
     region.Start();
     const auto& r = region.recovered();
     logger.Info(

@@ -12,14 +12,12 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                                const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                                ports::DeviceFeed& feed, ports::PlanStore& plans,
                                ports::Clock& clock, const GatewayFactory& gateways,
-                               const domain::geo::GeometryIndex* geometry)
+                               const domain::geo::GeometryIndex* geometry,
+                               adapters::memory::BusJournal* bus_journal)
     : options_(std::move(options)),
       store_(options_.data_dir / "devices.db"),
       archive_(options_.data_dir / "archive"),
-      bus_journal_(options_.durable ? std::make_unique<adapters::sqlite::SqliteBusJournal>(
-                                          options_.data_dir / "bus.db")
-                                    : nullptr),
-      bus_(adapters::memory::MemoryBus::Settings{}, bus_journal_.get()),
+      bus_(adapters::memory::MemoryBus::Settings{}, bus_journal),
       plans_(plans),
       apns_high_(gateways(ports::Platform::kApns, true)),
       fcm_high_(gateways(ports::Platform::kFcm, true)),
@@ -91,9 +89,11 @@ void EmbeddedRegion::Start() {
                    weight([this](const ports::BusMessage& m) { return queuer_.Handle(m); }));
     for (auto platform : {domain::device::Platform::kApns, domain::device::Platform::kFcm}) {
       const std::string subject = app::BatchesSubject(prio, platform);
+      // Pushes leave the system: each delivery is recorded before the handler runs, so
+      // after a crash the redelivered pushes are known and reported.
       bus_.Subscribe(
           {subject, "sender-" + prio + "-" + std::string(domain::device::PlatformName(platform)),
-           high ? p.sender_workers_high : p.sender_workers_regular, max},
+           high ? p.sender_workers_high : p.sender_workers_regular, max, true},
           weight([this, high](const ports::BusMessage& m) {
             return (high ? sender_high_ : sender_regular_).Handle(m);
           }));

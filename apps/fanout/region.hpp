@@ -1,8 +1,8 @@
 #pragma once
-// One region on the embedded engines (DESIGN §6): in-process bus (journaled to
-// <data_dir>/bus.db when `durable`), SQLite registry, file archive, HTTP API, APNs/FCM
-// gateways. The protocol log, device feed and plan store are passed in so that the regions
-// of one process (the demo) share them, standing in for replication (DESIGN §5.1: protocol
+// One region on the embedded engines (DESIGN §6): in-process bus (journaled when given a
+// BusJournal: `serve` passes the one of its state.db), SQLite registry, file archive, HTTP
+// API, APNs/FCM gateways. The protocol log, device feed and plan store are passed in so that the
+// regions of one process (the demo) share them, standing in for replication (DESIGN §5.1: protocol
 // events, device updates and plans are replicated); `fanout serve` passes durable ones.
 // Start() recovers: the bus's unfinished work goes back on its queues, ingest relearns its
 // identifiers, completion is rebuilt from the log and open alerts are resumed.
@@ -16,7 +16,6 @@
 #include "adapters/memory/file_archive.hpp"
 #include "adapters/memory/memory_bus.hpp"
 #include "adapters/sqlite/sqlite_device_store.hpp"
-#include "adapters/sqlite/sqlite_journals.hpp"
 #include "app/api.hpp"
 #include "app/ingest.hpp"
 #include "app/probe.hpp"
@@ -40,7 +39,6 @@ struct RegionOptions {
   app::RetrySettings retry;
   app::ApiSettings api;
   std::filesystem::path data_dir;
-  bool durable = false;      // journal the bus (serve: yes; the in-process demo: no)
   uint32_t max_deliver = 0;  // per work item; 0: retry forever
   std::string http_host = "127.0.0.1";
   int http_port = 0;  // 0: ephemeral
@@ -56,7 +54,8 @@ class EmbeddedRegion {
   EmbeddedRegion(RegionOptions options, const domain::geo::GeoCatalog& catalog,
                  const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                  ports::DeviceFeed& feed, ports::PlanStore& plans, ports::Clock& clock,
-                 const GatewayFactory& gateways, const domain::geo::GeometryIndex* geometry);
+                 const GatewayFactory& gateways, const domain::geo::GeometryIndex* geometry,
+                 adapters::memory::BusJournal* bus_journal = nullptr);
   ~EmbeddedRegion();
   EmbeddedRegion(const EmbeddedRegion&) = delete;
   EmbeddedRegion& operator=(const EmbeddedRegion&) = delete;
@@ -80,7 +79,6 @@ class EmbeddedRegion {
   RegionOptions options_;
   adapters::sqlite::SqliteDeviceStore store_;
   adapters::memory::FileArchive archive_;
-  std::unique_ptr<adapters::sqlite::SqliteBusJournal> bus_journal_;  // null unless durable
   adapters::memory::MemoryBus bus_;
   ports::PlanStore& plans_;
   std::unique_ptr<ports::PushGateway> apns_high_, fcm_high_, apns_regular_, fcm_regular_;

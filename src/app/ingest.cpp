@@ -169,9 +169,12 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
       if (!q.detail.empty()) q.detail += "; ";
       q.detail += e.code + ": " + e.message;
     }
-    if (auto recorded = log_.Append(q); !recorded) {
+    auto recorded = log_.Append(q);
+    auto flushed = recorded ? log_.Flush() : Result<void, Error>{};
+    if (!recorded || !flushed) {
       out.http_status = 503;
-      out.errors.push_back({"LOG_UNAVAILABLE", recorded.error().message});
+      out.errors.push_back(
+          {"LOG_UNAVAILABLE", (recorded ? flushed.error() : recorded.error()).message});
     }
     return out;
   }
@@ -198,6 +201,10 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
   }
   if (out.owner == region_.index) {
     auto published = Hand(path_id, out.hash, provider, out.priority, received.t_ms);
+    // 202 promises that the alert will be processed: its work item must be durable first
+    // (with it, every event before it).
+    if (published) published = bus_.Flush();
+    if (published) published = log_.Flush();
     if (!published) {
       // Accepted and archived, but the processor queue refused it: tell the provider to
       // retry (the same bytes are idempotent) and let the peer's watchdog cover it.
@@ -206,6 +213,11 @@ IngestOutcome Ingest::AcceptImpl(const std::string& provider, const std::string&
       out.http_status = 503;
       out.errors.push_back({"QUEUE_UNAVAILABLE", published.error().message});
     }
+  } else if (auto flushed = log_.Flush(); !flushed) {
+    std::lock_guard lock(mu_);
+    hash_by_id_.erase(path_id);
+    out.http_status = 503;
+    out.errors.push_back({"LOG_UNAVAILABLE", flushed.error().message});
   }
   return out;
 }

@@ -617,7 +617,6 @@ TEST_F(PipelineTest, NonOwnerRecordsButDoesNotProcess) {
   }
 }
 
-
 // --- at-least-once: each stage is idempotent under redelivery (issue 10) ---
 
 ports::BusMessage Redelivery(const ports::BusMessage& m, uint32_t deliveries) {

@@ -27,8 +27,12 @@ class ProtocolLog {
   virtual ~ProtocolLog() = default;
   /// Records `e` unless an event with the same idempotency key is recorded already.
   /// true: appended; false: a duplicate, nothing changed. An error means it is not recorded
-  /// (storage failure): the caller retries its work item.
+  /// (storage failure): the caller retries its work item. A durable adapter may make the
+  /// event durable after returning, in append order, and before any bus acknowledgement
+  /// that follows it; Flush() waits for it.
   [[nodiscard]] virtual Result<bool, Error> Append(const domain::pipeline::Event& e) = 0;
+  /// Waits until every event appended so far by this process is durable.
+  [[nodiscard]] virtual Result<void, Error> Flush() = 0;
   /// All events of one alert, in append order.
   virtual std::vector<domain::pipeline::Event> Events(const std::string& alert_id) const = 0;
   /// Alert ids in order of their first event.

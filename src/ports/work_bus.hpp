@@ -55,6 +55,10 @@ class WorkBus {
     int workers = 1;
     /// A message retried this many times is given up as a dead letter (0: never).
     uint32_t max_deliver = 0;
+    /// The handler has effects outside the system (pushes): a durable adapter records each
+    /// delivery durably before the handler runs, so a delivery cut off by a crash is known
+    /// as a redelivery afterwards (BusMessage::deliveries > 1). Costs a commit per message.
+    bool record_deliveries = false;
   };
   /// A message that was given up: by the handler (kGiveUp) or at max_deliver.
   struct DeadLetter {
@@ -65,7 +69,13 @@ class WorkBus {
   using DeadLetterSink = std::function<void(const DeadLetter&)>;
 
   virtual ~WorkBus() = default;
+  /// Queues a message. A durable adapter may make it durable after returning, but always
+  /// before the publishing handler's own message is acknowledged (a handler's outputs are
+  /// never lost while its input is acknowledged). Flush() waits for it.
   [[nodiscard]] virtual Result<void, Error> Publish(BusMessage msg) = 0;
+  /// Waits until every message published so far by this process is durable (ingest calls
+  /// it before answering 202). An error: they may not be.
+  [[nodiscard]] virtual Result<void, Error> Flush() = 0;
   /// Starts `workers` threads that consume the subject (competing consumers).
   virtual void Subscribe(const Subscription& subscription, Handler handler) = 0;
   /// Where dead letters are reported (set before Subscribe); without one they are logged

@@ -30,13 +30,27 @@ void MemoryBus::Enqueue(Queue& q, ports::BusMessage msg, int64_t delay_ms) {
   q.cv.notify_one();  // an idle worker takes it, or re-arms its timer for an earlier due time
 }
 
+bool MemoryBus::Seen(const std::string& msg_id) {
+  if (!seen_.insert(msg_id).second) return true;
+  seen_order_.push_back(msg_id);
+  if (seen_order_.size() > settings_.dedup_window) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+  return false;
+}
+
 Result<size_t, Error> MemoryBus::Recover() {
   if (!journal_) return size_t{0};
+  auto finished = journal_->LoadFinishedIds();
+  if (!finished) return Fail(std::move(finished.error()));
   auto unfinished = journal_->LoadUnfinished();
   if (!unfinished) return Fail(std::move(unfinished.error()));
   const int64_t now = EpochMs();
   std::lock_guard lock(mu_);
+  for (const std::string& id : *finished) Seen(id);
   for (BusJournal::Unfinished& u : *unfinished) {
+    Seen(u.message.msg_id);
     Queue& q = QueueFor(u.message.subject);
     ++pending_;
     Enqueue(q, std::move(u.message), u.due_epoch_ms - now);
@@ -46,40 +60,24 @@ Result<size_t, Error> MemoryBus::Recover() {
 
 Result<void, Error> MemoryBus::Publish(ports::BusMessage msg) {
   msg.deliveries = 0;
-  if (journal_) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return Fail(Error{Error::Kind::kRetryLater, "bus stopped"});
-      if (msg.msg_id.empty()) {
-        msg.msg_id = "anon:" + std::to_string(EpochMs()) + ":" + std::to_string(++anonymous_);
-      }
-    }
-    // Journaled before it is queued: once Publish returns, a crash cannot lose it.
-    auto added = journal_->Add(msg, EpochMs() + std::max<int64_t>(msg.delay_ms, 0));
-    if (!added) return Fail(std::move(added.error()));
-    if (!*added) return {};  // duplicate: delivered once
-    std::lock_guard lock(mu_);
-    Queue& q = QueueFor(msg.subject);
-    ++pending_;
-    const int64_t delay = msg.delay_ms;
-    Enqueue(q, std::move(msg), delay);
-    return {};
-  }
   std::lock_guard lock(mu_);
   if (stopping_) return Fail(Error{Error::Kind::kRetryLater, "bus stopped"});
-  if (!msg.msg_id.empty()) {
-    if (!seen_.insert(msg.msg_id).second) return {};  // duplicate: delivered once
-    seen_order_.push_back(msg.msg_id);
-    if (seen_order_.size() > settings_.dedup_window) {
-      seen_.erase(seen_order_.front());
-      seen_order_.pop_front();
-    }
+  if (journal_ && msg.msg_id.empty()) {
+    msg.msg_id = "anon:" + std::to_string(EpochMs()) + ":" + std::to_string(++anonymous_);
   }
+  if (!msg.msg_id.empty() && Seen(msg.msg_id)) return {};  // duplicate: delivered once
+  // Journaled in order under the lock, so the journal's order is the publish order.
+  if (journal_) journal_->Add(msg, EpochMs() + std::max<int64_t>(msg.delay_ms, 0));
   Queue& q = QueueFor(msg.subject);
   ++pending_;
   const int64_t delay = msg.delay_ms;
   Enqueue(q, std::move(msg), delay);
   return {};
+}
+
+Result<void, Error> MemoryBus::Flush() {
+  if (!journal_) return {};
+  return journal_->Flush();
 }
 
 void MemoryBus::Subscribe(const Subscription& subscription, Handler handler) {
@@ -134,8 +132,20 @@ void MemoryBus::Work(Queue* q, Subscription sub, Handler handler) {
     if (!q->delayed.empty()) q->cv.notify_one();
     lock.unlock();
     ++msg.deliveries;
-    if (journal_) journal_->Delivered(msg.msg_id, msg.deliveries);
-    Ack ack = handler(msg);
+    Ack ack;
+    // Only subscriptions whose handlers act outside the system journal their deliveries
+    // (durably, before the handler runs); for the others a redelivery is harmless and
+    // counting it is not worth a write per message.
+    if (auto recorded = journal_ && sub.record_deliveries
+                            ? journal_->Delivered(msg.msg_id, msg.deliveries, true)
+                            : Result<void, Error>{};
+        !recorded) {
+      // Not durably marked as delivered: do not run the handler (a crash would hide the
+      // redelivery); try again shortly.
+      ack = Ack::Retry();
+    } else {
+      ack = handler(msg);
+    }
     if (ack.kind == Ack::Kind::kRetry && sub.max_deliver > 0 && msg.deliveries >= sub.max_deliver) {
       ack = Ack::GiveUp("gave up after " + std::to_string(msg.deliveries) + " deliveries");
     }

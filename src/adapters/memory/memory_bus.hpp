@@ -5,8 +5,8 @@
 // counts, max-deliver and dead letters. No worker sleeps or spins while a message waits.
 //
 // Durability is optional, through a BusJournal (adapters/sqlite has one): every published
-// message is journaled before Publish returns, every delivery count and every final
-// acknowledgement is recorded, and Recover() puts the unfinished messages of a previous
+// message, delivery count and final acknowledgement is journaled in order (a delivery is
+// durable before its handler runs), and Recover() puts the unfinished messages of a previous
 // process back on their queues with their delivery counts. Without a journal a crash loses
 // the queued work. The journal also keeps finished message ids, so dedup survives a restart.
 // Thread-safe.
@@ -25,26 +25,32 @@
 
 namespace fanout::adapters::memory {
 
-/// Durable record of a bus's messages (one per process; the adapter serialises calls).
+/// Durable record of a bus's messages. Writes may complete after the call returns, but in
+/// call order (so an acknowledgement is never durable before the messages its handler
+/// published); Delivered() and Flush() return once everything before them is durable.
 class BusJournal {
  public:
   virtual ~BusJournal() = default;
-  /// Records a published message due at `due_epoch_ms`; false if its id is journaled
-  /// already (pending or finished): a duplicate.
-  [[nodiscard]] virtual Result<bool, Error> Add(const ports::BusMessage& m,
-                                                int64_t due_epoch_ms) = 0;
-  /// The message was handed to a handler for the `deliveries`-th time.
-  virtual void Delivered(const std::string& msg_id, uint32_t deliveries) = 0;
+  /// Records a published message due at `due_epoch_ms`. The bus has checked its id.
+  virtual void Add(const ports::BusMessage& m, int64_t due_epoch_ms) = 0;
+  /// The message is handed to a handler for the `deliveries`-th time. With `wait`, durable
+  /// on return, so a crash during the handler is seen as a redelivery after the restart.
+  [[nodiscard]] virtual Result<void, Error> Delivered(const std::string& msg_id,
+                                                      uint32_t deliveries, bool wait) = 0;
   /// A retried message is due again at `due_epoch_ms`.
   virtual void Rescheduled(const std::string& msg_id, int64_t due_epoch_ms) = 0;
   /// Acknowledged or dead-lettered: never delivered again (its id stays for dedup).
   virtual void Finished(const std::string& msg_id) = 0;
+  /// Waits until every earlier call is durable.
+  [[nodiscard]] virtual Result<void, Error> Flush() = 0;
   struct Unfinished {
     ports::BusMessage message;  // deliveries = deliveries recorded so far
     int64_t due_epoch_ms = 0;
   };
-  /// Every message not finished, in publish order.
+  /// Every message not finished, in publish order, and the ids of the finished ones that
+  /// are still remembered (dedup across a restart).
   virtual Result<std::vector<Unfinished>, Error> LoadUnfinished() = 0;
+  virtual Result<std::vector<std::string>, Error> LoadFinishedIds() = 0;
 };
 
 class MemoryBus final : public ports::WorkBus {
@@ -62,6 +68,7 @@ class MemoryBus final : public ports::WorkBus {
   Result<size_t, Error> Recover();
 
   Result<void, Error> Publish(ports::BusMessage msg) override;
+  Result<void, Error> Flush() override;
   void Subscribe(const Subscription& subscription, Handler handler) override;
   void OnDeadLetter(DeadLetterSink sink) override;
   size_t Pending() const override;
@@ -86,8 +93,9 @@ class MemoryBus final : public ports::WorkBus {
   mutable std::mutex mu_;
   bool stopping_ = false;
   std::map<std::string, std::unique_ptr<Queue>> queues_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<std::string> seen_;  // dedup: the last dedup_window ids
   std::deque<std::string> seen_order_;
+  bool Seen(const std::string& msg_id);  // requires mu_; remembers the id
   size_t pending_ = 0;
   uint64_t anonymous_ = 0;  // ids for journaled messages published without one
   DeadLetterSink dead_letters_;

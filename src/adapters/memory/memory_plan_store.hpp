@@ -1,8 +1,7 @@
 #pragma once
 // In-process PlanStore, put-if-absent, indexed by alert id and by (sender, identifier).
-// Durability is optional, through a PlanJournal (adapters/sqlite has one): a plan is
-// journaled before PutIfAbsent returns it, and Load() reads the journal back after a
-// restart. Thread-safe.
+// Durability is optional, through a PlanJournal (adapters/sqlite has one): plans are
+// journaled in order, and Load() reads the journal back after a restart. Thread-safe.
 #include <map>
 #include <mutex>
 #include <vector>
@@ -11,7 +10,8 @@
 
 namespace fanout::adapters::memory {
 
-/// Durable record of a plan store (the adapter serialises calls).
+/// Durable record of a plan store. Writes may complete after the call returns, in call
+/// order (so before any later protocol event or bus acknowledgement of the same journal).
 class PlanJournal {
  public:
   virtual ~PlanJournal() = default;

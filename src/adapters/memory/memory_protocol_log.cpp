@@ -44,6 +44,11 @@ Result<bool, Error> MemoryProtocolLog::Append(const Event& e) {
   return true;
 }
 
+Result<void, Error> MemoryProtocolLog::Flush() {
+  if (!journal_) return {};
+  return journal_->Flush();
+}
+
 std::vector<Event> MemoryProtocolLog::Events(const std::string& alert_id) const {
   std::lock_guard lock(mu_);
   std::vector<Event> out;

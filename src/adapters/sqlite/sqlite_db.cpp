@@ -17,10 +17,11 @@ Db::Db(const std::filesystem::path& file, std::string_view ddl) : file_(file) {
     throw std::runtime_error("cannot open " + file.string() + ": " + msg);
   }
   sqlite3_busy_timeout(db_, 5000);
-  std::string sql =
+  // `ddl` may start with PRAGMAs that must precede WAL mode (page_size on a new file).
+  std::string sql(ddl);
+  sql +=
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=NORMAL;";
-  sql += ddl;
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);

@@ -16,7 +16,8 @@ namespace fanout::adapters::sqlite {
 
 class Db {
  public:
-  /// Opens (creating if needed) `file` in WAL mode with synchronous=NORMAL and runs `ddl`;
+  /// Opens (creating if needed) `file`, runs `ddl` (which may begin with PRAGMAs that only
+  /// apply to a new file, such as page_size), then sets WAL mode with synchronous=NORMAL;
   /// throws std::runtime_error naming the file on failure.
   Db(const std::filesystem::path& file, std::string_view ddl);
   ~Db();

@@ -17,200 +17,329 @@ int64_t EpochMs() {
       .count();
 }
 constexpr uint64_t kPruneEvery = 4096;  // finished messages between two prunes
+constexpr int kGatherMs = 5;            // longest wait for more writes without a waiter
+constexpr size_t kGatherMax = 512;      // writes that end the wait early
+// 64 KiB pages: a batch message (500 tokens, 50-100 KB) spans 1-2 pages instead of 20
+// overflow pages, which divides the page writes, reads and frees per message.
+constexpr const char* kSchema =
+    "PRAGMA page_size=65536;"
+    "CREATE TABLE IF NOT EXISTS messages("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " msg_id TEXT NOT NULL UNIQUE,"
+    " subject TEXT NOT NULL,"
+    " payload BLOB,"  // NULL once finished
+    " due_ms INTEGER NOT NULL,"
+    " deliveries INTEGER NOT NULL DEFAULT 0,"
+    " finished_ms INTEGER);"
+    "CREATE INDEX IF NOT EXISTS messages_unfinished ON messages(seq)"
+    " WHERE finished_ms IS NULL;"
+    "CREATE TABLE IF NOT EXISTS events("
+    " position INTEGER PRIMARY KEY,"
+    " key TEXT NOT NULL UNIQUE,"
+    " alert_id TEXT NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS plans("
+    " alert_id TEXT PRIMARY KEY,"
+    " sender TEXT NOT NULL,"
+    " sent TEXT NOT NULL,"
+    " body TEXT NOT NULL);";
+
+bool Done(StatementUse& st) { return st.Step() == SQLITE_DONE; }
 }  // namespace
+
+struct SqliteState::Waiter {
+  bool done = false;
+  bool ok = false;
+  std::string error;
+};
+
+SqliteState::SqliteState(const std::filesystem::path& file, int64_t bus_retention_ms)
+    : db_(std::make_unique<Db>(file, kSchema)), retention_ms_(bus_retention_ms) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteState::~SqliteState() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  writer_cv_.notify_all();
+  writer_.join();
+}
+
+void SqliteState::Enqueue(Op op) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(std::move(op), nullptr);
+    // Nobody waits for this write: wake the writer only from idle, or when enough gathered
+    // (a wake-up per write costs more than the write).
+    wake = writer_state_ == WriterState::kIdle ||
+           (writer_state_ == WriterState::kGathering && queue_.size() >= kGatherMax);
+  }
+  if (wake) writer_cv_.notify_one();
+}
+
+Result<void, Error> SqliteState::EnqueueAndWait(Op op) {
+  auto waiter = std::make_shared<Waiter>();
+  std::unique_lock lock(mu_);
+  if (stopping_) return Fail(Error{Error::Kind::kRetryLater, "state.db: writer stopped"});
+  queue_.emplace_back(std::move(op), waiter);
+  if (writer_state_ != WriterState::kBusy) writer_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return waiter->done; });
+  if (!waiter->ok) return Fail(Error{Error::Kind::kRetryLater, "state.db: " + waiter->error});
+  return {};
+}
+
+Result<void, Error> SqliteState::Flush() {
+  return EnqueueAndWait([](Db&) { return true; });
+}
+
+void SqliteState::WriterLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    writer_state_ = WriterState::kIdle;
+    writer_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, everything committed
+    // Nobody waits for these writes (acknowledgements, events, plans: ordered, not urgent):
+    // let more gather for up to kGatherMs, unless somebody starts waiting or many queue up.
+    auto someone_waits = [&] {
+      if (stopping_ || queue_.size() >= kGatherMax) return true;
+      for (const auto& [_, waiter] : queue_) {
+        if (waiter) return true;
+      }
+      return false;
+    };
+    writer_state_ = WriterState::kGathering;
+    writer_cv_.wait_for(lock, std::chrono::milliseconds(kGatherMs), someone_waits);
+    writer_state_ = WriterState::kBusy;
+    std::deque<std::pair<Op, std::shared_ptr<Waiter>>> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    // One transaction for everything that queued up meanwhile (group commit).
+    bool ok = db_->Exec("BEGIN IMMEDIATE").has_value();
+    std::string error;
+    if (ok) {
+      for (auto& [op, _] : batch) {
+        if (!op(*db_)) {
+          ok = false;
+          error = db_->LastError("write").message;
+          break;
+        }
+      }
+    } else {
+      error = db_->LastError("begin").message;
+    }
+    if (ok) {
+      auto committed = db_->Exec("COMMIT");
+      if (!committed) {
+        ok = false;
+        error = committed.error().message;
+      }
+    }
+    if (!ok) {
+      (void)db_->Exec("ROLLBACK");
+      std::fprintf(stderr, "state.db: a transaction of %zu writes failed: %s\n", batch.size(),
+                   error.c_str());
+    }
+    lock.lock();
+    transactions_ += ok;
+    writes_ += ok ? batch.size() : 0;
+    failures_ += ok ? 0 : 1;
+    last_error_ = ok ? "" : error;
+    bool waiters = false;
+    for (auto& [_, waiter] : batch) {
+      if (!waiter) continue;
+      waiter->done = true;
+      waiter->ok = ok;
+      waiter->error = error;
+      waiters = true;
+    }
+    if (waiters) done_cv_.notify_all();
+  }
+}
+
+uint64_t SqliteState::write_failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+uint64_t SqliteState::transactions() const {
+  std::lock_guard lock(mu_);
+  return transactions_;
+}
+uint64_t SqliteState::writes() const {
+  std::lock_guard lock(mu_);
+  return writes_;
+}
 
 // --- bus ---
 
-SqliteBusJournal::SqliteBusJournal(const std::filesystem::path& file, int64_t retention_ms)
-    : db_(std::make_unique<Db>(file,
-                               "CREATE TABLE IF NOT EXISTS messages("
-                               " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                               " msg_id TEXT NOT NULL UNIQUE,"
-                               " subject TEXT NOT NULL,"
-                               " payload BLOB,"  // NULL once finished
-                               " due_ms INTEGER NOT NULL,"
-                               " deliveries INTEGER NOT NULL DEFAULT 0,"
-                               " finished_ms INTEGER);"
-                               "CREATE INDEX IF NOT EXISTS messages_unfinished ON messages(seq)"
-                               " WHERE finished_ms IS NULL;")),
-      retention_ms_(retention_ms) {
-  std::lock_guard lock(mu_);
-  Prune();
+void SqliteState::BusView::Add(const ports::BusMessage& m, int64_t due_epoch_ms) {
+  s_.Enqueue([m, due_epoch_ms](Db& db) {
+    StatementUse st(db.Statement(
+        "INSERT OR IGNORE INTO messages(msg_id, subject, payload, due_ms) VALUES(?,?,?,?)"));
+    st.Bind(1, m.msg_id);
+    st.Bind(2, m.subject);
+    st.Bind(3, m.payload);
+    st.Bind(4, due_epoch_ms);
+    return Done(st);
+  });
 }
 
-SqliteBusJournal::~SqliteBusJournal() = default;
-
-Result<bool, Error> SqliteBusJournal::Add(const ports::BusMessage& m, int64_t due_epoch_ms) {
-  std::lock_guard lock(mu_);
-  StatementUse st(db_->Statement(
-      "INSERT OR IGNORE INTO messages(msg_id, subject, payload, due_ms) VALUES(?,?,?,?)"));
-  st.Bind(1, m.msg_id);
-  st.Bind(2, m.subject);
-  st.Bind(3, m.payload);
-  st.Bind(4, due_epoch_ms);
-  if (st.Step() != SQLITE_DONE) return Fail(db_->LastError("journaling a message"));
-  return sqlite3_changes(db_->handle()) == 1;
-}
-
-void SqliteBusJournal::Delivered(const std::string& msg_id, uint32_t deliveries) {
-  std::lock_guard lock(mu_);
-  StatementUse st(db_->Statement("UPDATE messages SET deliveries=? WHERE msg_id=?"));
-  st.Bind(1, static_cast<int64_t>(deliveries));
-  st.Bind(2, msg_id);
-  if (st.Step() != SQLITE_DONE) {
-    ++write_failures_;
-    std::fprintf(stderr, "bus journal: %s\n", db_->LastError("delivery count").message.c_str());
-  }
-}
-
-void SqliteBusJournal::Rescheduled(const std::string& msg_id, int64_t due_epoch_ms) {
-  std::lock_guard lock(mu_);
-  StatementUse st(db_->Statement("UPDATE messages SET due_ms=? WHERE msg_id=?"));
-  st.Bind(1, due_epoch_ms);
-  st.Bind(2, msg_id);
-  if (st.Step() != SQLITE_DONE) {
-    ++write_failures_;
-    std::fprintf(stderr, "bus journal: %s\n", db_->LastError("reschedule").message.c_str());
-  }
-}
-
-void SqliteBusJournal::Finished(const std::string& msg_id) {
-  std::lock_guard lock(mu_);
-  {
-    StatementUse st(
-        db_->Statement("UPDATE messages SET finished_ms=?, payload=NULL WHERE msg_id=?"));
-    st.Bind(1, EpochMs());
+Result<void, Error> SqliteState::BusView::Delivered(const std::string& msg_id, uint32_t deliveries,
+                                                    bool wait) {
+  Op op = [msg_id, deliveries](Db& db) {
+    StatementUse st(db.Statement("UPDATE messages SET deliveries=? WHERE msg_id=?"));
+    st.Bind(1, static_cast<int64_t>(deliveries));
     st.Bind(2, msg_id);
-    if (st.Step() != SQLITE_DONE) {
-      ++write_failures_;
-      std::fprintf(stderr, "bus journal: %s\n", db_->LastError("acknowledge").message.c_str());
+    return Done(st);
+  };
+  if (wait) return s_.EnqueueAndWait(std::move(op));
+  s_.Enqueue(std::move(op));
+  return {};
+}
+
+void SqliteState::BusView::Rescheduled(const std::string& msg_id, int64_t due_epoch_ms) {
+  s_.Enqueue([msg_id, due_epoch_ms](Db& db) {
+    StatementUse st(db.Statement("UPDATE messages SET due_ms=? WHERE msg_id=?"));
+    st.Bind(1, due_epoch_ms);
+    st.Bind(2, msg_id);
+    return Done(st);
+  });
+}
+
+void SqliteState::BusView::Finished(const std::string& msg_id) {
+  s_.Enqueue([this, msg_id](Db& db) {
+    {
+      StatementUse st(
+          db.Statement("UPDATE messages SET finished_ms=?, payload=NULL WHERE msg_id=?"));
+      st.Bind(1, EpochMs());
+      st.Bind(2, msg_id);
+      if (!Done(st)) return false;
     }
-  }
-  if (++finished_since_prune_ >= kPruneEvery) Prune();
+    // Runs on the writer thread only: no lock needed for the counter.
+    if (++s_.finished_since_prune_ < kPruneEvery) return true;
+    s_.finished_since_prune_ = 0;
+    StatementUse prune(db.Statement("DELETE FROM messages WHERE finished_ms < ?"));
+    prune.Bind(1, EpochMs() - s_.retention_ms_);
+    return Done(prune);
+  });
 }
 
-void SqliteBusJournal::Prune() {
-  finished_since_prune_ = 0;
-  StatementUse st(db_->Statement("DELETE FROM messages WHERE finished_ms < ?"));
-  st.Bind(1, EpochMs() - retention_ms_);
-  if (st.Step() != SQLITE_DONE) ++write_failures_;
-}
-
-Result<std::vector<memory::BusJournal::Unfinished>, Error> SqliteBusJournal::LoadUnfinished() {
-  std::lock_guard lock(mu_);
+Result<std::vector<memory::BusJournal::Unfinished>, Error> SqliteState::BusView::LoadUnfinished() {
   std::vector<Unfinished> out;
-  StatementUse st(
-      db_->Statement("SELECT msg_id, subject, payload, due_ms, deliveries FROM messages"
+  auto read = s_.EnqueueAndWait([&out](Db& db) {
+    StatementUse st(
+        db.Statement("SELECT msg_id, subject, payload, due_ms, deliveries FROM messages"
                      " WHERE finished_ms IS NULL ORDER BY seq"));
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    Unfinished u;
-    u.message.msg_id = std::string(st.Text(0));
-    u.message.subject = std::string(st.Text(1));
-    u.message.payload = std::string(st.Text(2));
-    u.due_epoch_ms = st.Int(3);
-    u.message.deliveries = static_cast<uint32_t>(st.Int(4));
-    out.push_back(std::move(u));
-  }
-  if (rc != SQLITE_DONE) return Fail(db_->LastError("reading unfinished messages"));
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      Unfinished u;
+      u.message.msg_id = std::string(st.Text(0));
+      u.message.subject = std::string(st.Text(1));
+      u.message.payload = std::string(st.Text(2));
+      u.due_epoch_ms = st.Int(3);
+      u.message.deliveries = static_cast<uint32_t>(st.Int(4));
+      out.push_back(std::move(u));
+    }
+    return rc == SQLITE_DONE;
+  });
+  if (!read) return Fail(std::move(read.error()));
   return out;
 }
 
-uint64_t SqliteBusJournal::write_failures() const {
-  std::lock_guard lock(mu_);
-  return write_failures_;
+Result<std::vector<std::string>, Error> SqliteState::BusView::LoadFinishedIds() {
+  std::vector<std::string> out;
+  auto read = s_.EnqueueAndWait([&out](Db& db) {
+    StatementUse st(
+        db.Statement("SELECT msg_id FROM messages WHERE finished_ms IS NOT NULL ORDER BY seq"));
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.emplace_back(st.Text(0));
+    return rc == SQLITE_DONE;
+  });
+  if (!read) return Fail(std::move(read.error()));
+  return out;
 }
 
 // --- protocol log ---
 
-SqliteLogJournal::SqliteLogJournal(const std::filesystem::path& file)
-    : db_(std::make_unique<Db>(file,
-                               "CREATE TABLE IF NOT EXISTS events("
-                               " position INTEGER PRIMARY KEY,"
-                               " key TEXT NOT NULL UNIQUE,"
-                               " alert_id TEXT NOT NULL,"
-                               " body TEXT NOT NULL);")) {}
-
-SqliteLogJournal::~SqliteLogJournal() = default;
-
-Result<void, Error> SqliteLogJournal::Write(uint64_t position, const std::string& key,
-                                            const domain::pipeline::Event& e) {
-  const std::string body = domain::pipeline::EncodeEvent(e);
-  std::lock_guard lock(mu_);
-  StatementUse st(
-      db_->Statement("INSERT INTO events(position, key, alert_id, body) VALUES(?,?,?,?)"));
-  st.Bind(1, static_cast<int64_t>(position));
-  st.Bind(2, key);
-  st.Bind(3, e.alert_id);
-  st.Bind(4, body);
-  if (st.Step() != SQLITE_DONE) return Fail(db_->LastError("appending an event"));
+Result<void, Error> SqliteState::LogView::Write(uint64_t position, const std::string& key,
+                                                const domain::pipeline::Event& e) {
+  s_.Enqueue(
+      [position, key, alert_id = e.alert_id, body = domain::pipeline::EncodeEvent(e)](Db& db) {
+        StatementUse st(
+            db.Statement("INSERT INTO events(position, key, alert_id, body) VALUES(?,?,?,?)"));
+        st.Bind(1, static_cast<int64_t>(position));
+        st.Bind(2, key);
+        st.Bind(3, alert_id);
+        st.Bind(4, body);
+        return Done(st);
+      });
   return {};
 }
 
-Result<std::vector<domain::pipeline::Event>, Error> SqliteLogJournal::LoadAll() {
-  std::lock_guard lock(mu_);
+Result<std::vector<domain::pipeline::Event>, Error> SqliteState::LogView::LoadAll() {
   std::vector<domain::pipeline::Event> out;
-  StatementUse st(db_->Statement("SELECT position, body FROM events ORDER BY position"));
-  int rc;
-  int64_t expected = 1;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    if (st.Int(0) != expected) {
-      return Fail(Error{Error::Kind::kInternal,
-                        "protocol.db: position " + std::to_string(expected) +
-                            " is missing (found " + std::to_string(st.Int(0)) + ")"});
+  std::string problem;
+  auto read = s_.EnqueueAndWait([&](Db& db) {
+    StatementUse st(db.Statement("SELECT position, body FROM events ORDER BY position"));
+    int rc;
+    int64_t expected = 1;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      if (st.Int(0) != expected) {
+        problem = "position " + std::to_string(expected) + " is missing (found " +
+                  std::to_string(st.Int(0)) + ")";
+        return true;
+      }
+      auto e = domain::pipeline::DecodeEvent(st.Text(1));
+      if (!e) {
+        problem = "the event at position " + std::to_string(expected) + " cannot be decoded";
+        return true;
+      }
+      out.push_back(std::move(*e));
+      ++expected;
     }
-    auto e = domain::pipeline::DecodeEvent(st.Text(1));
-    if (!e) {
-      return Fail(Error{
-          Error::Kind::kInternal,
-          "protocol.db: event at position " + std::to_string(expected) + " cannot be decoded"});
-    }
-    out.push_back(std::move(*e));
-    ++expected;
-  }
-  if (rc != SQLITE_DONE) return Fail(db_->LastError("reading events"));
+    return rc == SQLITE_DONE;
+  });
+  if (!read) return Fail(std::move(read.error()));
+  if (!problem.empty()) return Fail(Error{Error::Kind::kInternal, "state.db events: " + problem});
   return out;
 }
 
 // --- plans ---
 
-SqlitePlanJournal::SqlitePlanJournal(const std::filesystem::path& file)
-    : db_(std::make_unique<Db>(file,
-                               "CREATE TABLE IF NOT EXISTS plans("
-                               " alert_id TEXT PRIMARY KEY,"
-                               " sender TEXT NOT NULL,"
-                               " sent TEXT NOT NULL,"
-                               " body TEXT NOT NULL);")) {}
-
-SqlitePlanJournal::~SqlitePlanJournal() = default;
-
-Result<void, Error> SqlitePlanJournal::Write(const domain::pipeline::AlertPlan& plan) {
-  const std::string body = domain::pipeline::EncodePlan(plan);
-  std::lock_guard lock(mu_);
-  StatementUse st(
-      db_->Statement("INSERT OR IGNORE INTO plans(alert_id, sender, sent, body) VALUES(?,?,?,?)"));
-  st.Bind(1, plan.alert_id);
-  st.Bind(2, plan.sender);
-  st.Bind(3, plan.sent);
-  st.Bind(4, body);
-  if (st.Step() != SQLITE_DONE) return Fail(db_->LastError("storing a plan"));
+Result<void, Error> SqliteState::PlanView::Write(const domain::pipeline::AlertPlan& plan) {
+  s_.Enqueue([alert_id = plan.alert_id, sender = plan.sender, sent = plan.sent,
+              body = domain::pipeline::EncodePlan(plan)](Db& db) {
+    StatementUse st(
+        db.Statement("INSERT OR IGNORE INTO plans(alert_id, sender, sent, body) VALUES(?,?,?,?)"));
+    st.Bind(1, alert_id);
+    st.Bind(2, sender);
+    st.Bind(3, sent);
+    st.Bind(4, body);
+    return Done(st);
+  });
   return {};
 }
 
-Result<std::vector<domain::pipeline::AlertPlan>, Error> SqlitePlanJournal::LoadAll() {
-  std::lock_guard lock(mu_);
+Result<std::vector<domain::pipeline::AlertPlan>, Error> SqliteState::PlanView::LoadAll() {
   std::vector<domain::pipeline::AlertPlan> out;
-  StatementUse st(db_->Statement("SELECT alert_id, body FROM plans ORDER BY rowid"));
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    auto p = domain::pipeline::DecodePlan(st.Text(1));
-    if (!p) {
-      return Fail(Error{Error::Kind::kInternal,
-                        "plans.db: the plan of " + std::string(st.Text(0)) + " cannot be decoded"});
+  std::string problem;
+  auto read = s_.EnqueueAndWait([&](Db& db) {
+    StatementUse st(db.Statement("SELECT alert_id, body FROM plans ORDER BY rowid"));
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      auto p = domain::pipeline::DecodePlan(st.Text(1));
+      if (!p) {
+        problem = "the plan of " + std::string(st.Text(0)) + " cannot be decoded";
+        return true;
+      }
+      out.push_back(std::move(*p));
     }
-    out.push_back(std::move(*p));
-  }
-  if (rc != SQLITE_DONE) return Fail(db_->LastError("reading plans"));
+    return rc == SQLITE_DONE;
+  });
+  if (!read) return Fail(std::move(read.error()));
+  if (!problem.empty()) return Fail(Error{Error::Kind::kInternal, "state.db plans: " + problem});
   return out;
 }
 
