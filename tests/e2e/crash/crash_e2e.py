@@ -6,7 +6,8 @@ alert's life, start it again on the same data dir, and check what a warning syst
 
 Per scenario (a fresh data dir; one `fanout pushsim` that outlives the crashes, with latency
 so that a fan-out takes seconds):
-  before   kill -9 right after the 202 for the alert (before or during processing)
+  before   kill -9 right after the 202 for the alert (before or during processing; on a
+           fast machine the first batches may already be out)
   middle   kill -9 while the fan-out is under way (some, not all, devices pushed)
   after    kill -9 after the report says done
 then restart `serve`, wait for `done`, and check:
@@ -273,8 +274,11 @@ def scenario(name, args, tokens, devices, expected):
                             (twice, redelivered))
         if redelivered > bound:
             failures.append("redelivered=%d exceeds the in-flight bound %d" % (redelivered, bound))
-        if name != "middle" and twice:
-            failures.append("%d duplicates although no batch was in flight" % twice)
+        # "before" kills right after the 202: a fast machine may already be pushing, so
+        # duplicates are allowed there as in "middle" (bounded and reported, checked above).
+        if name == "after" and (twice or redelivered):
+            failures.append("%d duplicates (redelivered %d) although the alert was done" %
+                            (twice, redelivered))
         if total.get("targeted") != len(expected):
             failures.append("report targeted=%s, expected %d" % (total.get("targeted"),
                                                                    len(expected)))
