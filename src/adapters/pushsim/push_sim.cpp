@@ -115,6 +115,7 @@ struct PushSim::Impl {
   std::atomic<uint64_t> fcm_message_id{0};
   mutable std::mutex deliveries_mu;
   std::vector<Delivery> deliveries;
+  std::vector<uint64_t> keys;  // compact_deliveries
   mutable std::shared_mutex dead_mu;
   std::unordered_set<std::string> dead[2];
   std::atomic<bool> any_dead{false};
@@ -359,6 +360,23 @@ struct PushSim::Impl {
     std::lock_guard lk(deliveries_mu);
     deliveries.push_back(std::move(d));
   }
+  void RecordKey(uint64_t key) {
+    std::lock_guard lk(deliveries_mu);
+    keys.push_back(key);
+  }
+  /// What on_sent records for an accepted push: the key only (compact) or the whole record.
+  std::function<void()> Recorder(ports::Platform p, std::string token, std::string_view collapse,
+                                 std::string_view alert_id) {
+    if (!settings.record_deliveries) return nullptr;
+    if (settings.compact_deliveries) {
+      return [this, key = DeliveryKey(alert_id, token)] { RecordKey(key); };
+    }
+    return [this, d = Delivery{p, std::move(token), std::string(collapse), 0,
+                               std::string(alert_id)}]() mutable {
+      d.t_ms = NowMs();
+      Record(std::move(d));
+    };
+  }
 
   // Applies fault draw and latency to a response that would otherwise succeed.
   // Returns true if a fault replaced the success.
@@ -559,12 +577,9 @@ struct PushSim::Impl {
     }
     r.status = 200;
     r.headers.emplace_back("apns-id", apns_id != nullptr ? *apns_id : platform::FastUuid());
-    Delivery d{p, std::move(tok), collapse != nullptr ? *collapse : std::string(), 0,
-               std::string(alert_id)};
-    r.on_sent = [this, d = std::move(d)]() mutable {
-      d.t_ms = NowMs();
-      Record(std::move(d));
-    };
+    r.on_sent =
+        Recorder(p, std::move(tok),
+                 collapse != nullptr ? std::string_view(*collapse) : std::string_view(), alert_id);
     return finish();
   }
 
@@ -657,11 +672,7 @@ struct PushSim::Impl {
     r.headers.emplace_back("content-type", "application/json; charset=UTF-8");
     r.body = "{\"name\":\"projects/" + std::string(project) + "/messages/0:" +
              std::to_string(fcm_message_id.fetch_add(1, std::memory_order_relaxed)) + "\"}";
-    Delivery d{p, std::move(tok), std::string(collapse_key), 0, std::string(alert_id)};
-    r.on_sent = [this, d = std::move(d)]() mutable {
-      d.t_ms = NowMs();
-      Record(std::move(d));
-    };
+    r.on_sent = Recorder(p, std::move(tok), collapse_key, alert_id);
     return finish();
   }
 
@@ -681,6 +692,7 @@ struct PushSim::Impl {
     } else if (req.path == "/sim/deliveries" && req.method == "DELETE") {
       std::lock_guard lk(deliveries_mu);
       deliveries.clear();
+      keys.clear();
       r.status = 204;
     } else {
       r.status = 404;
@@ -734,7 +746,7 @@ struct PushSim::Impl {
     }
     {
       std::lock_guard lk(deliveries_mu);
-      s.deliveries = deliveries.size();
+      s.deliveries = deliveries.size() + keys.size();
     }
     {
       std::shared_lock lk(tokens_mu);
@@ -836,6 +848,23 @@ std::string PushSim::endpoint() const {
   return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port());
 }
 
+std::vector<uint64_t> PushSim::DeliveryKeys() const {
+  std::lock_guard lk(impl_->deliveries_mu);
+  return impl_->keys;
+}
+
+uint64_t DeliveryKey(std::string_view alert_id, std::string_view token) {
+  auto mix = [](uint64_t x) {  // splitmix64 finaliser
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  const uint64_t a = std::hash<std::string_view>{}(alert_id);
+  const uint64_t t = std::hash<std::string_view>{}(token);
+  return mix(a ^ mix(t + 0x632be59bd9b4e019ULL));
+}
+
 std::vector<Delivery> PushSim::Deliveries() const {
   std::lock_guard lk(impl_->deliveries_mu);
   return impl_->deliveries;
@@ -846,6 +875,7 @@ SimStats PushSim::Stats() const { return impl_->Stats(); }
 void PushSim::ResetDeliveries() {
   std::lock_guard lk(impl_->deliveries_mu);
   impl_->deliveries.clear();
+  impl_->keys.clear();
 }
 
 void PushSim::MarkUnregistered(ports::Platform platform, const std::string& token) {

@@ -54,6 +54,10 @@ struct PushSimSettings {
   // Wall clock (Unix s) for JWT age checks; injectable for tests.
   std::function<int64_t()> now_epoch_s;
   bool record_deliveries = true;  // false for long benchmarks (memory)
+  // Record each delivery as 8 bytes, DeliveryKey(alert_id, token), instead of the full
+  // Delivery (~300 bytes with its strings): rehearsals with millions of devices (`fanout
+  // demo`). /sim/deliveries then serves nothing; DeliveryKeys() returns the keys.
+  bool compact_deliveries = false;
   // Test hook: called (on a server thread) with every APNs/FCM request before it is
   // validated. Must be thread-safe and fast.
   std::function<void(const http2::ServerRequest&)> on_request;
@@ -92,6 +96,8 @@ class PushSim {
   std::string endpoint() const;
 
   std::vector<Delivery> Deliveries() const;
+  /// With compact_deliveries: one DeliveryKey per accepted push, in no particular order.
+  std::vector<uint64_t> DeliveryKeys() const;
   SimStats Stats() const;
   void ResetDeliveries();
   /// Marks a token dead: later pushes to it get 410 Unregistered / 404 UNREGISTERED.
@@ -102,6 +108,10 @@ class PushSim {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+/// 64-bit key of an (alert id, token) delivery for the compact record: two independent
+/// string hashes mixed (collisions among 10^7 deliveries: probability ~ 3e-6).
+uint64_t DeliveryKey(std::string_view alert_id, std::string_view token);
 
 /// One delivery as the JSON line served by /sim/deliveries (no trailing newline).
 std::string DeliveryJson(const Delivery& d);
