@@ -36,7 +36,15 @@ std::string Encode(const UnitWork& w) {
 // BatchWork is the hot message (one per batch of up to 500 tokens, encoded by the queuer
 // and decoded by a sender for every batch): the items are written directly and read with
 // simdjson. The retry progress (rare) goes through nlohmann.
-std::string Encode(const BatchWork& w) {
+namespace {
+std::string EncodeBatch(const BatchWork& w, bool tokens);
+}  // namespace
+
+std::string Encode(const BatchWork& w) { return EncodeBatch(w, true); }
+std::string EncodeWithoutTokens(const BatchWork& w) { return EncodeBatch(w, false); }
+
+namespace {
+std::string EncodeBatch(const BatchWork& w, bool tokens) {
   std::string out;
   out.reserve(128 + w.items.size() * 100);
   out += "{\"alert_id\":";
@@ -53,7 +61,7 @@ std::string Encode(const BatchWork& w) {
     out += '[';
     platform::AppendJsonString(out, w.items[i].device_id);
     out += ',';
-    platform::AppendJsonString(out, w.items[i].token);
+    platform::AppendJsonString(out, tokens ? std::string_view(w.items[i].token) : "");
     out += ']';
   }
   out += ']';
@@ -75,6 +83,7 @@ std::string Encode(const BatchWork& w) {
   out += '}';
   return out;
 }
+}  // namespace
 
 std::optional<AlertWork> DecodeAlertWork(const std::string& s) {
   json j = json::parse(s, nullptr, false);

@@ -645,16 +645,21 @@ TEST_F(PipelineTest, ARedeliveredBatchIsNotPushedAgainOnceReportedDone) {
   EXPECT_EQ(Report("alert-r").total.redelivered, 0u);
 }
 
+// A stored plan of one APNs unit, for tests that hand the sender a batch directly.
+std::shared_ptr<dp::AlertPlan> OneUnitPlan(const std::string& alert_id) {
+  auto plan = std::make_shared<dp::AlertPlan>();
+  plan->alert_id = alert_id;
+  plan->priority = "regular";
+  plan->collapse_id = alert_id;
+  plan->apns_payload = "{}";
+  plan->units = 1;
+  return plan;
+}
+
 TEST_F(PipelineTest, ARedeliveredBatchWithoutItsRecordIsSentAgainAndReported) {
   std::vector<Device> devs{Dev("b1", Platform::kApns, false, {"091620000000"})};
   ASSERT_TRUE(registry_.Import(devs));
-  auto plan = std::make_shared<dp::AlertPlan>();
-  plan->alert_id = "alert-b";
-  plan->priority = "regular";
-  plan->collapse_id = "alert-b";
-  plan->apns_payload = "{}";
-  plan->units = 1;
-  ASSERT_TRUE(plans_.PutIfAbsent(plan));
+  ASSERT_TRUE(plans_.PutIfAbsent(OneUnitPlan("alert-b")));
   BatchWork w{"alert-b", "apns/selected/0", 0, "regular", {{"b1", devs[0].token}}};
   ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), Encode(w)};
   // The crash came after the push and before batch-done: the redelivery pushes again.
@@ -665,6 +670,22 @@ TEST_F(PipelineTest, ARedeliveredBatchWithoutItsRecordIsSentAgainAndReported) {
   // A further delivery of the same message changes nothing.
   EXPECT_EQ(sender_.Handle(Redelivery(msg, 3)).kind, ports::WorkBus::Ack::Kind::kDone);
   EXPECT_EQ(apns_.accepted().size(), 1u);
+}
+
+TEST_F(PipelineTest, ABatchRecoveredWithoutTokensGetsThemFromTheRegistry) {
+  std::vector<Device> devs{Dev("t1", Platform::kApns, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  ASSERT_TRUE(plans_.PutIfAbsent(OneUnitPlan("alert-t")));
+  // The journaled form: device ids only; "t-gone" was unregistered before the restart.
+  BatchWork w{"alert-t", "apns/selected/0", 0, "regular", {{"t1", ""}, {"t-gone", ""}}};
+  const std::string stored = EncodeWithoutTokens(w);
+  EXPECT_EQ(stored.find(devs[0].token), std::string::npos);
+  ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), stored};
+  EXPECT_EQ(sender_.Handle(Redelivery(msg, 2)).kind, ports::WorkBus::Ack::Kind::kDone);
+  ASSERT_EQ(apns_.accepted().size(), 1u);
+  EXPECT_EQ(apns_.accepted()[0].token, devs[0].token);
+  ASSERT_EQ(BatchDone("alert-t").size(), 1u);
+  EXPECT_NE(BatchDone("alert-t")[0].detail.find("1 device(s) unregistered"), std::string::npos);
 }
 
 TEST_F(PipelineTest, DuplicatedEventsAndCallsCountOnce) {

@@ -47,7 +47,11 @@ ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
         // Deterministic ids: a redelivered unit re-selects the same batches, which the bus
         // deduplicates (the index may have changed in between; then the extra devices of the
         // new selection are the ones that were not registered before).
-        auto r = bus_.Publish({subject, BatchMsgId(b), Encode(b)});
+        // Journaled without the tokens (5-10x fewer bytes to store per push); a batch
+        // redelivered after a crash gets them from the registry.
+        ports::BusMessage m{subject, BatchMsgId(b), Encode(b)};
+        m.durable_payload = EncodeWithoutTokens(b);
+        auto r = bus_.Publish(std::move(m));
         if (!r) publish_failed = true;
         ++batches;
       });

@@ -56,6 +56,26 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     }
     redelivered = work->items.size();
   }
+  // A batch recovered from the journal carries device ids only: the tokens come from the
+  // registry (a device removed since is dropped: it is no longer registered anywhere).
+  uint64_t gone = 0;
+  if (std::any_of(work->items.begin(), work->items.end(),
+                  [](const BatchItem& i) { return i.token.empty(); })) {
+    std::vector<BatchItem> resolved;
+    resolved.reserve(work->items.size());
+    for (BatchItem& item : work->items) {
+      if (item.token.empty()) {
+        auto device = registry_.Get(item.device_id);
+        if (!device) {
+          ++gone;
+          continue;
+        }
+        item.token = device->token;
+      }
+      resolved.push_back(std::move(item));
+    }
+    work->items = std::move(resolved);
+  }
   bool apns = unit->platform == domain::device::Platform::kApns;
   ports::PushGateway& gw = apns ? apns_ : fcm_;
 
@@ -157,8 +177,10 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
       next.attempt = attempt + 1;
       next.progress = total;
       next.progress.redelivered += redelivered;
-      auto published = bus_.Publish(
-          {msg.subject, BatchMsgId(next), Encode(next), Backoff(attempt, retry_after)});
+      ports::BusMessage retry_msg{msg.subject, BatchMsgId(next), Encode(next),
+                                  Backoff(attempt, retry_after)};
+      retry_msg.durable_payload = EncodeWithoutTokens(next);
+      auto published = bus_.Publish(std::move(retry_msg));
       if (published) {
         record_metrics();
         return ports::WorkBus::Ack::Done();
@@ -183,6 +205,10 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.last_push_ms = total.last_push_ms;
   done.latency = total.latency;
   done.redelivered = redelivered + work->progress.redelivered;
+  if (gone > 0) {
+    total.reasons.push_back(std::to_string(gone) +
+                            " device(s) unregistered before the batch was redelivered");
+  }
   done.detail = domain::pipeline::JoinDetail(total.reasons);
   done.t_ms = clock_.NowMs();
   // Once per batch (idempotency key). If the log refuses, the pushes are out but the batch

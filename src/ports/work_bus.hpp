@@ -29,6 +29,10 @@ struct BusMessage {
   /// Set by the bus on delivery: 1 the first time, more after a retry or a crash
   /// (JetStream: the consumer's delivery count).
   uint32_t deliveries = 0;
+  /// Optional: what a durable adapter stores instead of `payload` — a compact form the
+  /// consumer also accepts, delivered only after a restart (push batches journal device ids
+  /// without tokens; the sender looks the tokens up). Empty: the payload is stored.
+  std::string durable_payload{};
 };
 
 class WorkBus {

@@ -68,6 +68,7 @@ Result<void, Error> MemoryBus::Publish(ports::BusMessage msg) {
   if (!msg.msg_id.empty() && Seen(msg.msg_id)) return {};  // duplicate: delivered once
   // Journaled in order under the lock, so the journal's order is the publish order.
   if (journal_) journal_->Add(msg, EpochMs() + std::max<int64_t>(msg.delay_ms, 0));
+  msg.durable_payload.clear();  // in memory the full payload is delivered
   Queue& q = QueueFor(msg.subject);
   ++pending_;
   const int64_t delay = msg.delay_ms;

@@ -174,13 +174,21 @@ uint64_t SqliteState::writes() const {
 
 // --- bus ---
 
-void SqliteState::BusView::Add(const ports::BusMessage& m, int64_t due_epoch_ms) {
-  s_.Enqueue([m, due_epoch_ms](Db& db) {
+void SqliteState::BusView::Add(const ports::BusMessage& msg, int64_t due_epoch_ms) {
+  ports::BusMessage m;  // only what is stored
+  m.msg_id = msg.msg_id;
+  m.subject = msg.subject;
+  if (msg.durable_payload.empty()) {
+    m.payload = msg.payload;
+  } else {
+    m.durable_payload = msg.durable_payload;
+  }
+  s_.Enqueue([m = std::move(m), due_epoch_ms](Db& db) {
     StatementUse st(db.Statement(
         "INSERT OR IGNORE INTO messages(msg_id, subject, payload, due_ms) VALUES(?,?,?,?)"));
     st.Bind(1, m.msg_id);
     st.Bind(2, m.subject);
-    st.Bind(3, m.payload);
+    st.Bind(3, m.durable_payload.empty() ? m.payload : m.durable_payload);
     st.Bind(4, due_epoch_ms);
     return Done(st);
   });
