@@ -1,5 +1,7 @@
 #include "adapters/memory/memory_bus.hpp"
 
+#include <pthread.h>
+
 #include <cstdio>
 
 namespace fanout::adapters::memory {
@@ -85,7 +87,12 @@ void MemoryBus::Subscribe(const Subscription& subscription, Handler handler) {
   std::lock_guard lock(mu_);
   Queue* q = &QueueFor(subscription.subject);
   for (int i = 0; i < subscription.workers; ++i) {
-    threads_.emplace_back([this, q, subscription, handler] { Work(q, subscription, handler); });
+    threads_.emplace_back([this, q, subscription, handler] {
+      // "bus:" + the subject's first word (units, batches, ...), for profilers and top -H.
+      std::string name = "bus:" + subscription.subject.substr(0, subscription.subject.find('.'));
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      Work(q, subscription, handler);
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 #include "adapters/sqlite/sqlite_journals.hpp"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -19,10 +20,12 @@ int64_t EpochMs() {
 constexpr uint64_t kPruneEvery = 4096;  // finished messages between two prunes
 constexpr int kGatherMs = 5;            // longest wait for more writes without a waiter
 constexpr size_t kGatherMax = 512;      // writes that end the wait early
-// 64 KiB pages: a batch message (500 tokens, 50-100 KB) spans 1-2 pages instead of 20
-// overflow pages, which divides the page writes, reads and frees per message.
+// 4 KiB pages: batches are journaled as device ids (≈ 5 KB for 500), so few rows overflow;
+// 64 KiB pages (chosen while batches carried their tokens, 50-100 KB) made every commit
+// write and free whole 64 KiB buffers (malloc_consolidate in the profile) and measured
+// 3-9 % slower end to end after the change (BENCHMARKS.md, "Durability").
 constexpr const char* kSchema =
-    "PRAGMA page_size=65536;"
+    "PRAGMA page_size=4096;"
     "CREATE TABLE IF NOT EXISTS messages("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " msg_id TEXT NOT NULL UNIQUE,"
@@ -96,6 +99,7 @@ Result<void, Error> SqliteState::Flush() {
 }
 
 void SqliteState::WriterLoop() {
+  pthread_setname_np(pthread_self(), "state-writer");
   std::unique_lock lock(mu_);
   for (;;) {
     writer_state_ = WriterState::kIdle;
