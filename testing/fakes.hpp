@@ -158,21 +158,35 @@ class FakeDeviceStore final : public ports::DeviceStore {
  public:
   std::atomic<bool> fail_writes{false};
 
-  Result<bool, Error> Upsert(const domain::device::Device& d) override {
+  Result<std::vector<ports::Applied>, Error> Apply(std::span<const ports::DeviceUpdate> changes,
+                                                   uint64_t feed_position) override {
     if (fail_writes) return Fail(Error{Error::Kind::kRetryLater, "store down"});
     std::lock_guard lock(mu_);
-    return devices_.insert_or_assign(d.id, d).second;
+    std::vector<ports::Applied> out;
+    for (const auto& u : changes) {
+      auto& held = versions_[u.device_id];  // {0, ""} when never seen
+      bool present = devices_.count(u.device_id) > 0;
+      if ((held.first != 0 || !held.second.empty()) &&
+          !ports::Supersedes(u.version, u.origin_region, held.first, held.second)) {
+        out.push_back(ports::Applied::kStale);
+        continue;
+      }
+      held = {u.version, u.origin_region};
+      max_version_ = std::max(max_version_, u.version);
+      if (u.device) {
+        devices_.insert_or_assign(u.device_id, *u.device);
+        out.push_back(present ? ports::Applied::kUpdated : ports::Applied::kCreated);
+      } else {
+        devices_.erase(u.device_id);  // versions_ keeps the tombstone
+        out.push_back(present ? ports::Applied::kRemoved : ports::Applied::kAbsent);
+      }
+    }
+    if (feed_position != 0) feed_position_ = feed_position;
+    return out;
   }
-  Result<void, Error> UpsertMany(std::span<const domain::device::Device> ds) override {
-    if (fail_writes) return Fail(Error{Error::Kind::kRetryLater, "store down"});
+  Result<ports::DeviceSyncState, Error> SyncState() override {
     std::lock_guard lock(mu_);
-    for (const auto& d : ds) devices_.insert_or_assign(d.id, d);
-    return {};
-  }
-  Result<bool, Error> Remove(const std::string& id) override {
-    if (fail_writes) return Fail(Error{Error::Kind::kRetryLater, "store down"});
-    std::lock_guard lock(mu_);
-    return devices_.erase(id) > 0;
+    return ports::DeviceSyncState{feed_position_, max_version_};
   }
   Result<std::optional<domain::device::Device>, Error> Get(const std::string& id) override {
     std::lock_guard lock(mu_);
@@ -193,6 +207,8 @@ class FakeDeviceStore final : public ports::DeviceStore {
  private:
   mutable std::mutex mu_;
   std::map<std::string, domain::device::Device> devices_;
+  std::map<std::string, std::pair<uint64_t, std::string>> versions_;  // rows and tombstones
+  uint64_t feed_position_ = 0, max_version_ = 0;
 };
 
 }  // namespace fanout::testing

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -61,6 +63,55 @@ struct DemoOptions {
 
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// A field of /proc/self/status in kB (VmRSS:, VmHWM:); 0 when unavailable.
+size_t ProcStatusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0)
+      return std::strtoull(line.c_str() + std::strlen(field), nullptr, 10);
+  }
+  return 0;
+}
+
+// Heap bytes of the demo's own copy of a device (kept for the independent expectation):
+// libstdc++ layouts (strings beyond 15 chars and map nodes are allocations, ~16 B malloc
+// overhead each). An estimate, printed as such.
+size_t DeviceCopyBytes(const domain::device::Device& d) {
+  auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; };
+  size_t b = sizeof(domain::device::Device) + heap(d.id) + heap(d.token);
+  b += d.levels.size() * (32 + sizeof(std::string) + 8 + 16);
+  b += d.regions.capacity() * sizeof(std::string) + (d.regions.empty() ? 0 : 16);
+  for (const auto& r : d.regions) b += heap(r);
+  return b;
+}
+
+// Memory per device by component after registration (BENCHMARKS.md, "10 M devices").
+void PrintMemoryAfterRegistration(const std::vector<std::unique_ptr<EmbeddedRegion>>& regions,
+                                  const std::vector<domain::device::Device>& registered,
+                                  size_t rss_before_kb) {
+  const double n = static_cast<double>(std::max<size_t>(registered.size(), 1));
+  const size_t rss_kb = ProcStatusKb("VmRSS:");
+  std::printf("memory after registration: RSS %.0f MB (+%.0f MB for the devices = %.0f B/device)\n",
+              static_cast<double>(rss_kb) / 1024.0,
+              static_cast<double>(rss_kb - std::min(rss_kb, rss_before_kb)) / 1024.0,
+              static_cast<double>(rss_kb - std::min(rss_kb, rss_before_kb)) * 1024.0 / n);
+  for (const auto& r : regions) {
+    auto m = r->registry().IndexMemoryUse();
+    std::printf(
+        "  index %-10s %.1f B/device counted: records %.1f, id table %.1f, ids+tokens %.1f "
+        "(tokens %.1f), region keys %.1f, bitmaps %.1f\n",
+        r->name().c_str(), static_cast<double>(m.total()) / n, static_cast<double>(m.records) / n,
+        static_cast<double>(m.id_table) / n, static_cast<double>(m.arena) / n,
+        static_cast<double>(m.token_bytes) / n, static_cast<double>(m.region_pool) / n,
+        static_cast<double>(m.bitmaps) / n);
+  }
+  size_t copy = 0;
+  for (const auto& d : registered) copy += DeviceCopyBytes(d);
+  std::printf("  demo's own device list (for the independent check) ~%.1f B/device (estimate)\n",
+              static_cast<double>(copy) / n);
 }
 
 std::string ReadFile(const fs::path& p) {
@@ -223,6 +274,7 @@ int RunDemo(const DemoOptions& opt) {
   }
 
   // Devices: registered once, replicated to every region through the device feed.
+  const size_t rss_before_devices = ProcStatusKb("VmRSS:");
   auto tg = Clock::now();
   app::GeneratorSettings gen;
   gen.seed = opt.seed;
@@ -253,6 +305,7 @@ int RunDemo(const DemoOptions& opt) {
   }
   std::printf("registered %zu devices in %.2f s (%.0f/s, into %d regions)\n", opt.devices, reg_s,
               static_cast<double>(opt.devices) / reg_s, opt.regions);
+  PrintMemoryAfterRegistration(regions, registered, rss_before_devices);
 
   // Send every sample to every region, as a provider does.
   struct Sent {
@@ -321,6 +374,9 @@ int RunDemo(const DemoOptions& opt) {
   // independent reference (demo_expect.hpp) — never from the pipeline's plans.
   // Keys of (alert id, token), compared as sorted vectors of 8-byte keys (DeliveryKey).
   std::vector<uint64_t> got = sim.DeliveryKeys();
+  std::printf("memory: push simulator's delivery record %.1f MB (8 B per push); peak RSS %.0f MB\n",
+              static_cast<double>(got.size() * sizeof(uint64_t)) / 1048576.0,
+              static_cast<double>(ProcStatusKb("VmHWM:")) / 1024.0);
   std::sort(got.begin(), got.end());
   uint64_t expected_total = 0, missing = 0, duplicates = 0, unexpected = 0;
   std::vector<uint64_t> expected;

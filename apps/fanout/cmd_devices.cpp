@@ -9,6 +9,7 @@
 // 2 usage, I/O or store error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -173,9 +174,27 @@ int RunImport(const ImportArgs& a) {
   std::vector<domain::device::Device> batch;
   batch.reserve(a.batch);
   uint64_t line_no = 0, imported = 0, invalid = 0, bytes = 0;
+  // Versioned like a registration (ports::DeviceUpdate): after every version the store holds,
+  // so an import replaces older registrations and a running region's feed orders it.
+  auto sync = store->SyncState();
+  if (!sync) {
+    std::cerr << "fanout devices import: " << sync.error().message << "\n";
+    return 2;
+  }
+  uint64_t version = std::max<uint64_t>(
+      sync->max_version,
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()));
+  std::vector<ports::DeviceUpdate> changes;
   auto flush = [&]() {
     if (batch.empty()) return true;
-    if (auto r = store->UpsertMany(batch); !r) {
+    changes.clear();
+    for (auto& d : batch) {
+      std::string id = d.id;
+      changes.push_back({std::move(id), std::move(d), "import", "import", ++version});
+    }
+    if (auto r = store->Apply(changes, 0); !r) {
       std::cerr << "\nfanout devices import: store write failed: " << r.error().message << "\n";
       return false;
     }

@@ -1,5 +1,7 @@
 #include "app/registry.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 
@@ -23,9 +25,17 @@ Registry::Registry(std::string region, ports::DeviceStore& store, ports::DeviceF
   }
 }
 
+Registry::~Registry() {
+  if (listening_) feed_.Unlisten(*listening_);
+}
+
 Result<size_t, Error> Registry::Start() {
+  auto sync = store_.SyncState();
+  if (!sync) return Fail(sync.error());
   size_t n = 0;
   {
+    std::lock_guard writing(write_mu_);
+    clock_ = std::max(clock_, sync->max_version);
     std::unique_lock lock(mu_);
     // Bulk path: bitmap inserts are buffered and applied in sorted runs at the end.
     index_.BeginBulk();
@@ -34,8 +44,37 @@ Result<size_t, Error> Registry::Start() {
     if (!loaded) return Fail(loaded.error());
     n = *loaded;
   }
-  feed_.Listen([this](std::span<const ports::DeviceUpdate> u) { OnFeed(u); });
+  // From the position the snapshot was taken at: what was published since is replayed
+  // (changes already in the store are stale by version and skipped).
+  auto handle = feed_.Listen(sync->feed_position,
+                             [this](std::span<const ports::DeviceUpdate> u) { OnFeed(u); });
+  if (!handle) {
+    return Fail(Error{handle.error().kind, "region " + region_ + ": " + handle.error().message});
+  }
+  listening_ = *handle;
   return n;
+}
+
+uint64_t Registry::NextVersion() {
+  auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+  clock_ = std::max(now_us, clock_ + 1);
+  return clock_;
+}
+
+void Registry::IndexApply(std::span<const ports::DeviceUpdate> changes,
+                          const std::vector<ports::Applied>* outcomes) {
+  std::unique_lock lock(mu_);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (outcomes && (*outcomes)[i] == ports::Applied::kStale) continue;
+    const auto& u = changes[i];
+    if (u.device) {
+      index_.Upsert(*u.device);
+    } else {
+      index_.Remove(u.device_id);
+    }
+  }
 }
 
 Result<Registry::PutResult, std::vector<domain::cap::Issue>> Registry::Put(Device d) {
@@ -48,29 +87,39 @@ Result<Registry::PutResult, std::vector<domain::cap::Issue>> Registry::Put(Devic
     }
   }
   if (!issues.empty()) return Fail(std::move(issues));
-  auto stored = store_.Upsert(d);
-  if (!stored)
-    return Fail(std::vector<domain::cap::Issue>{{"STORE_UNAVAILABLE", stored.error().message}});
+  ports::DeviceUpdate u{d.id, std::move(d), region_, "api"};
+  ports::Applied outcome;
   {
-    std::unique_lock lock(mu_);
-    index_.Upsert(d);
+    std::lock_guard writing(write_mu_);
+    u.version = NextVersion();
+    auto stored = store_.Apply(std::span<const ports::DeviceUpdate>(&u, 1), 0);
+    if (!stored) {
+      return Fail(std::vector<domain::cap::Issue>{{"STORE_UNAVAILABLE", stored.error().message}});
+    }
+    outcome = stored->at(0);
+    IndexApply(std::span<const ports::DeviceUpdate>(&u, 1), &*stored);
   }
-  ports::DeviceUpdate u{d.id, d, region_, "api"};
   feed_.Publish(std::span<const ports::DeviceUpdate>(&u, 1));
-  return *stored ? PutResult::kCreated : PutResult::kUpdated;
+  return outcome == ports::Applied::kCreated ? PutResult::kCreated : PutResult::kUpdated;
 }
 
 Result<bool, Error> Registry::Remove(const std::string& device_id, const std::string& reason) {
-  auto removed = store_.Remove(device_id);
-  if (!removed) return Fail(removed.error());
-  bool in_index;
-  {
-    std::unique_lock lock(mu_);
-    in_index = index_.Remove(device_id);
-  }
   ports::DeviceUpdate u{device_id, std::nullopt, region_, reason};
+  bool removed;
+  {
+    std::lock_guard writing(write_mu_);
+    u.version = NextVersion();
+    auto stored = store_.Apply(std::span<const ports::DeviceUpdate>(&u, 1), 0);
+    if (!stored) return Fail(stored.error());
+    bool in_index;
+    {
+      std::unique_lock lock(mu_);
+      in_index = index_.Remove(device_id);
+    }
+    removed = stored->at(0) == ports::Applied::kRemoved || in_index;
+  }
   feed_.Publish(std::span<const ports::DeviceUpdate>(&u, 1));
-  return *removed || in_index;
+  return removed;
 }
 
 std::optional<Device> Registry::Get(const std::string& device_id) const {
@@ -79,45 +128,43 @@ std::optional<Device> Registry::Get(const std::string& device_id) const {
 }
 
 Result<void, Error> Registry::Import(std::vector<Device> devices) {
-  if (auto r = store_.UpsertMany(devices); !r) return r;
   std::vector<ports::DeviceUpdate> updates;
   updates.reserve(devices.size());
   {
-    std::unique_lock lock(mu_);
+    std::lock_guard writing(write_mu_);
     for (Device& d : devices) {
-      index_.Upsert(d);
-      updates.push_back({d.id, std::move(d), region_, "import"});
+      std::string id = d.id;
+      updates.push_back({std::move(id), std::move(d), region_, "import", NextVersion()});
     }
+    auto stored = store_.Apply(updates, 0);
+    if (!stored) return Fail(stored.error());
+    IndexApply(updates, &*stored);
   }
   feed_.Publish(updates);
   return {};
 }
 
 void Registry::OnFeed(std::span<const ports::DeviceUpdate> updates) {
-  if (updates.empty() || updates.front().origin_region == region_) return;
-  // Replicated changes: apply to the local store and index. The store write is what
-  // survives a restart. A failed write is counted (feed_store_failures) and the index is
-  // updated anyway, so selection stays current; the in-process feed does not redeliver,
-  // so that change is missing from this region's store until the device changes again.
-  std::vector<Device> upserts;
+  // Replicated changes (this region's own come back too and are skipped): applied to the
+  // store and the index when newer than what this region holds; the last position is
+  // recorded with them (the restart point). A failed store write is counted
+  // (feed_store_failures) and the index is updated anyway, so selection stays current; the
+  // in-process feed does not redeliver, so that change is missing from this region's store
+  // until the device changes again.
+  std::vector<ports::DeviceUpdate> remote;
   for (const auto& u : updates) {
-    if (u.device) {
-      upserts.push_back(*u.device);
-    } else if (!store_.Remove(u.device_id)) {
-      feed_store_failures_.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (u.origin_region != region_) remote.push_back(u);
   }
-  if (!upserts.empty() && !store_.UpsertMany(upserts)) {
-    feed_store_failures_.fetch_add(upserts.size(), std::memory_order_relaxed);
+  if (remote.empty()) return;
+  std::lock_guard writing(write_mu_);
+  for (const auto& u : remote) clock_ = std::max(clock_, u.version);
+  auto stored = store_.Apply(remote, remote.back().position);
+  if (!stored) {
+    feed_store_failures_.fetch_add(remote.size(), std::memory_order_relaxed);
+    IndexApply(remote, nullptr);
+    return;
   }
-  std::unique_lock lock(mu_);
-  for (const auto& u : updates) {
-    if (u.device) {
-      index_.Upsert(*u.device);
-    } else {
-      index_.Remove(u.device_id);
-    }
-  }
+  IndexApply(remote, &*stored);
 }
 
 size_t Registry::Select(
@@ -130,6 +177,11 @@ size_t Registry::Select(
 void Registry::ForEach(const std::function<void(const Device&)>& fn) const {
   std::shared_lock lock(mu_);
   index_.ForEach(fn);
+}
+
+domain::device::IndexMemory Registry::IndexMemoryUse() const {
+  std::shared_lock lock(mu_);
+  return index_.Memory();
 }
 
 size_t Registry::size() const {

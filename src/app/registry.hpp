@@ -5,6 +5,7 @@
 // updates take the write lock briefly.
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -25,7 +26,12 @@ class Registry {
            ProviderSettings providers, uint32_t shards,
            std::function<bool(const std::string&)> known_key = nullptr);
 
-  /// Rebuilds the index from the store and subscribes to the feed. Returns devices loaded.
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  /// Rebuilds the index from the store (a snapshot) and listens to the feed from the position
+  /// recorded with it, so no update is missed. Returns devices loaded.
   Result<size_t, Error> Start();
 
   enum class PutResult { kCreated, kUpdated };
@@ -47,18 +53,31 @@ class Registry {
   /// compact form: slow, for checks and exports, not for the push path).
   void ForEach(const std::function<void(const domain::device::Device&)>& fn) const;
   size_t size() const;
+  /// The index's own byte accounting (benchmarks, `fanout demo`).
+  domain::device::IndexMemory IndexMemoryUse() const;
   /// Replicated updates this region could not write to its own store (see OnFeed).
   uint64_t feed_store_failures() const { return feed_store_failures_.load(); }
   const ProviderSettings& providers() const { return providers_; }
 
  private:
   void OnFeed(std::span<const ports::DeviceUpdate> updates);
+  /// A version greater than every one seen or issued (hybrid clock: microseconds since the
+  /// epoch unless the feed brought a greater one). Call with write_mu_ held.
+  uint64_t NextVersion();
+  /// Applies stored changes to the index (mu_ taken here).
+  void IndexApply(std::span<const ports::DeviceUpdate> changes,
+                  const std::vector<ports::Applied>* outcomes);
 
   std::string region_;
   ports::DeviceStore& store_;
   ports::DeviceFeed& feed_;
   ProviderSettings providers_;
   std::function<bool(const std::string&)> known_key_;
+  // Orders writes: a change reaches the store and then the index before the next one, so
+  // the index never holds an older version than the store. Not held while publishing.
+  std::mutex write_mu_;
+  uint64_t clock_ = 0;                 // greatest version seen or issued (write_mu_)
+  std::optional<uint64_t> listening_;  // feed handle once started
   mutable std::shared_mutex mu_;
   domain::device::DeviceIndex index_;
   std::atomic<uint64_t> feed_store_failures_{0};

@@ -40,6 +40,16 @@ const std::vector<Migration>& DeviceMigrations() {
        " ADD CONSTRAINT devices_regions_bounded CHECK (cardinality(regions) <= 256)"},
       {"0.10.0", "changed-since index (a returning region catches up incrementally)",
        "CREATE INDEX devices_updated_at ON devices (updated_at)"},
+      {"0.11.0", "versioned changes: last writer by version, tombstones, feed position",
+       "ALTER TABLE devices ADD COLUMN version bigint NOT NULL DEFAULT 0,"
+       " ADD COLUMN origin text NOT NULL DEFAULT '';"
+       "CREATE TABLE device_tombstones ("
+       " device_id text PRIMARY KEY, version bigint NOT NULL, origin text NOT NULL,"
+       " removed_at timestamptz NOT NULL DEFAULT now());"
+       "CREATE TABLE device_sync ("
+       " id smallint PRIMARY KEY CHECK (id = 0), feed_position bigint NOT NULL,"
+       " max_version bigint NOT NULL);"
+       "INSERT INTO device_sync VALUES (0, 0, 0)"},
   };
   return kMigrations;
 }

@@ -122,67 +122,103 @@ void AppendCopyRow(const Device& d, std::string& out) {
 PostgresDeviceStore::PostgresDeviceStore(const std::string& conninfo)
     : conn_(ConnectOrThrow(conninfo)) {}
 
-Result<bool, Error> PostgresDeviceStore::Upsert(const Device& d) {
-  std::lock_guard lock(mu_);
-  conn_.EnsureConnected();
-  auto r = conn_.Exec(
-      "INSERT INTO devices(device_id, platform, token, levels, mylocation, regions)"
-      " VALUES ($1, $2, $3, $4::jsonb, $5, $6::text[])"
-      " ON CONFLICT (device_id) DO UPDATE SET platform = excluded.platform,"
-      " token = excluded.token, levels = excluded.levels, mylocation = excluded.mylocation,"
-      " regions = excluded.regions, updated_at = now()"
-      " RETURNING (xmax = 0)",
-      {d.id, std::to_string(static_cast<int>(d.platform)), d.token, LevelsJson(d.levels),
-       d.mylocation ? "t" : "f", RegionsArray(d.regions)});
-  if (!r) return Fail(r.error());
-  return r->rows() == 1 && r->get(0, 0) == "t";
+void AppendChangeRow(size_t ord, const ports::DeviceUpdate& u, std::string& out) {
+  out += std::to_string(ord);
+  out += u.device ? "\tf\t" : "\tt\t";
+  out += std::to_string(static_cast<int64_t>(u.version));
+  out += '\t';
+  CopyEscape(u.origin_region, out);
+  out += '\t';
+  if (u.device) {
+    AppendCopyRow(*u.device, out);  // ends the line
+  } else {
+    CopyEscape(u.device_id, out);
+    out += "\t0\t\t{}\tf\t{}\n";
+  }
 }
 
-Result<void, Error> PostgresDeviceStore::UpsertMany(std::span<const Device> devices) {
-  if (devices.empty()) return {};
+Result<std::vector<ports::Applied>, Error> PostgresDeviceStore::Apply(
+    std::span<const ports::DeviceUpdate> changes, uint64_t feed_position) {
+  std::vector<ports::Applied> out(changes.size(), ports::Applied::kStale);
+  if (changes.empty() && feed_position == 0) return out;
   std::lock_guard lock(mu_);
   conn_.EnsureConnected();
   auto fail = [&](Error e) {
     (void)conn_.Exec("ROLLBACK");
     return Fail(std::move(e));
   };
-  if (auto r = conn_.Exec(
-          "BEGIN;"
-          "CREATE TEMP TABLE IF NOT EXISTS devices_in (ord bigserial, device_id text,"
-          " platform smallint, token text, levels jsonb, mylocation boolean, regions text[])"
-          " ON COMMIT DELETE ROWS");
+  if (auto r =
+          conn_.Exec("BEGIN;"
+                     "CREATE TEMP TABLE IF NOT EXISTS changes_in (ord bigint, removed boolean,"
+                     " version bigint, origin text, device_id text, platform smallint, token text,"
+                     " levels jsonb, mylocation boolean, regions text[]) ON COMMIT DELETE ROWS");
       !r) {
     return fail(r.error());
   }
   size_t next = 0;
-  auto copied = conn_.CopyIn(std::string("COPY devices_in (") + kColumns + ") FROM STDIN",
-                             [&](std::string& buf) {
-                               if (next == devices.size()) return false;
-                               AppendCopyRow(devices[next++], buf);
-                               return next < devices.size();
-                             });
+  auto copied = conn_.CopyIn(
+      std::string("COPY changes_in (ord, removed, version, origin, ") + kColumns + ") FROM STDIN",
+      [&](std::string& buf) {
+        if (next == changes.size()) return false;
+        AppendChangeRow(next, changes[next], buf);
+        ++next;
+        return next < changes.size();
+      });
   if (!copied) return fail(copied.error());
-  // The last occurrence of an id in the batch wins (ON CONFLICT may touch a row once).
-  if (auto r = conn_.Exec(std::string("INSERT INTO devices (") + kColumns +
-                          ") SELECT DISTINCT ON (device_id) " + kColumns +
-                          " FROM devices_in ORDER BY device_id, ord DESC"
-                          " ON CONFLICT (device_id) DO UPDATE SET platform = excluded.platform,"
-                          " token = excluded.token, levels = excluded.levels,"
-                          " mylocation = excluded.mylocation, regions = excluded.regions,"
-                          " updated_at = now();"
-                          "COMMIT");
-      !r) {
-    return fail(r.error());
+  // The newest change per device (by version, then origin) is applied where it supersedes
+  // the row or the tombstone; the others in the batch are stale by construction. Row locks
+  // (FOR UPDATE) keep two writers of the same device from both deciding on an old version.
+  auto r = conn_.Exec(
+      std::string("WITH latest AS (SELECT DISTINCT ON (device_id) * FROM changes_in"
+                  "  ORDER BY device_id, version DESC, origin DESC),"
+                  " cur AS (SELECT d.device_id, d.version, d.origin FROM devices d"
+                  "  JOIN latest l USING (device_id) FOR UPDATE OF d),"
+                  " fresh AS (SELECT l.*, (c.device_id IS NOT NULL) AS existed FROM latest l"
+                  "  LEFT JOIN cur c USING (device_id)"
+                  "  LEFT JOIN device_tombstones t USING (device_id)"
+                  "  WHERE (c.device_id IS NULL OR (l.version, l.origin) > (c.version, c.origin))"
+                  "    AND (t.device_id IS NULL OR (l.version, l.origin) > (t.version, t.origin))),"
+                  " up AS (INSERT INTO devices (") +
+          kColumns + ", version, origin) SELECT " + kColumns +
+          ", version, origin FROM fresh WHERE NOT removed"
+          "  ON CONFLICT (device_id) DO UPDATE SET platform = excluded.platform,"
+          "  token = excluded.token, levels = excluded.levels, mylocation = excluded.mylocation,"
+          "  regions = excluded.regions, version = excluded.version, origin = excluded.origin,"
+          "  updated_at = now() RETURNING device_id),"
+          " del AS (DELETE FROM devices d USING fresh f WHERE f.removed"
+          "  AND d.device_id = f.device_id RETURNING d.device_id),"
+          " tomb AS (INSERT INTO device_tombstones (device_id, version, origin)"
+          "  SELECT device_id, version, origin FROM fresh WHERE removed"
+          "  ON CONFLICT (device_id) DO UPDATE SET version = excluded.version,"
+          "  origin = excluded.origin, removed_at = now() RETURNING device_id),"
+          " untomb AS (DELETE FROM device_tombstones t USING fresh f WHERE NOT f.removed"
+          "  AND t.device_id = f.device_id RETURNING t.device_id),"
+          " sync AS (UPDATE device_sync SET"
+          "  max_version = GREATEST(max_version, (SELECT COALESCE(max(version), 0) FROM fresh)),"
+          "  feed_position = CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE feed_position END"
+          "  WHERE id = 0 RETURNING 1)"
+          // Data-modifying CTEs run once whether or not the final SELECT reads them.
+          " SELECT ord, removed, existed FROM fresh",
+      {std::to_string(feed_position)});
+  if (!r) return fail(r.error());
+  for (int i = 0; i < r->rows(); ++i) {
+    auto ord = static_cast<size_t>(std::stoull(std::string(r->get(i, 0))));
+    bool removed = r->get(i, 1) == "t", existed = r->get(i, 2) == "t";
+    out.at(ord) = removed ? (existed ? ports::Applied::kRemoved : ports::Applied::kAbsent)
+                          : (existed ? ports::Applied::kUpdated : ports::Applied::kCreated);
   }
-  return {};
+  if (auto c = conn_.Exec("COMMIT"); !c) return fail(c.error());
+  return out;
 }
 
-Result<bool, Error> PostgresDeviceStore::Remove(const std::string& device_id) {
+Result<ports::DeviceSyncState, Error> PostgresDeviceStore::SyncState() {
   std::lock_guard lock(mu_);
   conn_.EnsureConnected();
-  auto r = conn_.Exec("DELETE FROM devices WHERE device_id = $1 RETURNING 1", {device_id});
+  auto r = conn_.Exec("SELECT feed_position, max_version FROM device_sync WHERE id = 0");
   if (!r) return Fail(r.error());
-  return r->rows() > 0;
+  if (r->rows() != 1) return Fail(Error{Error::Kind::kInternal, "device_sync has no row"});
+  return ports::DeviceSyncState{std::stoull(std::string(r->get(0, 0))),
+                                std::stoull(std::string(r->get(0, 1)))};
 }
 
 Result<std::optional<Device>, Error> PostgresDeviceStore::Get(const std::string& device_id) {

@@ -1,7 +1,9 @@
 #pragma once
 // DeviceStore on PostgreSQL (distributed mode, DESIGN §6): the system of record shared by
-// the region's processes. Schema by versioned migrations (migrations.hpp), bulk writes by
-// COPY into a temporary table and one INSERT ... ON CONFLICT, start-up load by COPY TO
+// the region's processes. Schema by versioned migrations (migrations.hpp), versioned writes
+// (ports::Supersedes, tombstones) by COPY into a temporary table and one statement that keeps
+// the newest change per device and applies it where it supersedes the row or tombstone,
+// start-up load by COPY TO
 // STDOUT (streamed, not materialised). One connection guarded by a mutex: the hot read path
 // (selection) runs on the in-memory index, not here. Thread-safe.
 #include <mutex>
@@ -18,9 +20,9 @@ class PostgresDeviceStore final : public ports::DeviceStore {
   /// throws std::runtime_error on failure (start-up only).
   explicit PostgresDeviceStore(const std::string& conninfo);
 
-  Result<bool, Error> Upsert(const domain::device::Device& d) override;
-  Result<void, Error> UpsertMany(std::span<const domain::device::Device> devices) override;
-  Result<bool, Error> Remove(const std::string& device_id) override;
+  Result<std::vector<ports::Applied>, Error> Apply(std::span<const ports::DeviceUpdate> changes,
+                                                   uint64_t feed_position) override;
+  Result<ports::DeviceSyncState, Error> SyncState() override;
   Result<std::optional<domain::device::Device>, Error> Get(const std::string& device_id) override;
   Result<size_t, Error> LoadAll(const std::function<void(domain::device::Device&&)>& fn) override;
 
@@ -38,5 +40,8 @@ std::vector<std::string> ParseRegionsArray(std::string_view literal);
 /// One COPY text line (with newline) for the columns device_id, platform, token, levels,
 /// mylocation, regions.
 void AppendCopyRow(const domain::device::Device& d, std::string& out);
+/// One COPY text line for a change: ord, removed, version, origin, then the device columns
+/// (a removal carries the id and empty defaults).
+void AppendChangeRow(size_t ord, const ports::DeviceUpdate& u, std::string& out);
 
 }  // namespace fanout::adapters::postgres

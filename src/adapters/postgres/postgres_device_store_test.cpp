@@ -9,6 +9,7 @@
 
 #include "adapters/postgres/migrations.hpp"
 #include "domain/device/index.hpp"
+#include "testing/device_store_contract.hpp"
 
 namespace fanout::adapters::postgres {
 namespace {
@@ -42,27 +43,22 @@ Device Dev(std::string id, Platform p = Platform::kFcm) {
   return d;
 }
 
-TEST_F(PgTest, UpsertGetRemoveAndSurviveReconnect) {
+TEST_F(PgTest, VersionedChangesConvergeAndTombstonesHold) {
+  PostgresDeviceStore store(Conninfo());
+  testing::ExpectVersionedApply(store, [](std::string id) { return Dev(std::move(id)); });
+}
+
+TEST_F(PgTest, ChangesSurviveReconnectWithEscapes) {
   {
     PostgresDeviceStore store(Conninfo());
-    auto r = store.Upsert(Dev("a"));
-    ASSERT_TRUE(r) << r.error().message;
-    EXPECT_TRUE(*r);  // new
     Device changed = Dev("a");
     changed.regions = {"110000000000"};
     changed.mylocation = true;
     changed.levels = {};
     changed.token = "odd\\token\twith\nescapes";
-    r = store.Upsert(changed);
-    ASSERT_TRUE(r);
-    EXPECT_FALSE(*r);  // replaced
-    auto rm = store.Remove("a");
-    ASSERT_TRUE(rm);
-    EXPECT_TRUE(*rm);
-    rm = store.Remove("a");
-    ASSERT_TRUE(rm);
-    EXPECT_FALSE(*rm);
-    ASSERT_TRUE(store.Upsert(changed));
+    EXPECT_EQ(testing::ApplyOne(store, testing::PutChange(Dev("a"), 1)), ports::Applied::kCreated);
+    EXPECT_EQ(testing::ApplyOne(store, testing::PutChange(changed, 2), 9),
+              ports::Applied::kUpdated);
   }
   PostgresDeviceStore store(Conninfo());  // restart: migrations are a no-op, data is there
   auto a = store.Get("a");
@@ -71,6 +67,9 @@ TEST_F(PgTest, UpsertGetRemoveAndSurviveReconnect) {
   EXPECT_TRUE((*a)->mylocation);
   EXPECT_TRUE((*a)->levels.empty());
   EXPECT_EQ((*a)->token, "odd\\token\twith\nescapes");
+  auto sync = store.SyncState();
+  ASSERT_TRUE(sync);
+  EXPECT_EQ(sync->feed_position, 9u);
   auto missing = store.Get("zzz");
   ASSERT_TRUE(missing);
   EXPECT_FALSE(missing->has_value());
@@ -80,16 +79,22 @@ TEST_F(PgTest, UpsertGetRemoveAndSurviveReconnect) {
   EXPECT_EQ(all[0].token, "odd\\token\twith\nescapes");  // COPY TO STDOUT unescaped
 }
 
-TEST_F(PgTest, UpsertManyIsOneCopyWhereTheLastOccurrenceWins) {
+std::vector<ports::DeviceUpdate> Changes(const std::vector<Device>& devices, uint64_t first) {
+  std::vector<ports::DeviceUpdate> out;
+  for (const Device& d : devices) out.push_back(testing::PutChange(d, first++));
+  return out;
+}
+
+TEST_F(PgTest, ABatchIsOneCopyWhereTheNewestVersionWins) {
   PostgresDeviceStore store(Conninfo());
   std::vector<Device> batch;
   for (int i = 0; i < 2500; ++i) batch.push_back(Dev("d" + std::to_string(i), Platform::kApns));
   Device again = Dev("d7", Platform::kFcm);
   again.levels = {{"AP4", 1}};
   again.regions = {"090000000000"};
-  batch.push_back(again);  // same id twice in one batch
-  ASSERT_TRUE(store.UpsertMany(batch));
-  ASSERT_TRUE(store.UpsertMany(std::vector<Device>{Dev("d1")}));  // updates an existing one
+  batch.push_back(again);  // same id twice in one batch, the later with the greater version
+  ASSERT_TRUE(store.Apply(Changes(batch, 1), 0));
+  ASSERT_TRUE(store.Apply(Changes({Dev("d1")}, 10000), 0));  // updates an existing one
   std::map<std::string, Device> loaded;
   auto n = store.LoadAll([&](Device&& d) { loaded[d.id] = std::move(d); });
   ASSERT_TRUE(n) << n.error().message;
@@ -107,14 +112,15 @@ TEST_F(PgTest, AFailedBatchLeavesNothingBehind) {
   Device bad = Dev("bad");
   bad.platform = static_cast<Platform>(7);  // violates devices_platform_known (0.2.0)
   batch.push_back(bad);
-  auto r = store.UpsertMany(batch);
+  auto r = store.Apply(Changes(batch, 1), 5);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("devices_platform_known"), std::string::npos)
       << r.error().message;
   auto ok = store.Get("ok1");
   ASSERT_TRUE(ok);
   EXPECT_FALSE(ok->has_value());
-  ASSERT_TRUE(store.UpsertMany(std::vector<Device>{Dev("ok1")}));  // connection still usable
+  EXPECT_EQ(store.SyncState()->feed_position, 0u);
+  ASSERT_TRUE(store.Apply(Changes({Dev("ok1")}, 1), 0));  // connection still usable
 }
 
 TEST_F(PgTest, RestartRebuildsTheSameSelection) {
@@ -144,7 +150,7 @@ TEST_F(PgTest, RestartRebuildsTheSameSelection) {
   domain::device::DeviceIndex live(8);
   {
     PostgresDeviceStore store(Conninfo());
-    ASSERT_TRUE(store.UpsertMany(devices));
+    ASSERT_TRUE(store.Apply(Changes(devices, 1), 0));
     for (const auto& d : devices) live.Upsert(d);
   }
   domain::device::DeviceIndex rebuilt(8);

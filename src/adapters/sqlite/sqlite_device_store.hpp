@@ -8,9 +8,6 @@
 
 #include "ports/device_store.hpp"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace fanout::adapters::sqlite {
 
 class Db;  // sqlite_db.hpp
@@ -24,20 +21,16 @@ class SqliteDeviceStore final : public ports::DeviceStore {
   SqliteDeviceStore(const SqliteDeviceStore&) = delete;
   SqliteDeviceStore& operator=(const SqliteDeviceStore&) = delete;
 
-  Result<bool, Error> Upsert(const domain::device::Device& d) override;
-  Result<void, Error> UpsertMany(std::span<const domain::device::Device> devices) override;
-  Result<bool, Error> Remove(const std::string& device_id) override;
+  Result<std::vector<ports::Applied>, Error> Apply(std::span<const ports::DeviceUpdate> changes,
+                                                   uint64_t feed_position) override;
+  Result<ports::DeviceSyncState, Error> SyncState() override;
   Result<std::optional<domain::device::Device>, Error> Get(const std::string& device_id) override;
   Result<size_t, Error> LoadAll(const std::function<void(domain::device::Device&&)>& fn) override;
 
  private:
-  Result<bool, Error> UpsertLocked(const domain::device::Device& d);
-  Error LastError(const char* what) const;
+  Result<ports::Applied, Error> ApplyOne(const ports::DeviceUpdate& u);
   std::mutex mu_;
-  std::unique_ptr<Db> owner_;       // the connection (WAL, synchronous=NORMAL)
-  sqlite3* db_ = nullptr;           // owner_'s handle
-  sqlite3_stmt* exists_ = nullptr;  // cached, guarded by mu_
-  sqlite3_stmt* upsert_ = nullptr;
+  std::unique_ptr<Db> db_;  // the connection (WAL, synchronous=NORMAL), guarded by mu_
 };
 
 }  // namespace fanout::adapters::sqlite
