@@ -19,6 +19,7 @@
 #include "app/messages.hpp"
 #include "app/processor.hpp"
 #include "app/queuer.hpp"
+#include "app/recovery.hpp"
 #include "app/registry.hpp"
 #include "app/sender.hpp"
 #include "domain/pipeline/report.hpp"
@@ -778,6 +779,49 @@ TEST_F(PipelineTest, RecoveryRebuildsCompletionAndWritesWhatTheCrashCutOff) {
   EXPECT_EQ(Report("alert-y").status, "processing");
   fresh.OnBatchDone("alert-y", "apns/all/0", 1);
   EXPECT_EQ(Report("alert-y").status, "done");
+}
+
+// Units are derived work (not journaled): after a restart, recovery re-publishes from the
+// stored plan exactly the units whose unit-queued is not in the log.
+TEST_F(PipelineTest, ResumeRepublishesOnlyTheUnitsNotQueuedBeforeTheCrash) {
+  auto plan = OneUnitPlan("alert-r");
+  plan->shards = kShards;
+  plan->units = 2 * 2 * kShards;
+  ASSERT_TRUE(plans_.PutIfAbsent(plan));
+  dp::Event e;
+  e.region = "r0";
+  e.alert_id = "alert-r";
+  e.type = EventType::kProcessed;
+  e.count = plan->units;
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kUnitQueued;
+  e.count = 0;
+  for (const char* unit : {"apns/all/0", "fcm/selected/3"}) {
+    e.unit = unit;
+    ASSERT_TRUE(log_.Append(e));
+  }
+  adapters::memory::MemoryBus restarted{adapters::memory::MemoryBus::Settings{1, 100000}};
+  Processor processor(region_, ProviderSettings{}, Pipeline(), decoder_, catalog_, archive_, plans_,
+                      log_, restarted, clock_, tracker_, &geometry_);
+  CompletionTracker fresh("r0", log_, clock_);
+  EXPECT_EQ(ResumeOpenAlerts(fresh, processor), std::vector<std::string>{"alert-r"});
+  std::mutex mu;
+  std::set<std::string> units;
+  restarted.Subscribe({UnitsSubject("regular"), "queuer", 1}, [&](const ports::BusMessage& m) {
+    EXPECT_TRUE(m.derived);
+    std::lock_guard lock(mu);
+    units.insert(DecodeUnitWork(m.payload)->unit);
+    return ports::WorkBus::Ack::Done();
+  });
+  for (int i = 0; i < 1000 && restarted.Pending() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  restarted.Stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(units.size(), 2u * 2u * kShards - 2u);
+  EXPECT_EQ(units.count("apns/all/0"), 0u);
+  EXPECT_EQ(units.count("fcm/selected/3"), 0u);
+  EXPECT_EQ(units.count("fcm/selected/2"), 1u);
 }
 
 }  // namespace

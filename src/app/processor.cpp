@@ -196,14 +196,15 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   return Planned(**stored, *stored == plan ? notes : "");
 }
 
-bool Processor::Resume(const std::string& alert_id) {
+bool Processor::Resume(const std::string& alert_id, const std::set<std::string>& queued) {
   auto plan = plans_.Get(alert_id);
   if (!plan) return false;
-  (void)Planned(*plan, "");  // a failure leaves the queued work; the next start retries
+  (void)Planned(*plan, "", queued);  // a failure leaves the queued work; the next start retries
   return true;
 }
 
-ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string& notes) {
+ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string& notes,
+                                       const std::set<std::string>& skip) {
   Event processed;
   processed.type = EventType::kProcessed;
   processed.alert_id = plan.alert_id;
@@ -214,18 +215,23 @@ ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string&
   if (!Record(processed)) return ports::WorkBus::Ack::Retry();
   tracker_.OnProcessed(plan.alert_id, plan.units);
   probe_.OnProcessed(plan.priority, "planned");
-  return PublishUnits(plan);
+  return PublishUnits(plan, skip);
 }
 
-ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan) {
+ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan,
+                                            const std::set<std::string>& skip) {
   for (int p = 0; p < domain::device::kPlatformCount; ++p) {
     for (int f = 0; f < domain::device::kFlowCount; ++f) {
       for (uint32_t s = 0; s < plan.shards; ++s) {
         std::string key = UnitKey{static_cast<domain::device::Platform>(p),
                                   static_cast<domain::device::Flow>(f), s}
                               .ToString();
-        auto r = bus_.Publish({UnitsSubject(plan.priority), "unit:" + plan.alert_id + ":" + key,
-                               Encode(UnitWork{plan.alert_id, key, plan.priority})});
+        if (skip.count(key)) continue;
+        // Derived work (not journaled): recovery re-publishes it from the stored plan.
+        ports::BusMessage unit{UnitsSubject(plan.priority), "unit:" + plan.alert_id + ":" + key,
+                               Encode(UnitWork{plan.alert_id, key, plan.priority})};
+        unit.derived = true;
+        auto r = bus_.Publish(std::move(unit));
         if (!r) return ports::WorkBus::Ack::Retry();  // dedup ids make the replay safe
       }
     }

@@ -3,6 +3,7 @@
 // msgType), resolves the area to municipalities, folds in the alerts an Update/Cancel
 // references, builds the payloads, stores the plan and emits one work item per fanout unit
 // (platform x flow x shard). Thread-safe (stateless between messages).
+#include <set>
 #include <string>
 
 #include "app/probe.hpp"
@@ -29,15 +30,18 @@ class Processor {
 
   /// Handles one `alerts.<priority>` message.
   ports::WorkBus::Ack Handle(const ports::BusMessage& msg);
-  /// Resumes an alert planned before (recovery after a restart): records `processed` if it
-  /// is missing and re-publishes the units (deduplicated by their message ids). False if
-  /// there is no stored plan.
-  bool Resume(const std::string& alert_id);
+  /// Resumes an alert planned before (recovery after a restart, later takeover): records
+  /// `processed` if it is missing and re-publishes the units not in `queued` (units are
+  /// derived work, not journaled: a unit whose `unit-queued` event is in the log has all its
+  /// batches durable, the others are selected again). False if there is no stored plan.
+  bool Resume(const std::string& alert_id, const std::set<std::string>& queued = {});
 
  private:
   /// Records `processed` for a stored plan and queues its units (idempotent).
-  ports::WorkBus::Ack Planned(const domain::pipeline::AlertPlan& plan, const std::string& notes);
-  ports::WorkBus::Ack PublishUnits(const domain::pipeline::AlertPlan& plan);
+  ports::WorkBus::Ack Planned(const domain::pipeline::AlertPlan& plan, const std::string& notes,
+                              const std::set<std::string>& skip = {});
+  ports::WorkBus::Ack PublishUnits(const domain::pipeline::AlertPlan& plan,
+                                   const std::set<std::string>& skip);
   /// Appends with this region's name and the time; false if the log refused (retry).
   bool Record(domain::pipeline::Event e);
   ports::WorkBus::Ack Quarantine(const std::string& alert_id, const std::string& hash,

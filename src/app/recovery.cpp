@@ -63,7 +63,7 @@ void RecordDeadLetter(const ports::WorkBus::DeadLetter& dead, const std::string&
 
 std::vector<std::string> ResumeOpenAlerts(CompletionTracker& tracker, Processor& processor) {
   std::vector<std::string> open = tracker.Recover();
-  for (const std::string& id : open) processor.Resume(id);
+  for (const std::string& id : open) processor.Resume(id, tracker.QueuedUnits(id));
   return open;
 }
 

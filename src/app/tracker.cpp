@@ -128,4 +128,15 @@ size_t CompletionTracker::Open() const {
   return n;
 }
 
+std::set<std::string> CompletionTracker::QueuedUnits(const std::string& alert_id) const {
+  std::lock_guard lock(mu_);
+  std::set<std::string> out;
+  auto it = alerts_.find(alert_id);
+  if (it == alerts_.end()) return out;
+  for (const auto& [key, unit] : it->second.units_by_key) {
+    if (unit.batches >= 0) out.insert(key);
+  }
+  return out;
+}
+
 }  // namespace fanout::app

@@ -35,6 +35,8 @@ class CompletionTracker {
 
   /// Alerts processed here and not yet done.
   size_t Open() const;
+  /// The units of an alert whose `unit-queued` is known (their batches are all published).
+  std::set<std::string> QueuedUnits(const std::string& alert_id) const;
 
  private:
   struct Unit {

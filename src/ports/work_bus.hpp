@@ -33,6 +33,10 @@ struct BusMessage {
   /// consumer also accepts, delivered only after a restart (push batches journal device ids
   /// without tokens; the sender looks the tokens up). Empty: the payload is stored.
   std::string durable_payload{};
+  /// Derived work: recreated from durable state by the publisher's own recovery (a unit from
+  /// its stored plan: Processor::Resume), so a durable adapter need not store it, nor its
+  /// acknowledgement. Delivered like any other message while the process runs.
+  bool derived = false;
 };
 
 class WorkBus {

@@ -69,7 +69,7 @@ Result<void, Error> MemoryBus::Publish(ports::BusMessage msg) {
   }
   if (!msg.msg_id.empty() && Seen(msg.msg_id)) return {};  // duplicate: delivered once
   // Journaled in order under the lock, so the journal's order is the publish order.
-  if (journal_) journal_->Add(msg, EpochMs() + std::max<int64_t>(msg.delay_ms, 0));
+  if (journal_ && !msg.derived) journal_->Add(msg, EpochMs() + std::max<int64_t>(msg.delay_ms, 0));
   msg.durable_payload.clear();  // in memory the full payload is delivered
   Queue& q = QueueFor(msg.subject);
   ++pending_;
@@ -144,7 +144,8 @@ void MemoryBus::Work(Queue* q, Subscription sub, Handler handler) {
     // Only subscriptions whose handlers act outside the system journal their deliveries
     // (durably, before the handler runs); for the others a redelivery is harmless and
     // counting it is not worth a write per message.
-    if (auto recorded = journal_ && sub.record_deliveries
+    const bool journaled = journal_ && !msg.derived;
+    if (auto recorded = journaled && sub.record_deliveries
                             ? journal_->Delivered(msg.msg_id, msg.deliveries, true)
                             : Result<void, Error>{};
         !recorded) {
@@ -158,7 +159,7 @@ void MemoryBus::Work(Queue* q, Subscription sub, Handler handler) {
       ack = Ack::GiveUp("gave up after " + std::to_string(msg.deliveries) + " deliveries");
     }
     if (ack.kind == Ack::Kind::kGiveUp) {
-      if (journal_) journal_->Finished(msg.msg_id);
+      if (journaled) journal_->Finished(msg.msg_id);
       DeadLettered(msg, sub, ack.reason);
       lock.lock();
       --pending_;
@@ -166,13 +167,13 @@ void MemoryBus::Work(Queue* q, Subscription sub, Handler handler) {
     }
     if (ack.kind == Ack::Kind::kRetry) {
       const int64_t delay = ack.delay_ms >= 0 ? ack.delay_ms : settings_.retry_delay_ms;
-      if (journal_) journal_->Rescheduled(msg.msg_id, EpochMs() + delay);
+      if (journaled) journal_->Rescheduled(msg.msg_id, EpochMs() + delay);
       lock.lock();
       if (stopping_) continue;  // stays pending: the journal delivers it after a restart
       q->delayed.emplace(SteadyClock::now() + std::chrono::milliseconds(delay), std::move(msg));
       continue;
     }
-    if (journal_) journal_->Finished(msg.msg_id);
+    if (journaled) journal_->Finished(msg.msg_id);
     lock.lock();
     --pending_;
   }

@@ -1,10 +1,16 @@
 #include "adapters/sqlite/sqlite_journals.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
 
 #include "adapters/sqlite/sqlite_db.hpp"
 #include "domain/pipeline/codec.hpp"
@@ -20,6 +26,7 @@ int64_t EpochMs() {
 constexpr uint64_t kPruneEvery = 4096;  // finished messages between two prunes
 constexpr int kGatherMs = 5;            // longest wait for more writes without a waiter
 constexpr size_t kGatherMax = 512;      // writes that end the wait early
+constexpr uint64_t kMarksTruncateBytes = 64 * 1024;  // marks file size worth a truncation
 // 4 KiB pages: batches are journaled as device ids (≈ 5 KB for 500), so few rows overflow;
 // 64 KiB pages (chosen while batches carried their tokens, 50-100 KB) made every commit
 // write and free whole 64 KiB buffers (malloc_consolidate in the profile) and measured
@@ -57,8 +64,51 @@ struct SqliteState::Waiter {
 };
 
 SqliteState::SqliteState(const std::filesystem::path& file, int64_t bus_retention_ms)
-    : db_(std::make_unique<Db>(file, kSchema)), retention_ms_(bus_retention_ms) {
+    : db_(std::make_unique<Db>(file, kSchema)),
+      retention_ms_(bus_retention_ms),
+      marks_path_(file.string() + "-marks") {
+  FoldMarks();
+  marks_fd_ = ::open(marks_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (marks_fd_ < 0) {
+    throw std::runtime_error("cannot open " + marks_path_.string() + ": " + std::strerror(errno));
+  }
   writer_ = std::thread([this] { WriterLoop(); });
+}
+
+void SqliteState::FoldMarks() {
+  std::ifstream in(marks_path_);
+  if (!in) return;
+  // "deliveries<TAB>msg_id\n" per mark; a last line without its newline is a torn write of
+  // a crashed process (its handler never ran: the write came first) and is ignored.
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!db_->Exec("BEGIN IMMEDIATE")) {
+    throw std::runtime_error("cannot fold " + marks_path_.string() + ": " +
+                             db_->LastError("begin").message);
+  }
+  for (size_t pos = 0; pos < content.size();) {
+    size_t nl = content.find('\n', pos);
+    if (nl == std::string::npos) break;
+    std::string_view line(content.data() + pos, nl - pos);
+    pos = nl + 1;
+    size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) continue;
+    StatementUse st(
+        db_->Statement("UPDATE messages SET deliveries=max(deliveries, ?) WHERE msg_id=?"));
+    st.Bind(1, static_cast<int64_t>(
+                   std::strtoll(std::string(line.substr(0, tab)).c_str(), nullptr, 10)));
+    st.Bind(2, line.substr(tab + 1));
+    if (!Done(st)) {
+      (void)db_->Exec("ROLLBACK");
+      throw std::runtime_error("cannot fold " + marks_path_.string() + ": " +
+                               db_->LastError("update").message);
+    }
+  }
+  if (!db_->Exec("COMMIT")) {
+    (void)db_->Exec("ROLLBACK");
+    throw std::runtime_error("cannot fold " + marks_path_.string());
+  }
+  in.close();
+  std::filesystem::resize_file(marks_path_, 0);
 }
 
 SqliteState::~SqliteState() {
@@ -68,19 +118,50 @@ SqliteState::~SqliteState() {
   }
   writer_cv_.notify_all();
   writer_.join();
+  if (marks_fd_ >= 0) ::close(marks_fd_);
+}
+
+void SqliteState::EnqueueLocked(Op op) {
+  queue_.emplace_back(std::move(op), nullptr);
+  // Nobody waits for this write: wake the writer only from idle, or when enough gathered
+  // (a wake-up per write costs more than the write).
+  wake_writer_ = writer_state_ == WriterState::kIdle ||
+                 (writer_state_ == WriterState::kGathering && queue_.size() >= kGatherMax);
 }
 
 void SqliteState::Enqueue(Op op) {
-  bool wake = false;
+  bool wake;
   {
     std::lock_guard lock(mu_);
-    queue_.emplace_back(std::move(op), nullptr);
-    // Nobody waits for this write: wake the writer only from idle, or when enough gathered
-    // (a wake-up per write costs more than the write).
-    wake = writer_state_ == WriterState::kIdle ||
-           (writer_state_ == WriterState::kGathering && queue_.size() >= kGatherMax);
+    EnqueueLocked(std::move(op));
+    wake = wake_writer_;
   }
   if (wake) writer_cv_.notify_one();
+}
+
+Result<void, Error> SqliteState::AppendMark(const std::string& msg_id, uint32_t deliveries) {
+  std::string line = std::to_string(deliveries) + '\t' + msg_id + '\n';
+  bool wake;
+  {
+    std::lock_guard lock(mu_);
+    ssize_t n = ::write(marks_fd_, line.data(), line.size());
+    if (n != static_cast<ssize_t>(line.size())) {
+      std::string why = n < 0 ? std::strerror(errno) : "short write";
+      // End a torn line so that the next mark starts on its own (FoldMarks skips the torn one).
+      if (n > 0 && ::write(marks_fd_, "\n", 1) != 1) why += " (the line stays torn)";
+      return Fail(Error{Error::Kind::kRetryLater, marks_path_.string() + ": " + why});
+    }
+    marks_bytes_ += line.size();
+    EnqueueLocked([msg_id, deliveries](Db& db) {
+      StatementUse st(db.Statement("UPDATE messages SET deliveries=? WHERE msg_id=?"));
+      st.Bind(1, static_cast<int64_t>(deliveries));
+      st.Bind(2, msg_id);
+      return Done(st);
+    });
+    wake = wake_writer_;
+  }
+  if (wake) writer_cv_.notify_one();
+  return {};
 }
 
 Result<void, Error> SqliteState::EnqueueAndWait(Op op) {
@@ -119,6 +200,7 @@ void SqliteState::WriterLoop() {
     writer_state_ = WriterState::kBusy;
     std::deque<std::pair<Op, std::shared_ptr<Waiter>>> batch;
     batch.swap(queue_);
+    const uint64_t marks_in_batch = marks_bytes_;  // every mark so far has its update here
     lock.unlock();
     // One transaction for everything that queued up meanwhile (group commit).
     bool ok = db_->Exec("BEGIN IMMEDIATE").has_value();
@@ -151,6 +233,10 @@ void SqliteState::WriterLoop() {
     writes_ += ok ? batch.size() : 0;
     failures_ += ok ? 0 : 1;
     last_error_ = ok ? "" : error;
+    // Every mark in the file is committed now (none appended since the swap): empty it.
+    if (ok && marks_bytes_ >= kMarksTruncateBytes && marks_bytes_ == marks_in_batch) {
+      if (::ftruncate(marks_fd_, 0) == 0) marks_bytes_ = 0;
+    }
     bool waiters = false;
     for (auto& [_, waiter] : batch) {
       if (!waiter) continue;
@@ -200,14 +286,13 @@ void SqliteState::BusView::Add(const ports::BusMessage& msg, int64_t due_epoch_m
 
 Result<void, Error> SqliteState::BusView::Delivered(const std::string& msg_id, uint32_t deliveries,
                                                     bool wait) {
-  Op op = [msg_id, deliveries](Db& db) {
+  if (wait) return s_.AppendMark(msg_id, deliveries);  // durable now, committed later
+  s_.Enqueue([msg_id, deliveries](Db& db) {
     StatementUse st(db.Statement("UPDATE messages SET deliveries=? WHERE msg_id=?"));
     st.Bind(1, static_cast<int64_t>(deliveries));
     st.Bind(2, msg_id);
     return Done(st);
-  };
-  if (wait) return s_.EnqueueAndWait(std::move(op));
-  s_.Enqueue(std::move(op));
+  });
   return {};
 }
 

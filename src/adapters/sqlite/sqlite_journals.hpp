@@ -9,9 +9,12 @@
 // One writer thread applies all writes in call order with group commit: whatever has queued
 // up while a transaction committed goes into the next one. So a handler's published
 // messages, events and plans are always durable before its acknowledgement (same order,
-// same file, atomic transactions), and callers that need durability now — a delivery mark
-// before a handler runs, ingest before it answers 202 — wait for the commit that carries
-// their write, shared with everybody else's.
+// same file, atomic transactions), and callers that need durability now — ingest before it
+// answers 202 — wait for the commit that carries their write, shared with everybody else's.
+// Delivery marks (written before a push handler runs) do not wait for a commit: each is one
+// append to `state.db-marks` (a write(2), durable against kill -9 like the WAL) and an
+// ordinary queued update; the file is folded into the database at the next start and
+// truncated whenever every mark in it is committed.
 // WAL with synchronous=NORMAL: a committed transaction survives kill -9 of the process (it
 // is in the WAL, which the next open replays); an operating-system crash or power loss may
 // lose the last few transactions. The constructor throws std::runtime_error if the file
@@ -59,6 +62,11 @@ class SqliteState {
   using Op = std::function<bool(Db&)>;  // false: the statement failed
   struct Waiter;
   void Enqueue(Op op);
+  void EnqueueLocked(Op op);  // mu_ held; true: wake the writer
+  /// Appends a delivery mark to the marks file and queues its update (one step under mu_).
+  Result<void, Error> AppendMark(const std::string& msg_id, uint32_t deliveries);
+  /// At start: applies the marks file to `messages` and empties it.
+  void FoldMarks();
   Result<void, Error> EnqueueAndWait(Op op);
   void WriterLoop();
 
@@ -111,6 +119,10 @@ class SqliteState {
   std::deque<std::pair<Op, std::shared_ptr<Waiter>>> queue_;
   bool stopping_ = false;
   std::string last_error_;  // of the last failed transaction, cleared by a good one
+  std::filesystem::path marks_path_;
+  int marks_fd_ = -1;         // O_APPEND; written and truncated under mu_
+  uint64_t marks_bytes_ = 0;  // appended since the last truncation
+  bool wake_writer_ = false;  // set by EnqueueLocked
   uint64_t failures_ = 0, transactions_ = 0, writes_ = 0, finished_since_prune_ = 0;
   std::thread writer_;
 };

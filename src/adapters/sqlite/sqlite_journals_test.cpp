@@ -87,6 +87,43 @@ TEST_F(JournalTest, UnacknowledgedMessagesComeBackWithTheirDeliveryCount) {
   EXPECT_EQ(bus.Pending(), 2u);
 }
 
+// A delivery mark is an append to state.db-marks before the handler runs; its database
+// update is committed later. A process killed in between leaves the mark in the file only:
+// the next start folds it in (a torn last line, a write cut by the kill, is ignored).
+TEST_F(JournalTest, DeliveryMarksOnlyInTheMarksFileAreFoldedInAtStart) {
+  {
+    SqliteState state(dir_ / "state.db");
+    state.bus().Add({"s", "m1", "x"}, 0);
+    state.bus().Add({"s", "m2", "y"}, 0);
+    state.bus().Add({"s", "m3", "z"}, 0);
+    ASSERT_TRUE(state.Flush());
+  }
+  {
+    std::ofstream marks(dir_ / "state.db-marks", std::ios::app);
+    marks << "1\tm1\n2\tm1\n1\tm2\n7\tm3";  // m3's line was cut by the kill
+  }
+  {
+    SqliteState state(dir_ / "state.db");
+    EXPECT_EQ(std::filesystem::file_size(dir_ / "state.db-marks"), 0u);  // folded, emptied
+    auto left = state.bus().LoadUnfinished();
+    ASSERT_TRUE(left);
+    ASSERT_EQ(left->size(), 3u);
+    EXPECT_EQ((*left)[0].message.deliveries, 2u);
+    EXPECT_EQ((*left)[1].message.deliveries, 1u);
+    EXPECT_EQ((*left)[2].message.deliveries, 0u);
+    // A mark written now is in the file at once, before any commit.
+    ASSERT_TRUE(state.bus().Delivered("m2", 2, true));
+    std::ifstream in(dir_ / "state.db-marks");
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "2\tm2");
+  }
+  SqliteState state(dir_ / "state.db");
+  auto left = state.bus().LoadUnfinished();
+  ASSERT_TRUE(left);
+  EXPECT_EQ((*left)[1].message.deliveries, 2u);
+}
+
 TEST_F(JournalTest, RecoveredMessagesDueNowAreDeliveredAgain) {
   {
     SqliteState state(dir_ / "state.db");
