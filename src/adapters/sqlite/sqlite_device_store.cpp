@@ -106,6 +106,8 @@ SqliteDeviceStore::SqliteDeviceStore(const std::filesystem::path& file)
         "ALTER TABLE devices ADD COLUMN origin TEXT NOT NULL DEFAULT '';");
     if (!r) throw std::runtime_error("device store " + file.string() + ": " + r.error().message);
   }
+  StatementUse st(db_->Statement("SELECT EXISTS(SELECT 1 FROM device_tombstones)"));
+  any_tombstones_ = st.Step() == SQLITE_ROW && st.Int(0) != 0;
 }
 
 SqliteDeviceStore::~SqliteDeviceStore() = default;
@@ -130,7 +132,7 @@ Result<ports::Applied, Error> SqliteDeviceStore::ApplyOne(const ports::DeviceUpd
   if (*row == Held::kNewer) return ports::Applied::kStale;
   const bool present = *row == Held::kFound;
   bool tombstone = false;
-  if (!present) {
+  if (!present && any_tombstones_) {  // most stores never saw a removal: skip the lookup
     auto t = held("SELECT version, origin FROM device_tombstones WHERE device_id=?");
     if (!t) return Fail(t.error());
     if (*t == Held::kNewer) return ports::Applied::kStale;
@@ -173,6 +175,7 @@ Result<ports::Applied, Error> SqliteDeviceStore::ApplyOne(const ports::DeviceUpd
   st.Bind(2, version);
   st.Bind(3, u.origin_region);
   if (st.Step() != SQLITE_DONE) return Fail(db_->LastError("write tombstone"));
+  any_tombstones_ = true;
   return present ? ports::Applied::kRemoved : ports::Applied::kAbsent;
 }
 

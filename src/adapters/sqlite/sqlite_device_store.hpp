@@ -30,7 +30,8 @@ class SqliteDeviceStore final : public ports::DeviceStore {
  private:
   Result<ports::Applied, Error> ApplyOne(const ports::DeviceUpdate& u);
   std::mutex mu_;
-  std::unique_ptr<Db> db_;  // the connection (WAL, synchronous=NORMAL), guarded by mu_
+  std::unique_ptr<Db> db_;       // the connection (WAL, synchronous=NORMAL), guarded by mu_
+  bool any_tombstones_ = false;  // guarded by mu_ (false: no tombstone lookups needed)
 };
 
 }  // namespace fanout::adapters::sqlite
