@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test suite: installs what is missing, builds everything with ASan+UBSan (strict: a
 # listed test file that is missing fails the build) and runs every test: unit tests (no
-# services), the end-to-end CLI tests, and the service-backed tests (PostgreSQL) against
-# servers this script starts and stops itself.
+# services), the end-to-end CLI tests, and the service-backed tests (PostgreSQL, NATS
+# JetStream) against servers this script starts and stops itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-services
@@ -15,5 +15,9 @@ ctest --preset asan --label-exclude 'pg|nats'
 if ctest --test-dir build/asan -N -L pg | grep -q "Total Tests: [1-9]"; then
   echo "== PostgreSQL-backed tests" >&2
   scripts/with-postgres.sh ctest --test-dir build/asan --output-on-failure -L pg
+fi
+if ctest --test-dir build/asan -N -L nats | grep -q "Total Tests: [1-9]"; then
+  echo "== JetStream-backed tests" >&2
+  scripts/with-nats.sh ctest --test-dir build/asan --output-on-failure -L nats
 fi
 echo "== all tests passed" >&2

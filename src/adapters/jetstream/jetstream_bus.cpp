@@ -1,0 +1,303 @@
+#include "adapters/jetstream/jetstream_bus.hpp"
+
+#include <nats/nats.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace fanout::adapters::jetstream {
+
+namespace {
+
+constexpr const char* kNotBefore = "Fanout-Not-Before";  // epoch ms of a delayed message
+
+int64_t EpochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error NatsError(const std::string& what, natsStatus s, jsErrCode js = static_cast<jsErrCode>(0)) {
+  std::string msg = what + ": " + natsStatus_GetText(s);
+  if (js != 0) msg += " (JetStream error " + std::to_string(static_cast<int>(js)) + ")";
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') {
+    msg += ": " + std::string(last);
+  }
+  auto kind = (s == NATS_TIMEOUT || s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ||
+               s == NATS_NOT_YET_CONNECTED || s == NATS_NO_RESPONDERS)
+                  ? Error::Kind::kRetryLater
+                  : Error::Kind::kInternal;
+  return Error{kind, msg};
+}
+
+}  // namespace
+
+struct JetStreamBus::Impl {
+  JetStreamSettings settings;
+  natsConnection* conn = nullptr;
+  jsCtx* js = nullptr;
+
+  mutable std::mutex mu;
+  std::set<std::string> streams;  // ensured by this process
+  DeadLetterSink dead_letters;
+  std::atomic<bool> stopping{false};
+  std::vector<std::thread> threads;
+
+  ~Impl() {
+    if (js) jsCtx_Destroy(js);
+    if (conn) natsConnection_Destroy(conn);
+  }
+
+  std::string StreamName(const std::string& subject) const {
+    std::string name = settings.stream_prefix + "_";
+    for (char c : subject) {
+      name += std::isalnum(static_cast<unsigned char>(c))
+                  ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                  : '_';
+    }
+    return name;
+  }
+
+  // Creates the subject's work-queue stream unless this process already did (an existing
+  // stream with the same configuration is fine: several processes start in any order).
+  Result<std::string, Error> EnsureStream(const std::string& subject) {
+    std::string name = StreamName(subject);
+    {
+      std::lock_guard lock(mu);
+      if (streams.count(name)) return name;
+    }
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name.c_str();
+    const char* subjects[] = {subject.c_str()};
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Retention = js_WorkQueuePolicy;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = settings.replicas;
+    cfg.Duplicates = settings.dedup_window_ms * 1'000'000;  // nanoseconds
+    jsStreamInfo* info = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_AddStream(&info, js, &cfg, nullptr, &jerr);
+    if (info) jsStreamInfo_Destroy(info);
+    if (s != NATS_OK && jerr != JSStreamNameExistErr) {
+      return Fail(NatsError("create stream " + name, s, jerr));
+    }
+    std::lock_guard lock(mu);
+    streams.insert(name);
+    return name;
+  }
+
+  void Work(const Subscription& sub, const Handler& handler);
+  void Deliver(natsMsg* m, const Subscription& sub, const Handler& handler);
+  void DeadLetter(const ports::BusMessage& msg, const Subscription& sub, const std::string& why);
+};
+
+Result<std::unique_ptr<JetStreamBus>, Error> JetStreamBus::Connect(
+    const JetStreamSettings& settings) {
+  auto impl = std::make_unique<Impl>();
+  impl->settings = settings;
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, settings.url.c_str());
+  // Reconnect for ever: a restarted server is waited for, not a reason to stop.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  if (s == NATS_OK) s = natsConnection_Connect(&impl->conn, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) return Fail(NatsError("connect to " + settings.url, s));
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 5000;
+  s = natsConnection_JetStream(&impl->js, impl->conn, &jo);
+  if (s != NATS_OK) return Fail(NatsError("JetStream context", s));
+  return std::unique_ptr<JetStreamBus>(new JetStreamBus(std::move(impl)));
+}
+
+JetStreamBus::JetStreamBus(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+JetStreamBus::~JetStreamBus() { Stop(); }
+
+std::string JetStreamBus::StreamFor(const std::string& subject) const {
+  return impl_->StreamName(subject);
+}
+
+Result<void, Error> JetStreamBus::Publish(ports::BusMessage msg) {
+  auto stream = impl_->EnsureStream(msg.subject);
+  if (!stream) return Fail(stream.error());
+  natsMsg* m = nullptr;
+  natsStatus s = natsMsg_Create(&m, msg.subject.c_str(), nullptr, msg.payload.data(),
+                                static_cast<int>(msg.payload.size()));
+  if (s == NATS_OK && msg.delay_ms > 0) {
+    s = natsMsgHeader_Set(m, kNotBefore, std::to_string(EpochMs() + msg.delay_ms).c_str());
+  }
+  if (s != NATS_OK) {
+    natsMsg_Destroy(m);
+    return Fail(NatsError("message for " + msg.subject, s));
+  }
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  if (!msg.msg_id.empty()) po.MsgId = msg.msg_id.c_str();  // Nats-Msg-Id: dedup window
+  po.ExpectStream = stream->c_str();
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  // Synchronous: the message is stored (replicated) when this returns, so a handler's
+  // outputs are durable before it acknowledges its input, and Flush() has nothing to wait for.
+  s = js_PublishMsg(&ack, impl_->js, m, &po, &jerr);
+  natsMsg_Destroy(m);
+  if (ack) jsPubAck_Destroy(ack);
+  if (s != NATS_OK) return Fail(NatsError("publish to " + msg.subject, s, jerr));
+  return {};
+}
+
+Result<void, Error> JetStreamBus::Flush() { return {}; }
+
+void JetStreamBus::Subscribe(const Subscription& subscription, Handler handler) {
+  if (auto stream = impl_->EnsureStream(subscription.subject); !stream) {
+    std::fprintf(stderr, "jetstream: %s\n", stream.error().message.c_str());
+  }
+  std::lock_guard lock(impl_->mu);
+  for (int i = 0; i < subscription.workers; ++i) {
+    impl_->threads.emplace_back([this, subscription, handler] {
+      std::string name = "js:" + subscription.subject.substr(0, subscription.subject.find('.'));
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      impl_->Work(subscription, handler);
+    });
+  }
+}
+
+void JetStreamBus::Impl::Work(const Subscription& sub, const Handler& handler) {
+  const std::string stream = StreamName(sub.subject);
+  natsSubscription* ns = nullptr;
+  // Each worker binds its own pull subscription to the durable consumer (created by the
+  // first one, with the same configuration by every process).
+  while (!stopping && ns == nullptr) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = settings.ack_wait_ms * 1'000'000;
+    so.Config.MaxAckPending = 10000;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_PullSubscribe(&ns, js, sub.subject.c_str(), sub.consumer.c_str(), nullptr,
+                                    &so, &jerr);
+    if (s != NATS_OK) {
+      ns = nullptr;
+      std::fprintf(stderr, "jetstream: %s (retrying)\n",
+                   NatsError("consumer " + sub.consumer + " on " + stream, s, jerr)
+                       .message.c_str());
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+  while (!stopping) {
+    natsMsgList list{nullptr, 0};
+    natsStatus s = natsSubscription_Fetch(&list, ns, 1, settings.fetch_wait_ms, nullptr);
+    if (s == NATS_OK) {
+      for (int i = 0; i < list.Count; ++i) Deliver(list.Msgs[i], sub, handler);
+      natsMsgList_Destroy(&list);
+    } else if (s != NATS_TIMEOUT) {
+      // Disconnected or the consumer is gone for a moment: the library reconnects.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  // Unsubscribing a pull subscription bound to a durable leaves the consumer in place.
+  natsSubscription_Destroy(ns);
+}
+
+void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Handler& handler) {
+  ports::BusMessage msg;
+  msg.subject = natsMsg_GetSubject(m);
+  msg.payload.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id) msg.msg_id = id;
+  uint64_t delivered = 1;
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, m) == NATS_OK && meta) {
+    delivered = meta->NumDelivered;
+    jsMsgMetaData_Destroy(meta);
+  }
+  // A delayed message (a retry published for later) waits on the server, not here: NAK with
+  // the remaining delay. That early delivery is not one of the handler's.
+  const char* not_before = nullptr;
+  if (natsMsgHeader_Get(m, kNotBefore, &not_before) == NATS_OK && not_before) {
+    int64_t due = std::strtoll(not_before, nullptr, 10);
+    int64_t now = EpochMs();
+    if (due > now) {
+      (void)natsMsg_NakWithDelay(m, due - now, nullptr);
+      return;
+    }
+    if (delivered > 1) --delivered;
+  }
+  msg.deliveries = static_cast<uint32_t>(delivered);
+  Ack ack = handler(msg);
+  if (ack.kind == Ack::Kind::kRetry && sub.max_deliver > 0 && msg.deliveries >= sub.max_deliver) {
+    ack = Ack::GiveUp("gave up after " + std::to_string(msg.deliveries) + " deliveries");
+  }
+  switch (ack.kind) {
+    case Ack::Kind::kDone:
+      // Synchronous: once the handler's work is acknowledged it is not redelivered.
+      (void)natsMsg_AckSync(m, nullptr, nullptr);
+      break;
+    case Ack::Kind::kRetry:
+      (void)natsMsg_NakWithDelay(m, ack.delay_ms >= 0 ? ack.delay_ms : settings.retry_delay_ms,
+                                 nullptr);
+      break;
+    case Ack::Kind::kGiveUp:
+      DeadLetter(msg, sub, ack.reason);
+      (void)natsMsg_Term(m, nullptr);  // after the dead letter is recorded: never lost
+      break;
+  }
+}
+
+void JetStreamBus::Impl::DeadLetter(const ports::BusMessage& msg, const Subscription& sub,
+                                    const std::string& why) {
+  DeadLetterSink sink;
+  {
+    std::lock_guard lock(mu);
+    sink = dead_letters;
+  }
+  if (sink) {
+    sink(ports::WorkBus::DeadLetter{msg, sub.consumer, why});
+  } else {
+    std::fprintf(stderr, "jetstream: dead letter %s on %s (%s): %s\n", msg.msg_id.c_str(),
+                 msg.subject.c_str(), sub.consumer.c_str(), why.c_str());
+  }
+}
+
+void JetStreamBus::OnDeadLetter(DeadLetterSink sink) {
+  std::lock_guard lock(impl_->mu);
+  impl_->dead_letters = std::move(sink);
+}
+
+size_t JetStreamBus::Pending() const {
+  std::set<std::string> streams;
+  {
+    std::lock_guard lock(impl_->mu);
+    streams = impl_->streams;
+  }
+  size_t n = 0;
+  for (const std::string& name : streams) {
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, impl_->js, name.c_str(), nullptr, nullptr) == NATS_OK && info) {
+      n += static_cast<size_t>(info->State.Msgs);
+      jsStreamInfo_Destroy(info);
+    }
+  }
+  return n;
+}
+
+void JetStreamBus::Stop() {
+  impl_->stopping = true;
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(impl_->mu);
+    threads.swap(impl_->threads);
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace fanout::adapters::jetstream

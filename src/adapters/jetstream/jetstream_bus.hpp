@@ -1,0 +1,64 @@
+#pragma once
+// WorkBus on NATS JetStream (DESIGN §6, distributed engine): one work-queue stream per
+// subject (`alerts.high`, `batches.regular.apns`, ...: priorities and platforms never share a
+// stream), durable pull consumers named by Subscription::consumer (processes with the same
+// name share the queue, each message goes to one of them), explicit acks, `Nats-Msg-Id`
+// dedup over a window longer than any retry, NAK with delay for retries, Term + a dead letter
+// for give-up and max-deliver. The delivery count is the server's (persisted with the
+// consumer), so `record_deliveries` costs nothing extra here. Vendor headers stay in the .cpp.
+// Thread-safe.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ports/work_bus.hpp"
+
+namespace fanout::adapters::jetstream {
+
+struct JetStreamSettings {
+  std::string url = "nats://127.0.0.1:4222";
+  /// Stream names are this prefix + the subject in capitals ("FANOUT_BATCHES_HIGH_APNS").
+  std::string stream_prefix = "FANOUT";
+  int replicas = 1;
+  /// `Nats-Msg-Id` dedup window: longer than any retry chain of one message.
+  int64_t dedup_window_ms = 2 * 3600 * 1000;
+  /// A delivery not acknowledged within this is redelivered (to any consumer).
+  int64_t ack_wait_ms = 30000;
+  /// Retry delay when a handler does not name one.
+  int64_t retry_delay_ms = 1000;
+  /// Longest wait of one fetch (bounds how long Stop() takes).
+  int64_t fetch_wait_ms = 500;
+};
+
+class JetStreamBus final : public ports::WorkBus {
+ public:
+  /// Connects; an unreachable server is an error (start-up).
+  static Result<std::unique_ptr<JetStreamBus>, Error> Connect(const JetStreamSettings& settings);
+  ~JetStreamBus() override;
+  JetStreamBus(const JetStreamBus&) = delete;
+  JetStreamBus& operator=(const JetStreamBus&) = delete;
+
+  Result<void, Error> Publish(ports::BusMessage msg) override;
+  Result<void, Error> Flush() override;
+  void Subscribe(const Subscription& subscription, Handler handler) override;
+  void OnDeadLetter(DeadLetterSink sink) override;
+  /// Messages stored and not yet acknowledged in the streams this bus has used (shared with
+  /// every other process on them: a work-queue stream holds exactly the unacknowledged ones).
+  size_t Pending() const override;
+  void Stop() override;
+
+  /// The stream that holds `subject`.
+  std::string StreamFor(const std::string& subject) const;
+
+ private:
+  struct Impl;
+  explicit JetStreamBus(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fanout::adapters::jetstream
