@@ -33,6 +33,8 @@ struct JetStreamSettings {
   int64_t retry_delay_ms = 1000;
   /// Longest wait of one fetch (bounds how long Stop() takes).
   int64_t fetch_wait_ms = 500;
+  /// Messages a worker fetches at once (handled one after the other).
+  int fetch_batch = 8;
 };
 
 class JetStreamBus final : public ports::WorkBus {

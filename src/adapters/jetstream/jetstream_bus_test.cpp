@@ -43,7 +43,8 @@ class JetStreamTest : public ::testing::Test {
   template <typename F>
   static bool WaitFor(F done, int ms = 10000) {
     auto end = Clock::now() + std::chrono::milliseconds(ms);
-    while (!done() && Clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (!done() && Clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return done();
   }
 };
@@ -189,8 +190,8 @@ TEST_F(JetStreamTest, ADelayedMessageIsNotDeliveredBeforeItsTime) {
   std::atomic<int64_t> after_ms{-1};
   std::atomic<uint32_t> deliveries{0};
   bus->Subscribe({"work.e", "c", 1}, [&](const BusMessage& m) {
-    after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - published)
-                   .count();
+    after_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - published).count();
     deliveries = m.deliveries;
     return WorkBus::Ack::Done();
   });
