@@ -36,10 +36,18 @@ Error NatsError(const std::string& what, natsStatus s, jsErrCode js = static_cas
 
 }  // namespace
 
+// The bus (its Impl) whose handler this thread is running: its publishes are asynchronous
+// and completed before the handler's input is acknowledged. Null outside handlers.
+thread_local const void* tl_handler_bus = nullptr;
+
 struct JetStreamBus::Impl {
   JetStreamSettings settings;
   natsConnection* conn = nullptr;
   jsCtx* js = nullptr;
+
+  // Asynchronous publishes the server refused or did not confirm (never reset: a handler
+  // compares it before and after, so any failure in its window makes it retry its input).
+  std::atomic<uint64_t> async_failures{0};
 
   mutable std::mutex mu;
   std::set<std::string> streams;  // ensured by this process
@@ -92,6 +100,29 @@ struct JetStreamBus::Impl {
     return name;
   }
 
+  static void OnAsyncError(jsCtx*, jsPubAckErr* pae, void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    self->async_failures.fetch_add(1);
+    std::fprintf(stderr, "jetstream: an asynchronous publish to %s failed: %s %s\n",
+                 pae && pae->Msg ? natsMsg_GetSubject(pae->Msg) : "?",
+                 natsStatus_GetText(pae ? pae->Err : NATS_ERR),
+                 pae && pae->ErrText ? pae->ErrText : "");
+  }
+
+  // Waits until every asynchronous publish of this connection is confirmed; false if one
+  // was not (refused, or unconfirmed within the wait: taken back, dedup covers a late one).
+  bool CompleteAsync() {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 30000;
+    natsStatus s = js_PublishAsyncComplete(js, &po);
+    if (s == NATS_OK) return true;
+    natsMsgList pending{nullptr, 0};
+    if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) natsMsgList_Destroy(&pending);
+    async_failures.fetch_add(1);
+    return false;
+  }
+
   void Work(const Subscription& sub, const Handler& handler);
   void Deliver(natsMsg* m, const Subscription& sub, const Handler& handler);
   void DeadLetter(const ports::BusMessage& msg, const Subscription& sub, const std::string& why);
@@ -113,6 +144,10 @@ Result<std::unique_ptr<JetStreamBus>, Error> JetStreamBus::Connect(
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = 5000;
+  jo.PublishAsync.MaxPending = 4096;
+  jo.PublishAsync.StallWait = 10000;  // the default 200 ms times out under load (stack.md)
+  jo.PublishAsync.ErrHandler = &Impl::OnAsyncError;
+  jo.PublishAsync.ErrHandlerClosure = impl.get();
   s = natsConnection_JetStream(&impl->js, impl->conn, &jo);
   if (s != NATS_OK) return Fail(NatsError("JetStream context", s));
   return std::unique_ptr<JetStreamBus>(new JetStreamBus(std::move(impl)));
@@ -143,6 +178,14 @@ Result<void, Error> JetStreamBus::Publish(ports::BusMessage msg) {
   jsPubOptions_Init(&po);
   if (!msg.msg_id.empty()) po.MsgId = msg.msg_id.c_str();  // Nats-Msg-Id: dedup window
   po.ExpectStream = stream->c_str();
+  if (tl_handler_bus == impl_.get()) {
+    // Inside a handler: asynchronous, confirmed before the handler's input is acknowledged
+    // (Impl::Deliver), so a stage's outputs stream out while it works.
+    s = js_PublishMsgAsync(impl_->js, &m, &po);
+    natsMsg_Destroy(m);  // no-op when the library took it
+    if (s != NATS_OK) return Fail(NatsError("publish to " + msg.subject, s));
+    return {};
+  }
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   // Synchronous: the message is stored (replicated) when this returns, so a handler's
@@ -154,7 +197,13 @@ Result<void, Error> JetStreamBus::Publish(ports::BusMessage msg) {
   return {};
 }
 
-Result<void, Error> JetStreamBus::Flush() { return {}; }
+Result<void, Error> JetStreamBus::Flush() {
+  // Publishes outside handlers are synchronous; inside one, complete the asynchronous ones.
+  if (tl_handler_bus == impl_.get() && !impl_->CompleteAsync()) {
+    return Fail(Error{Error::Kind::kRetryLater, "jetstream: a publish was not confirmed"});
+  }
+  return {};
+}
 
 void JetStreamBus::Subscribe(const Subscription& subscription, Handler handler) {
   if (auto stream = impl_->EnsureStream(subscription.subject); !stream) {
@@ -236,7 +285,15 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
     if (delivered > 1) --delivered;
   }
   msg.deliveries = static_cast<uint32_t>(delivered);
+  const uint64_t failures_before = async_failures.load();
+  tl_handler_bus = this;
   Ack ack = handler(msg);
+  tl_handler_bus = nullptr;
+  // The handler's outputs are durable before its input is acknowledged: if one of them (or
+  // anybody's in the meantime) failed, the input is tried again (outputs are deduplicated).
+  if (!CompleteAsync() || async_failures.load() != failures_before) {
+    if (ack.kind != Ack::Kind::kRetry) ack = Ack::Retry(settings.retry_delay_ms);
+  }
   if (ack.kind == Ack::Kind::kRetry && sub.max_deliver > 0 && msg.deliveries >= sub.max_deliver) {
     ack = Ack::GiveUp("gave up after " + std::to_string(msg.deliveries) + " deliveries");
   }
@@ -275,6 +332,17 @@ void JetStreamBus::Impl::DeadLetter(const ports::BusMessage& msg, const Subscrip
 void JetStreamBus::OnDeadLetter(DeadLetterSink sink) {
   std::lock_guard lock(impl_->mu);
   impl_->dead_letters = std::move(sink);
+}
+
+Result<uint64_t, Error> JetStreamBus::Depth(const std::string& subject) const {
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const std::string name = impl_->StreamName(subject);
+  natsStatus s = js_GetStreamInfo(&info, impl_->js, name.c_str(), nullptr, &jerr);
+  if (s != NATS_OK || !info) return Fail(NatsError("stream info " + name, s, jerr));
+  uint64_t n = info->State.Msgs;
+  jsStreamInfo_Destroy(info);
+  return n;
 }
 
 size_t JetStreamBus::Pending() const {

@@ -56,6 +56,9 @@ class JetStreamBus final : public ports::WorkBus {
 
   /// The stream that holds `subject`.
   std::string StreamFor(const std::string& subject) const;
+  /// Messages waiting (stored, not acknowledged) on `subject`, from the server (queue depth
+  /// for metrics and tests). An error if the stream does not exist.
+  Result<uint64_t, Error> Depth(const std::string& subject) const;
 
  private:
   struct Impl;

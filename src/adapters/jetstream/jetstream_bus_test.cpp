@@ -201,6 +201,34 @@ TEST_F(JetStreamTest, ADelayedMessageIsNotDeliveredBeforeItsTime) {
   EXPECT_EQ(deliveries, 1u);  // the early hand-back is not one of the handler's deliveries
 }
 
+// A stage (the queuer) publishes many outputs from its handler: asynchronously, all confirmed
+// before its input is acknowledged, so an acknowledged input always has durable outputs.
+TEST_F(JetStreamTest, AHandlersOutputsAreStoredBeforeItsInputIsAcknowledged) {
+  auto stage = Bus(), observer = Bus();
+  ASSERT_TRUE(stage && observer);
+  constexpr int kOutputs = 300;
+  ASSERT_TRUE(stage->Publish({"work.unit", "unit-1", ""}));
+  std::atomic<int> failed{0};
+  stage->Subscribe({"work.unit", "queuer", 1}, [&](const BusMessage&) {
+    for (int i = 0; i < kOutputs; ++i) {
+      if (!stage->Publish({"work.batch", "batch-" + std::to_string(i), std::string(500, 'b')}))
+        ++failed;
+    }
+    return WorkBus::Ack::Done();
+  });
+  // Watch the unit's queue: the moment it is empty (acknowledged), every batch is stored.
+  uint64_t batches_when_acked = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    auto unit = observer->Depth("work.unit");
+    if (!unit || *unit != 0) return false;
+    batches_when_acked = observer->Depth("work.batch").value_or(0);
+    return true;
+  }));
+  stage->Stop();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(batches_when_acked, static_cast<uint64_t>(kOutputs));
+}
+
 TEST(JetStreamConnect, AnUnreachableServerIsAClearError) {
   JetStreamSettings s;
   s.url = "nats://127.0.0.1:1";
