@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 
@@ -54,6 +55,38 @@ struct JetStreamBus::Impl {
   DeadLetterSink dead_letters;
   std::atomic<bool> stopping{false};
   std::vector<std::thread> threads;
+
+  // Messages fetched and not yet answered: the ticker tells the server every third of the
+  // ack wait that they are in progress, so a long batch is not redelivered to another
+  // process while this one still works on it (a dead process stops ticking).
+  std::mutex working_mu;
+  std::map<natsMsg*, std::chrono::steady_clock::time_point> working;  // since when
+  std::condition_variable ticker_cv;
+  std::thread ticker;
+
+  void Working(natsMsg* m) {
+    std::lock_guard lock(working_mu);
+    working.emplace(m, std::chrono::steady_clock::now());
+  }
+  void Answered(natsMsg* m) {
+    std::lock_guard lock(working_mu);  // the ticker is not touching m after this
+    working.erase(m);
+  }
+  void Tick() {
+    const auto every = std::chrono::milliseconds(std::max<int64_t>(settings.ack_wait_ms / 3, 10));
+    std::unique_lock lock(working_mu);
+    while (!stopping) {
+      ticker_cv.wait_for(lock, every, [&] { return stopping.load(); });
+      // Up to max_working_ms: a handler that hangs longer is presumed stuck and its message
+      // goes to another process after the ack wait, as if this one had died.
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& [m, since] : working) {
+        if (now - since < std::chrono::milliseconds(settings.max_working_ms)) {
+          (void)natsMsg_InProgress(m, nullptr);
+        }
+      }
+    }
+  }
 
   ~Impl() {
     if (js) jsCtx_Destroy(js);
@@ -210,6 +243,7 @@ void JetStreamBus::Subscribe(const Subscription& subscription, Handler handler) 
     std::fprintf(stderr, "jetstream: %s\n", stream.error().message.c_str());
   }
   std::lock_guard lock(impl_->mu);
+  if (!impl_->ticker.joinable()) impl_->ticker = std::thread([this] { impl_->Tick(); });
   for (int i = 0; i < subscription.workers; ++i) {
     impl_->threads.emplace_back([this, subscription, handler] {
       std::string name = "js:" + subscription.subject.substr(0, subscription.subject.find('.'));
@@ -249,6 +283,7 @@ void JetStreamBus::Impl::Work(const Subscription& sub, const Handler& handler) {
     natsStatus s =
         natsSubscription_Fetch(&list, ns, settings.fetch_batch, settings.fetch_wait_ms, nullptr);
     if (s == NATS_OK) {
+      for (int i = 0; i < list.Count; ++i) Working(list.Msgs[i]);
       for (int i = 0; i < list.Count; ++i) Deliver(list.Msgs[i], sub, handler);
       natsMsgList_Destroy(&list);
     } else if (s != NATS_TIMEOUT) {
@@ -279,6 +314,7 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
     int64_t due = std::strtoll(not_before, nullptr, 10);
     int64_t now = EpochMs();
     if (due > now) {
+      Answered(m);
       (void)natsMsg_NakWithDelay(m, due - now, nullptr);
       return;
     }
@@ -297,6 +333,7 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
   if (ack.kind == Ack::Kind::kRetry && sub.max_deliver > 0 && msg.deliveries >= sub.max_deliver) {
     ack = Ack::GiveUp("gave up after " + std::to_string(msg.deliveries) + " deliveries");
   }
+  Answered(m);
   switch (ack.kind) {
     case Ack::Kind::kDone:
       // Not waiting for the server's confirmation: an ack lost with a crash redelivers work
@@ -370,6 +407,11 @@ void JetStreamBus::Stop() {
     threads.swap(impl_->threads);
   }
   for (auto& t : threads) t.join();
+  {
+    std::lock_guard lock(impl_->working_mu);
+    impl_->ticker_cv.notify_all();
+  }
+  if (impl_->ticker.joinable()) impl_->ticker.join();
 }
 
 }  // namespace fanout::adapters::jetstream

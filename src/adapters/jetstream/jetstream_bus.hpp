@@ -35,6 +35,10 @@ struct JetStreamSettings {
   int64_t fetch_wait_ms = 500;
   /// Messages a worker fetches at once (handled one after the other).
   int fetch_batch = 8;
+  /// While a handler works (up to this long) the bus tells the server every third of the ack
+  /// wait that its message is in progress; a handler stuck longer loses its message to
+  /// another process, as a dead one does.
+  int64_t max_working_ms = 5 * 60 * 1000;
 };
 
 class JetStreamBus final : public ports::WorkBus {

@@ -142,7 +142,9 @@ TEST_F(JetStreamTest, RetriesCountDeliveriesAndGivingUpIsADeadLetter) {
 TEST_F(JetStreamTest, AMessageNotAcknowledgedInTimeGoesToAnotherProcessAsARedelivery) {
   auto s = Settings();
   s.ack_wait_ms = 1000;
-  auto stuck = Bus(s), healthy = Bus(s);
+  auto stuck_settings = s;
+  stuck_settings.max_working_ms = 0;  // stops reporting progress at once, like a dead process
+  auto stuck = Bus(stuck_settings), healthy = Bus(s);
   ASSERT_TRUE(stuck && healthy);
   ASSERT_TRUE(stuck->Publish({"work.d", "batch-7", "pushes"}));
   std::mutex mu;
@@ -178,6 +180,33 @@ TEST_F(JetStreamTest, AMessageNotAcknowledgedInTimeGoesToAnotherProcessAsARedeli
   healthy->Stop();
   ASSERT_TRUE(got);
   EXPECT_EQ(redelivered_with, 2u);
+}
+
+// A batch that takes longer than the ack wait is not handed to another process while its
+// handler still works: the bus tells the server it is in progress.
+TEST_F(JetStreamTest, ALongHandlerKeepsItsMessageWithInProgressAcks) {
+  auto s = Settings();
+  s.ack_wait_ms = 600;
+  auto slow = Bus(s), other = Bus(s);
+  ASSERT_TRUE(slow && other);
+  ASSERT_TRUE(slow->Publish({"work.long", "long-batch", ""}));
+  std::atomic<int> slow_calls{0}, other_calls{0};
+  slow->Subscribe({"work.long", "senders", 1}, [&](const BusMessage&) {
+    ++slow_calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // > 3 ack waits
+    return WorkBus::Ack::Done();
+  });
+  ASSERT_TRUE(WaitFor([&] { return slow_calls.load() == 1; }));
+  other->Subscribe({"work.long", "senders", 1}, [&](const BusMessage&) {
+    ++other_calls;
+    return WorkBus::Ack::Done();
+  });
+  ASSERT_TRUE(WaitFor([&] { return slow->Depth("work.long").value_or(1) == 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  slow->Stop();
+  other->Stop();
+  EXPECT_EQ(slow_calls.load(), 1);
+  EXPECT_EQ(other_calls.load(), 0);
 }
 
 TEST_F(JetStreamTest, ADelayedMessageIsNotDeliveredBeforeItsTime) {
