@@ -1,6 +1,7 @@
 // `fanout config example|check|docs` (DESIGN §7.4).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -22,6 +23,7 @@ namespace cfg = fanout::config;
 struct ExampleArgs {
   bool distributed = false;
   std::string keys_dir;
+  std::string region, regions, nats, postgres, tokens_from;
 };
 
 struct CheckArgs {
@@ -40,6 +42,28 @@ int RunExample(const ExampleArgs& args) {
   cfg::ExampleOptions opts{.distributed = args.distributed, .geo_data_dir = geo};
   if (!args.keys_dir.empty()) {
     opts.keys_dir = fs::absolute(args.keys_dir, ec).lexically_normal();
+  }
+  opts.region = args.region;
+  for (size_t pos = 0; !args.regions.empty() && pos <= args.regions.size();) {
+    size_t comma = std::min(args.regions.find(',', pos), args.regions.size());
+    opts.regions.push_back(args.regions.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  opts.nats_url = args.nats;
+  opts.postgres_url = args.postgres;
+  if (auto problem = cfg::CheckExampleRegions(opts); !problem.empty()) {
+    std::cerr << "fanout config example: " << problem << "\n";
+    return 2;
+  }
+  if (!args.tokens_from.empty()) {
+    auto other = cfg::LoadSettings(args.tokens_from, {});
+    if (!other) {
+      std::cerr << "fanout config example: --tokens-from " << args.tokens_from
+                << " is not a valid configuration:\n"
+                << other.error().ToString();
+      return 2;
+    }
+    opts.auth = other->auth;
   }
   cfg::Settings example = cfg::ExampleSettings(opts);
   if (!opts.keys_dir.empty()) {
@@ -81,6 +105,15 @@ void RegisterConfigCommands(CLI::App& app) {
       "example", "Print a complete working config (random tokens, absolute geodata path)");
   example->add_flag("--distributed", example_args->distributed,
                     "store.mode = \"distributed\" (NATS JetStream + PostgreSQL)");
+  example->add_option("--region", example_args->region,
+                      "This region's name (with --regions: a multi-region setup)");
+  example->add_option(
+      "--regions", example_args->regions,
+      "Every region's name, comma-separated, in index order (e.g. eu-central,eu-west)");
+  example->add_option("--nats", example_args->nats, "store.nats_url (distributed)");
+  example->add_option("--postgres", example_args->postgres, "store.postgres_url (distributed)");
+  example->add_option("--tokens-from", example_args->tokens_from,
+                      "Copy the [auth] tokens from another region's config (they must match)");
   example->add_option("--keys-dir", example_args->keys_dir,
                       "Generate an APNs .p8 key and an FCM service-account JSON in DIR (kept if "
                       "present) and point the config at them");

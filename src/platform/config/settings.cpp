@@ -637,8 +637,12 @@ std::string RenderDocsMarkdown() {
       "Do not edit: a unit test compares this file with the generated text. -->\n"
       "\n"
       "`fanout serve --config FILE` reads one TOML file. `fanout config example "
-      "[--distributed]` prints a complete working one; `fanout config check FILE [--set "
-      "key=value ...]` validates a file and prints the effective settings.\n"
+      "[--distributed] [--region NAME --regions R0,R1,... [--tokens-from FILE]] [--nats URL] "
+      "[--postgres URL]` prints a complete working one (for one region of several: its index "
+      "is NAME's position in --regions, region i listens on 127.0.0.1:8080+i, the others are "
+      "its peers, and --tokens-from copies the shared [auth] tokens from another region's "
+      "file); `fanout config check FILE [--set key=value ...]` validates a file and prints the "
+      "effective settings.\n"
       "\n"
       "- Every key below is optional; a missing key takes its default. A key that is not "
       "listed here is an error (typos are never ignored).\n"
@@ -712,24 +716,70 @@ Settings ExampleSettings(const ExampleOptions& options) {
     s.push.fcm.service_account_file = options.keys_dir / "service-account.json";
   }
   if (options.distributed) s.store.mode = "distributed";
+  if (!options.nats_url.empty()) s.store.nats_url = options.nats_url;
+  if (!options.postgres_url.empty()) s.store.postgres_url = options.postgres_url;
+  if (!options.regions.empty()) {
+    auto me = std::find(options.regions.begin(), options.regions.end(), options.region);
+    const int index = static_cast<int>(me - options.regions.begin());
+    s.region.name = options.region;
+    s.region.index = index;
+    s.http.listen = "127.0.0.1:" + std::to_string(8080 + index);
+    s.store.data_dir = fs::path("data") / options.region;
+    for (size_t i = 0; i < options.regions.size(); ++i) {
+      if (static_cast<int>(i) != index) {
+        s.region.peers.push_back("http://127.0.0.1:" + std::to_string(8080 + i));
+      }
+    }
+  }
+  if (options.auth) s.auth = *options.auth;
   return s;
 }
 
+std::string CheckExampleRegions(const ExampleOptions& options) {
+  if (options.regions.empty() && options.region.empty()) return {};
+  if (options.regions.empty()) return "--region needs --regions (every region's name, in order)";
+  if (options.region.empty()) return "--regions needs --region (this region's name)";
+  std::set<std::string> seen;
+  for (const auto& r : options.regions) {
+    if (r.empty()) return "--regions: an empty region name";
+    if (!seen.insert(r).second) return "--regions: '" + r + "' is listed twice";
+  }
+  if (!seen.count(options.region)) {
+    return "--region '" + options.region + "' is not one of --regions";
+  }
+  if (options.regions.size() > 1024) return "--regions: at most 1024 regions";
+  return {};
+}
+
 std::string RenderExampleConfig(const Settings& example, const ExampleOptions& options) {
-  std::string head =
-      "# Fanout region config, printed by `fanout config example" +
-      std::string(options.distributed ? " --distributed" : "") +
-      "`.\n"
-      "# Every key is listed with its meaning; `fanout config docs` has the reference.\n"
-      "# The tokens below are random: use them as `Authorization: Bearer <token>`.\n"
-      "#\n"
-      "# One region on its own (no peers). A second region from the same file:\n"
-      "#   fanout serve --config FILE --set region.name=eu-west --set region.index=1 \\\n"
-      "#     --set http.listen=127.0.0.1:8081 --set 'region.peers=[\"http://127.0.0.1:8080\"]' "
-      "\\\n"
-      "#     --set store.data_dir=./data/eu-west\n"
-      "# and add `peers = [\"http://127.0.0.1:8081\"]` below for the first one.\n"
-      "#\n"
+  std::string head = "# Fanout region config, printed by `fanout config example" +
+                     std::string(options.distributed ? " --distributed" : "") +
+                     (options.regions.empty() ? "" : " --region " + options.region) +
+                     "`.\n"
+                     "# Every key is listed with its meaning; `fanout config docs` has the "
+                     "reference.\n";
+  head += options.auth ? "# The tokens below are the other regions' (--tokens-from): use them as\n"
+                         "# `Authorization: Bearer <token>`.\n#\n"
+                       : "# The tokens below are random: use them as `Authorization: Bearer "
+                         "<token>`.\n#\n";
+  if (options.regions.empty()) {
+    head +=
+        "# One region on its own (no peers). A second region from the same file:\n"
+        "#   fanout serve --config FILE --set region.name=eu-west --set region.index=1 \\\n"
+        "#     --set http.listen=127.0.0.1:8081 --set 'region.peers=[\"http://127.0.0.1:8080\"]' "
+        "\\\n"
+        "#     --set store.data_dir=./data/eu-west\n"
+        "# and add `peers = [\"http://127.0.0.1:8081\"]` below for the first one.\n"
+        "#\n";
+  } else {
+    head += "# Region " + options.region + ", index " + std::to_string(example.region.index) +
+            " of " + std::to_string(options.regions.size()) +
+            " (its position in --regions). Region i listens on 127.0.0.1:8080+i;\n"
+            "# on separate hosts edit http.listen and region.peers. Every region must share\n"
+            "# the [auth] tokens: print the others' files with --tokens-from THIS_FILE.\n"
+            "#\n";
+  }
+  head +=
       "# Push goes to a local simulator: run `fanout pushsim --listen 127.0.0.1:9443`.\n"
       "# For real delivery set the endpoints to the declared defaults (`fanout config docs`)\n"
       "# and your Apple/Google credentials.\n";

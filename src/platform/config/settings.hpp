@@ -192,7 +192,18 @@ struct ExampleOptions {
   bool distributed = false;
   std::filesystem::path geo_data_dir{};  // absolute
   std::filesystem::path keys_dir{};      // where key files were generated, empty if none
+  /// A multi-region setup: this region's name and every region's, in index order (empty: one
+  /// region on its own). Region i listens on 127.0.0.1:8080+i; its peers are the others.
+  std::string region{};
+  std::vector<std::string> regions{};
+  std::string nats_url{};      // empty: the default
+  std::string postgres_url{};  // empty: the default
+  /// Tokens of another region's config, shared by every region (empty: random ones).
+  std::optional<AuthSettings> auth{};
 };
+
+/// Checks the multi-region options of `fanout config example`: empty when fine.
+std::string CheckExampleRegions(const ExampleOptions& options);
 
 /// The settings `fanout config example` prints: defaults, random tokens (OpenSSL, hex),
 /// push endpoints on a local pushsim, absolute geodata path.

@@ -154,6 +154,53 @@ TEST(Settings, ExampleRoundTripsThroughLoadSettings) {
   }
 }
 
+TEST(Settings, ExampleForOneRegionOfSeveralLoadsWithItsIndexPeersAndSharedTokens) {
+  TempDir dir;
+  ExampleOptions first{.distributed = true,
+                       .geo_data_dir = "/g",
+                       .region = "eu-central",
+                       .regions = {"eu-central", "eu-west", "eu-north"},
+                       .nats_url = "nats://10.0.0.5:4222",
+                       .postgres_url = "postgresql://fanout@10.0.0.6/fanout"};
+  ASSERT_EQ(CheckExampleRegions(first), "");
+  Settings a = ExampleSettings(first);
+  fs::path file_a = dir.Write("a.toml", RenderExampleConfig(a, first));
+  auto loaded_a = LoadSettings(file_a);
+  ASSERT_TRUE(loaded_a) << Errors(loaded_a);
+  ExampleOptions second = first;
+  second.region = "eu-north";
+  second.auth = loaded_a->auth;  // --tokens-from a.toml
+  Settings b = ExampleSettings(second);
+  auto loaded_b = LoadSettings(dir.Write("b.toml", RenderExampleConfig(b, second)));
+  ASSERT_TRUE(loaded_b) << Errors(loaded_b);
+  EXPECT_EQ(loaded_b->region.name, "eu-north");
+  EXPECT_EQ(loaded_b->region.index, 2);
+  EXPECT_EQ(loaded_b->region.peers,
+            (std::vector<std::string>{"http://127.0.0.1:8080", "http://127.0.0.1:8081"}));
+  EXPECT_EQ(loaded_b->http.listen, "127.0.0.1:8082");
+  EXPECT_EQ(loaded_b->store.mode, "distributed");
+  EXPECT_EQ(loaded_b->store.nats_url, "nats://10.0.0.5:4222");
+  EXPECT_EQ(loaded_b->store.postgres_url, "postgresql://fanout@10.0.0.6/fanout");
+  EXPECT_EQ(loaded_b->store.data_dir, dir.path() / "data/eu-north");
+  EXPECT_EQ(loaded_b->auth, loaded_a->auth);
+  EXPECT_EQ(loaded_a->region.index, 0);
+}
+
+TEST(Settings, ExampleRegionOptionsAreChecked) {
+  auto check = [](std::string region, std::vector<std::string> regions) {
+    ExampleOptions o;
+    o.region = std::move(region);
+    o.regions = std::move(regions);
+    return CheckExampleRegions(o);
+  };
+  EXPECT_EQ(check("", {}), "");
+  EXPECT_NE(check("a", {}).find("needs --regions"), std::string::npos);
+  EXPECT_NE(check("", {"a"}).find("needs --region"), std::string::npos);
+  EXPECT_NE(check("c", {"a", "b"}).find("not one of"), std::string::npos);
+  EXPECT_NE(check("a", {"a", "a"}).find("twice"), std::string::npos);
+  EXPECT_NE(check("a", {"a", ""}).find("empty"), std::string::npos);
+}
+
 TEST(Settings, ExampleWithKeysDirUsesAbsoluteKeyPaths) {
   ExampleOptions opts{.geo_data_dir = "/g", .keys_dir = "/k"};
   Settings s = ExampleSettings(opts);
