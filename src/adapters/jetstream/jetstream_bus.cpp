@@ -1,6 +1,5 @@
 #include "adapters/jetstream/jetstream_bus.hpp"
 
-#include <nats/nats.h>
 #include <pthread.h>
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <map>
+
+#include "adapters/jetstream/nats_common.hpp"
 
 namespace fanout::adapters::jetstream {
 
@@ -22,19 +23,6 @@ int64_t EpochMs() {
       .count();
 }
 
-Error NatsError(const std::string& what, natsStatus s, jsErrCode js = static_cast<jsErrCode>(0)) {
-  std::string msg = what + ": " + natsStatus_GetText(s);
-  if (js != 0) msg += " (JetStream error " + std::to_string(static_cast<int>(js)) + ")";
-  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') {
-    msg += ": " + std::string(last);
-  }
-  auto kind = (s == NATS_TIMEOUT || s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ||
-               s == NATS_NOT_YET_CONNECTED || s == NATS_NO_RESPONDERS)
-                  ? Error::Kind::kRetryLater
-                  : Error::Kind::kInternal;
-  return Error{kind, msg};
-}
-
 }  // namespace
 
 // The bus (its Impl) whose handler this thread is running: its publishes are asynchronous
@@ -43,8 +31,8 @@ thread_local const void* tl_handler_bus = nullptr;
 
 struct JetStreamBus::Impl {
   JetStreamSettings settings;
-  natsConnection* conn = nullptr;
-  jsCtx* js = nullptr;
+  std::unique_ptr<NatsConnection> nats;
+  jsCtx* js = nullptr;  // nats->js
 
   // Asynchronous publishes the server refused or did not confirm (never reset: a handler
   // compares it before and after, so any failure in its window makes it retry its input).
@@ -88,11 +76,6 @@ struct JetStreamBus::Impl {
     }
   }
 
-  ~Impl() {
-    if (js) jsCtx_Destroy(js);
-    if (conn) natsConnection_Destroy(conn);
-  }
-
   std::string StreamName(const std::string& subject) const {
     std::string name = settings.stream_prefix + "_";
     for (char c : subject) {
@@ -121,13 +104,7 @@ struct JetStreamBus::Impl {
     cfg.Storage = js_FileStorage;
     cfg.Replicas = settings.replicas;
     cfg.Duplicates = settings.dedup_window_ms * 1'000'000;  // nanoseconds
-    jsStreamInfo* info = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_AddStream(&info, js, &cfg, nullptr, &jerr);
-    if (info) jsStreamInfo_Destroy(info);
-    if (s != NATS_OK && jerr != JSStreamNameExistErr) {
-      return Fail(NatsError("create stream " + name, s, jerr));
-    }
+    if (auto made = jetstream::EnsureStream(js, cfg); !made) return Fail(made.error());
     std::lock_guard lock(mu);
     streams.insert(name);
     return name;
@@ -165,24 +142,15 @@ Result<std::unique_ptr<JetStreamBus>, Error> JetStreamBus::Connect(
     const JetStreamSettings& settings) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
-  natsOptions* opts = nullptr;
-  natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, settings.url.c_str());
-  // Reconnect for ever: a restarted server is waited for, not a reason to stop.
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
-  if (s == NATS_OK) s = natsConnection_Connect(&impl->conn, opts);
-  natsOptions_Destroy(opts);
-  if (s != NATS_OK) return Fail(NatsError("connect to " + settings.url, s));
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = 5000;
-  jo.PublishAsync.MaxPending = 4096;
-  jo.PublishAsync.StallWait = 10000;  // the default 200 ms times out under load (stack.md)
-  jo.PublishAsync.ErrHandler = &Impl::OnAsyncError;
-  jo.PublishAsync.ErrHandlerClosure = impl.get();
-  s = natsConnection_JetStream(&impl->js, impl->conn, &jo);
-  if (s != NATS_OK) return Fail(NatsError("JetStream context", s));
+  auto nats = ConnectJetStream(settings.url, [&](jsOptions& jo) {
+    jo.PublishAsync.MaxPending = 4096;
+    jo.PublishAsync.StallWait = 10000;  // the default 200 ms times out under load (stack.md)
+    jo.PublishAsync.ErrHandler = &Impl::OnAsyncError;
+    jo.PublishAsync.ErrHandlerClosure = impl.get();
+  });
+  if (!nats) return Fail(nats.error());
+  impl->nats = std::move(*nats);
+  impl->js = impl->nats->js;
   return std::unique_ptr<JetStreamBus>(new JetStreamBus(std::move(impl)));
 }
 

@@ -1,0 +1,192 @@
+#include "adapters/jetstream/jetstream_protocol_log.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <unordered_set>
+
+#include "adapters/jetstream/nats_common.hpp"
+#include "domain/pipeline/codec.hpp"
+
+namespace fanout::adapters::jetstream {
+
+using domain::pipeline::Event;
+
+struct JetStreamProtocolLog::Impl {
+  ProtocolLogSettings settings;
+  std::unique_ptr<NatsConnection> nats;
+  natsSubscription* tail = nullptr;
+
+  mutable std::mutex mu;
+  mutable std::condition_variable grown;                // the view reached a new position
+  std::vector<Entry> all;                               // in stream order
+  std::map<std::string, std::vector<size_t>> by_alert;  // indexes into all
+  std::vector<std::string> order;                       // alert ids by first event
+  std::unordered_set<std::string> keys;                 // idempotency keys in the view
+  uint64_t last_seq = 0;                                // last stream sequence seen by the tail
+  std::vector<Listener> listeners;
+  uint64_t undecodable = 0;
+
+  // The tail: every stored event, in stream order, once (an ordered consumer).
+  static void OnMessage(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    uint64_t seq = 0;
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK && meta) {
+      seq = meta->Sequence.Stream;
+      jsMsgMetaData_Destroy(meta);
+    }
+    auto event = domain::pipeline::DecodeEvent(
+        std::string_view(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))));
+    natsMsg_Destroy(m);
+    std::vector<Listener> ls;
+    {
+      std::lock_guard lock(self->mu);
+      self->last_seq = std::max(self->last_seq, seq);
+      if (!event) {
+        ++self->undecodable;  // not ours (or corrupt): skipped, position still advances
+      } else if (self->keys.insert(domain::pipeline::IdempotencyKey(*event)).second) {
+        auto [it, fresh] = self->by_alert.try_emplace(event->alert_id);
+        if (fresh) self->order.push_back(event->alert_id);
+        it->second.push_back(self->all.size());
+        self->all.push_back({seq, *event});
+        ls = self->listeners;
+      } else {
+        event.reset();  // a repeat past the stream's dedup window: recorded once
+      }
+    }
+    self->grown.notify_all();
+    if (event) {
+      for (auto& l : ls) l(*event);
+    }
+  }
+
+  // Waits until the tail has seen sequence `seq`; false on timeout.
+  bool WaitFor(uint64_t seq) const {
+    std::unique_lock lock(mu);
+    return grown.wait_for(lock, std::chrono::milliseconds(settings.append_wait_ms),
+                          [&] { return last_seq >= seq; });
+  }
+};
+
+Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Connect(
+    const ProtocolLogSettings& settings) {
+  auto impl = std::make_unique<Impl>();
+  impl->settings = settings;
+  auto nats = ConnectJetStream(settings.url);
+  if (!nats) return Fail(nats.error());
+  impl->nats = std::move(*nats);
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = settings.stream.c_str();
+  const char* subjects[] = {settings.subject.c_str()};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Retention = js_LimitsPolicy;  // a log: kept, read by everybody
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = settings.replicas;
+  cfg.Duplicates = settings.dedup_window_ms * 1'000'000;
+  if (auto made = EnsureStream(impl->nats->js, cfg); !made) return Fail(made.error());
+  // What is stored now must be in the view before Connect returns.
+  uint64_t stored = 0;
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&info, impl->nats->js, settings.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK || !info) return Fail(NatsError("stream info " + settings.stream, s, jerr));
+  stored = info->State.LastSeq;
+  jsStreamInfo_Destroy(info);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = settings.stream.c_str();
+  so.Ordered = true;  // in order, gap-free, re-created by the library after a disconnect
+  so.Config.DeliverPolicy = js_DeliverAll;
+  s = js_Subscribe(&impl->tail, impl->nats->js, settings.subject.c_str(), &Impl::OnMessage,
+                   impl.get(), nullptr, &so, &jerr);
+  if (s != NATS_OK) return Fail(NatsError("tail " + settings.stream, s, jerr));
+  if (!impl->WaitFor(stored)) {
+    return Fail(Error{Error::Kind::kRetryLater, "protocol log " + settings.stream +
+                                                    ": replay did not reach sequence " +
+                                                    std::to_string(stored) + " in time"});
+  }
+  return std::unique_ptr<JetStreamProtocolLog>(new JetStreamProtocolLog(std::move(impl)));
+}
+
+JetStreamProtocolLog::JetStreamProtocolLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+JetStreamProtocolLog::~JetStreamProtocolLog() {
+  if (impl_->tail) {
+    // Drain: no callback runs (or will run) once this returns, so the view can go.
+    if (natsSubscription_Drain(impl_->tail) == NATS_OK) {
+      (void)natsSubscription_WaitForDrainCompletion(impl_->tail, 5000);
+    } else {
+      (void)natsSubscription_Unsubscribe(impl_->tail);
+    }
+    natsSubscription_Destroy(impl_->tail);
+  }
+}
+
+Result<bool, Error> JetStreamProtocolLog::Append(const Event& e) {
+  const std::string key = domain::pipeline::IdempotencyKey(e);
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->keys.count(key)) return false;
+  }
+  const std::string body = domain::pipeline::EncodeEvent(e);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = key.c_str();
+  po.ExpectStream = impl_->settings.stream.c_str();
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_Publish(&ack, impl_->nats->js, impl_->settings.subject.c_str(), body.data(),
+                            static_cast<int>(body.size()), &po, &jerr);
+  if (s != NATS_OK || !ack) {
+    if (ack) jsPubAck_Destroy(ack);
+    return Fail(NatsError("append to " + impl_->settings.stream, s, jerr));
+  }
+  const uint64_t seq = ack->Sequence;
+  const bool duplicate = ack->Duplicate;
+  jsPubAck_Destroy(ack);
+  // Read-your-writes: the caller (and its next Events()) sees the event in the view.
+  if (!impl_->WaitFor(seq)) {
+    return Fail(Error{Error::Kind::kRetryLater,
+                      "protocol log: event " + std::to_string(seq) + " not back in time"});
+  }
+  return !duplicate;
+}
+
+Result<void, Error> JetStreamProtocolLog::Flush() { return {}; }  // appends are synchronous
+
+std::vector<Event> JetStreamProtocolLog::Events(const std::string& alert_id) const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Event> out;
+  auto it = impl_->by_alert.find(alert_id);
+  if (it == impl_->by_alert.end()) return out;
+  for (size_t i : it->second) out.push_back(impl_->all[i].event);
+  return out;
+}
+
+std::vector<std::string> JetStreamProtocolLog::AlertIds() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->order;
+}
+
+std::vector<ports::ProtocolLog::Entry> JetStreamProtocolLog::ReadFrom(uint64_t after,
+                                                                      size_t max) const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Entry> out;
+  auto it = std::upper_bound(impl_->all.begin(), impl_->all.end(), after,
+                             [](uint64_t pos, const Entry& e) { return pos < e.position; });
+  for (; it != impl_->all.end() && out.size() < max; ++it) out.push_back(*it);
+  return out;
+}
+
+void JetStreamProtocolLog::Listen(Listener l) {
+  std::lock_guard lock(impl_->mu);
+  impl_->listeners.push_back(std::move(l));
+}
+
+}  // namespace fanout::adapters::jetstream

@@ -1,0 +1,54 @@
+#pragma once
+// ProtocolLog on a JetStream stream (DESIGN §6, distributed engine): every process of every
+// region appends to one stream and reads all of it. An append publishes the event
+// synchronously with its idempotency key as `Nats-Msg-Id` (the stream drops a repeat within
+// its dedup window; the local view drops one after it); each process tails the stream with
+// an ordered consumer into a local view (events by alert, by position), so positions are
+// the stream's sequence numbers — the same in every process — and a process that starts
+// late replays everything. Append returns once its own event is in the local view
+// (read-your-writes). Listeners run on the tail thread for events of every process.
+// Vendor headers stay in the .cpp. Thread-safe.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ports/protocol_log.hpp"
+
+namespace fanout::adapters::jetstream {
+
+struct ProtocolLogSettings {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string stream = "FANOUT_PROTOCOL";
+  std::string subject = "protocol.events";
+  int replicas = 1;
+  /// Dedup window of the stream (the local view deduplicates beyond it, per process).
+  int64_t dedup_window_ms = 24LL * 3600 * 1000;
+  /// Longest wait for an appended event to come back through the tail.
+  int64_t append_wait_ms = 10000;
+};
+
+class JetStreamProtocolLog final : public ports::ProtocolLog {
+ public:
+  /// Connects, creates the stream if needed and starts tailing it from the beginning; returns
+  /// once the events stored at connect time are in the local view.
+  static Result<std::unique_ptr<JetStreamProtocolLog>, Error> Connect(
+      const ProtocolLogSettings& settings);
+  ~JetStreamProtocolLog() override;
+  JetStreamProtocolLog(const JetStreamProtocolLog&) = delete;
+  JetStreamProtocolLog& operator=(const JetStreamProtocolLog&) = delete;
+
+  Result<bool, Error> Append(const domain::pipeline::Event& e) override;
+  Result<void, Error> Flush() override;
+  std::vector<domain::pipeline::Event> Events(const std::string& alert_id) const override;
+  std::vector<std::string> AlertIds() const override;
+  std::vector<Entry> ReadFrom(uint64_t after, size_t max) const override;
+  void Listen(Listener l) override;
+
+ private:
+  struct Impl;
+  explicit JetStreamProtocolLog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fanout::adapters::jetstream

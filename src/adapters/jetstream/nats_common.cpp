@@ -1,0 +1,55 @@
+#include "adapters/jetstream/nats_common.hpp"
+
+namespace fanout::adapters::jetstream {
+
+Error NatsError(const std::string& what, natsStatus s, jsErrCode js) {
+  std::string msg = what + ": " + natsStatus_GetText(s);
+  if (js != 0) msg += " (JetStream error " + std::to_string(static_cast<int>(js)) + ")";
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') {
+    msg += ": " + std::string(last);
+  }
+  auto kind = (s == NATS_TIMEOUT || s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ||
+               s == NATS_NOT_YET_CONNECTED || s == NATS_NO_RESPONDERS)
+                  ? Error::Kind::kRetryLater
+                  : Error::Kind::kInternal;
+  return Error{kind, msg};
+}
+
+NatsConnection::~NatsConnection() {
+  if (js) jsCtx_Destroy(js);
+  if (conn) natsConnection_Destroy(conn);
+}
+
+Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
+    const std::string& url, const std::function<void(jsOptions&)>& tune) {
+  auto c = std::make_unique<NatsConnection>();
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, url.c_str());
+  // Reconnect for ever: a restarted server is waited for, not a reason to stop.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  if (s == NATS_OK) s = natsConnection_Connect(&c->conn, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) return Fail(NatsError("connect to " + url, s));
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 5000;
+  if (tune) tune(jo);
+  s = natsConnection_JetStream(&c->js, c->conn, &jo);
+  if (s != NATS_OK) return Fail(NatsError("JetStream context", s));
+  return c;
+}
+
+Result<void, Error> EnsureStream(jsCtx* js, jsStreamConfig& cfg) {
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_AddStream(&info, js, &cfg, nullptr, &jerr);
+  if (info) jsStreamInfo_Destroy(info);
+  if (s != NATS_OK && jerr != JSStreamNameExistErr) {
+    return Fail(NatsError("create stream " + std::string(cfg.Name), s, jerr));
+  }
+  return {};
+}
+
+}  // namespace fanout::adapters::jetstream
