@@ -94,17 +94,11 @@ struct JetStreamBus::Impl {
       std::lock_guard lock(mu);
       if (streams.count(name)) return name;
     }
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = name.c_str();
-    const char* subjects[] = {subject.c_str()};
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Retention = js_WorkQueuePolicy;
-    cfg.Storage = js_FileStorage;
-    cfg.Replicas = settings.replicas;
-    cfg.Duplicates = settings.dedup_window_ms * 1'000'000;  // nanoseconds
-    if (auto made = jetstream::EnsureStream(js, cfg); !made) return Fail(made.error());
+    if (auto made = EnsureSubjectStream(js, name, subject, js_WorkQueuePolicy, settings.replicas,
+                                        settings.dedup_window_ms, 0);
+        !made) {
+      return Fail(made.error());
+    }
     std::lock_guard lock(mu);
     streams.insert(name);
     return name;

@@ -79,17 +79,13 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
   auto nats = ConnectJetStream(settings.url);
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
-  jsStreamConfig cfg;
-  jsStreamConfig_Init(&cfg);
-  cfg.Name = settings.stream.c_str();
-  const char* subjects[] = {settings.subject.c_str()};
-  cfg.Subjects = subjects;
-  cfg.SubjectsLen = 1;
-  cfg.Retention = js_LimitsPolicy;  // a log: kept, read by everybody
-  cfg.Storage = js_FileStorage;
-  cfg.Replicas = settings.replicas;
-  cfg.Duplicates = settings.dedup_window_ms * 1'000'000;
-  if (auto made = EnsureStream(impl->nats->js, cfg); !made) return Fail(made.error());
+  // A log: kept, read by everybody.
+  if (auto made =
+          EnsureSubjectStream(impl->nats->js, settings.stream, settings.subject, js_LimitsPolicy,
+                              settings.replicas, settings.dedup_window_ms, 0);
+      !made) {
+    return Fail(made.error());
+  }
   // What is stored now must be in the view before Connect returns.
   uint64_t stored = 0;
   jsStreamInfo* info = nullptr;
@@ -116,17 +112,7 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
 
 JetStreamProtocolLog::JetStreamProtocolLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-JetStreamProtocolLog::~JetStreamProtocolLog() {
-  if (impl_->tail) {
-    // Drain: no callback runs (or will run) once this returns, so the view can go.
-    if (natsSubscription_Drain(impl_->tail) == NATS_OK) {
-      (void)natsSubscription_WaitForDrainCompletion(impl_->tail, 5000);
-    } else {
-      (void)natsSubscription_Unsubscribe(impl_->tail);
-    }
-    natsSubscription_Destroy(impl_->tail);
-  }
-}
+JetStreamProtocolLog::~JetStreamProtocolLog() { StopSubscription(impl_->tail); }
 
 Result<bool, Error> JetStreamProtocolLog::Append(const Event& e) {
   const std::string key = domain::pipeline::IdempotencyKey(e);

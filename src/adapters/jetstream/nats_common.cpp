@@ -52,4 +52,31 @@ Result<void, Error> EnsureStream(jsCtx* js, jsStreamConfig& cfg) {
   return {};
 }
 
+Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
+                                        const std::string& subject, jsRetentionPolicy retention,
+                                        int replicas, int64_t dedup_window_ms, int64_t max_age_ms) {
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name.c_str();
+  const char* subjects[] = {subject.c_str()};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Retention = retention;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = replicas;
+  cfg.Duplicates = dedup_window_ms * 1'000'000;  // nanoseconds
+  cfg.MaxAge = max_age_ms * 1'000'000;
+  return EnsureStream(js, cfg);
+}
+
+void StopSubscription(natsSubscription* sub) {
+  if (!sub) return;
+  if (natsSubscription_Drain(sub) == NATS_OK) {
+    (void)natsSubscription_WaitForDrainCompletion(sub, 5000);
+  } else {
+    (void)natsSubscription_Unsubscribe(sub);
+  }
+  natsSubscription_Destroy(sub);
+}
+
 }  // namespace fanout::adapters::jetstream

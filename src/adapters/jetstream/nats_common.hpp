@@ -32,4 +32,13 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
 /// Creates a stream unless it exists (an existing stream of the same name is accepted).
 Result<void, Error> EnsureStream(jsCtx* js, jsStreamConfig& cfg);
 
+/// A file-storage stream of one subject (work queue or log); 0 = no dedup window / no age
+/// limit.
+Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
+                                        const std::string& subject, jsRetentionPolicy retention,
+                                        int replicas, int64_t dedup_window_ms, int64_t max_age_ms);
+
+/// Drains and destroys a callback subscription: once this returns no callback runs.
+void StopSubscription(natsSubscription* sub);
+
 }  // namespace fanout::adapters::jetstream
