@@ -13,6 +13,10 @@
 #include <set>
 #include <thread>
 
+#include "adapters/jetstream/jetstream_device_feed.hpp"
+#include "adapters/jetstream/jetstream_plan_store.hpp"
+#include "adapters/jetstream/jetstream_protocol_log.hpp"
+
 namespace fanout::adapters::jetstream {
 namespace {
 
@@ -258,13 +262,30 @@ TEST_F(JetStreamTest, AHandlersOutputsAreStoredBeforeItsInputIsAcknowledged) {
   EXPECT_EQ(batches_when_acked, static_cast<uint64_t>(kOutputs));
 }
 
-TEST(JetStreamConnect, AnUnreachableServerIsAClearError) {
-  JetStreamSettings s;
-  s.url = "nats://127.0.0.1:1";
-  auto bus = JetStreamBus::Connect(s);
-  ASSERT_FALSE(bus);
-  EXPECT_NE(bus.error().message.find("nats://127.0.0.1:1"), std::string::npos)
-      << bus.error().message;
+// Every adapter of this folder names the server it could not reach.
+TEST(JetStreamConnect, AnUnreachableServerIsAClearErrorForEveryAdapter) {
+  const std::string url = "nats://127.0.0.1:1";
+  auto names = [&](const Error& e) { return e.message.find(url) != std::string::npos; };
+  JetStreamSettings bus;
+  bus.url = url;
+  auto b = JetStreamBus::Connect(bus);
+  ASSERT_FALSE(b);
+  EXPECT_TRUE(names(b.error())) << b.error().message;
+  ProtocolLogSettings log;
+  log.url = url;
+  auto l = JetStreamProtocolLog::Connect(log);
+  ASSERT_FALSE(l);
+  EXPECT_TRUE(names(l.error())) << l.error().message;
+  DeviceFeedSettings feed;
+  feed.url = url;
+  auto f = JetStreamDeviceFeed::Connect(feed);
+  ASSERT_FALSE(f);
+  EXPECT_TRUE(names(f.error())) << f.error().message;
+  PlanStoreSettings plans;
+  plans.url = url;
+  auto p = JetStreamPlanStore::Connect(plans);
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(names(p.error())) << p.error().message;
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 namespace fanout::adapters::jetstream {
 namespace {
@@ -61,6 +63,10 @@ TEST_F(JetStreamLogTest, TwoProcessesShareOneLogAndEachFactIsRecordedOnce) {
   ASSERT_TRUE(b->Append(Ev(EventType::kBatchDone, "alert-1", "eu-west", 0)));
   ASSERT_TRUE(a->Append(Ev(EventType::kBatchDone, "alert-1", "eu-west", 1)));
   EXPECT_FALSE(*a->Append(Ev(EventType::kBatchDone, "alert-1", "eu-west", 0)));
+  // The other process's view follows the stream (eventually, not within Append): wait.
+  for (int i = 0; i < 500 && (b->ReadFrom(0, 100).size() < 3 || heard_by_b.load() < 3); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   // Both views hold the same events at the same positions (the stream's sequence).
   auto in_a = a->ReadFrom(0, 100), in_b = b->ReadFrom(0, 100);
   ASSERT_EQ(in_a.size(), 3u);
@@ -93,14 +99,6 @@ TEST_F(JetStreamLogTest, AProcessStartingLaterReplaysEverythingBeforeItAnswers) 
   for (const auto& e : events) batches.insert(e.batch);
   EXPECT_EQ(batches.size(), 50u);
   EXPECT_FALSE(*later->Append(Ev(EventType::kBatchDone, "alert-2", "eu-central", 7)));
-}
-
-TEST(JetStreamLogConnect, AnUnreachableServerIsAClearError) {
-  ProtocolLogSettings s;
-  s.url = "nats://127.0.0.1:1";
-  auto log = JetStreamProtocolLog::Connect(s);
-  ASSERT_FALSE(log);
-  EXPECT_NE(log.error().message.find("nats://127.0.0.1:1"), std::string::npos);
 }
 
 }  // namespace
