@@ -268,8 +268,9 @@ int RunDemo(const DemoOptions& opt) {
       fcm.http.thread_nice = high ? 0 : nice;
       return std::make_unique<adapters::fcm::FcmGateway>(fcm);
     };
-    regions.push_back(std::make_unique<EmbeddedRegion>(
-        ro, *catalog, decoder, log, feed, plans, clock, gateways, geometry->get(), bus_journal));
+    regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, plans,
+                                                       clock, gateways, geometry->get(),
+                                                       RegionEngines{.bus_journal = bus_journal}));
     regions.back()->Start();
   }
 

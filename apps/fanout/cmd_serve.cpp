@@ -17,6 +17,13 @@
 #include "adapters/memory/memory_protocol_log.hpp"
 #include "adapters/memory/system_clock.hpp"
 #include "adapters/sqlite/sqlite_journals.hpp"
+#if FANOUT_HAVE_DISTRIBUTED
+#include "adapters/jetstream/jetstream_bus.hpp"
+#include "adapters/jetstream/jetstream_device_feed.hpp"
+#include "adapters/jetstream/jetstream_plan_store.hpp"
+#include "adapters/jetstream/jetstream_protocol_log.hpp"
+#include "adapters/postgres/postgres_device_store.hpp"
+#endif
 #include "commands.hpp"
 #include "platform/config/settings.hpp"
 #include "platform/log/log.hpp"
@@ -72,12 +79,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   const config::Settings& s = *settings;
   log::InitLogging(log::ParseLevel(s.log.level).value_or(log::Level::kInfo), s.log.json);
   auto logger = log::GetLogger("serve");
-  if (s.store.mode != "embedded") {
-    std::cerr << "fanout serve: store.mode = \"" << s.store.mode
-              << "\" needs the distributed engines (NATS JetStream, PostgreSQL), which are "
-                 "not built yet; use mode = \"embedded\"\n";
-    return 2;
-  }
+  const bool distributed = s.store.mode == "distributed";
   auto colon = s.http.listen.rfind(':');
   std::string host = s.http.listen.substr(0, colon);
   int port = std::stoi(s.http.listen.substr(colon + 1));
@@ -146,26 +148,6 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     return adapters::fcm::MakeFcmGateway(f);
   };
 
-  // Durable state of the embedded engine (DESIGN §6): the bus, the protocol log and the
-  // plans are journaled to one SQLite file under the data dir (ordered group commits).
-  std::unique_ptr<adapters::sqlite::SqliteState> state;
-  try {
-    state = std::make_unique<adapters::sqlite::SqliteState>(s.store.data_dir / "state.db");
-  } catch (const std::exception& e) {
-    std::cerr << "fanout serve: " << e.what() << "\n";
-    return 1;
-  }
-  const auto recovery_start = std::chrono::steady_clock::now();
-  adapters::memory::MemoryProtocolLog log(&state->log());
-  adapters::memory::MemoryPlanStore plans(&state->plans());
-  auto events = log.Load();
-  auto stored_plans = events ? plans.Load() : Result<size_t, Error>(0);
-  if (!events || !stored_plans) {
-    std::cerr << "fanout serve: cannot read the durable state in " << s.store.data_dir << ": "
-              << (events ? stored_plans.error() : events.error()).message << "\n";
-    return 1;
-  }
-  adapters::memory::MemoryDeviceFeed feed;
   adapters::memory::SystemClock clock;
   if (!s.region.peers.empty()) {
     logger.Warn(
@@ -174,9 +156,87 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
         "providers must send every alert to every region",
         s.region.peers.size(), s.region.peers.size() + 1);
   }
+  const auto recovery_start = std::chrono::steady_clock::now();
+  // The engines (DESIGN §6). Embedded: the bus, the protocol log and the plans journaled to
+  // one SQLite file under the data dir (ordered group commits), devices in SQLite.
+  // Distributed: NATS JetStream (work queues of this region, the shared protocol log, device
+  // feed and plans) and PostgreSQL (devices).
+  std::unique_ptr<adapters::sqlite::SqliteState> state;
+  std::unique_ptr<ports::ProtocolLog> log;
+  std::unique_ptr<ports::PlanStore> plans;
+  std::unique_ptr<ports::DeviceFeed> feed;
+  std::unique_ptr<ports::WorkBus> bus;
+  std::unique_ptr<ports::DeviceStore> store;
+  size_t events = 0, stored_plans = 0;
+  if (distributed) {
+#if !FANOUT_HAVE_DISTRIBUTED
+    std::cerr << "fanout serve: store.mode = \"distributed\" needs libnats and libpq, which "
+                 "this build did not find (scripts/install-deps.sh --with-services)\n";
+    return 2;
+#else
+    auto fail = [&](const std::string& what, const Error& e) {
+      std::cerr << "fanout serve: " << what << ": " << e.message << "\n";
+      return 1;
+    };
+    adapters::jetstream::JetStreamSettings js;
+    js.url = s.store.nats_url;
+    js.stream_prefix = "FANOUT_" + s.region.name;  // a region's work queues are its own
+    js.subject_prefix = s.region.name;
+    auto b = adapters::jetstream::JetStreamBus::Connect(js);
+    if (!b) return fail("work bus", b.error());
+    bus = std::move(*b);
+    adapters::jetstream::ProtocolLogSettings ls;
+    ls.url = s.store.nats_url;
+    auto l = adapters::jetstream::JetStreamProtocolLog::Connect(ls);
+    if (!l) return fail("protocol log", l.error());
+    events = (*l)->ReadFrom(0, SIZE_MAX).size();
+    log = std::move(*l);
+    adapters::jetstream::DeviceFeedSettings fs_;
+    fs_.url = s.store.nats_url;
+    auto f = adapters::jetstream::JetStreamDeviceFeed::Connect(fs_);
+    if (!f) return fail("device feed", f.error());
+    feed = std::move(*f);
+    adapters::jetstream::PlanStoreSettings ps;
+    ps.url = s.store.nats_url;
+    auto p = adapters::jetstream::JetStreamPlanStore::Connect(ps);
+    if (!p) return fail("plan store", p.error());
+    plans = std::move(*p);
+    try {
+      store = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
+    } catch (const std::exception& e) {
+      std::cerr << "fanout serve: device store (PostgreSQL): " << e.what() << "\n";
+      return 1;
+    }
+#endif
+  } else {
+    try {
+      state = std::make_unique<adapters::sqlite::SqliteState>(s.store.data_dir / "state.db");
+    } catch (const std::exception& e) {
+      std::cerr << "fanout serve: " << e.what() << "\n";
+      return 1;
+    }
+    auto memory_log = std::make_unique<adapters::memory::MemoryProtocolLog>(&state->log());
+    auto memory_plans = std::make_unique<adapters::memory::MemoryPlanStore>(&state->plans());
+    auto loaded_events = memory_log->Load();
+    auto loaded_plans = loaded_events ? memory_plans->Load() : Result<size_t, Error>(0);
+    if (!loaded_events || !loaded_plans) {
+      std::cerr << "fanout serve: cannot read the durable state in " << s.store.data_dir << ": "
+                << (loaded_events ? loaded_plans.error() : loaded_events.error()).message << "\n";
+      return 1;
+    }
+    events = *loaded_events;
+    stored_plans = *loaded_plans;
+    log = std::move(memory_log);
+    plans = std::move(memory_plans);
+    feed = std::make_unique<adapters::memory::MemoryDeviceFeed>();
+  }
+  RegionEngines engines;
+  engines.store = store.get();
+  engines.bus = bus.get();
+  engines.bus_journal = state ? &state->bus() : nullptr;
   try {
-    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, log, feed, plans,
-                          clock, gateways, geometry->get(), &state->bus());
+    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, *log, *feed, *plans,
+                          clock, gateways, geometry->get(), engines);
     region.Start();
     const auto& r = region.recovered();
     logger.Info(
@@ -184,9 +244,9 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
         "{} open alert(s) resumed",
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recovery_start)
             .count(),
-        *events, *stored_plans, r.messages, r.identifiers, r.open_alerts.size());
-    logger.Info("region {} (index {}) serving on {} with {} devices", s.region.name, s.region.index,
-                region.url(), region.registry().size());
+        events, stored_plans, r.messages, r.identifiers, r.open_alerts.size());
+    logger.Info("region {} (index {}, {} engines) serving on {} with {} devices", s.region.name,
+                s.region.index, s.store.mode, region.url(), region.registry().size());
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));

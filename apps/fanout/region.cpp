@@ -12,12 +12,17 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                                const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                                ports::DeviceFeed& feed, ports::PlanStore& plans,
                                ports::Clock& clock, const GatewayFactory& gateways,
-                               const domain::geo::GeometryIndex* geometry,
-                               adapters::memory::BusJournal* bus_journal)
+                               const domain::geo::GeometryIndex* geometry, RegionEngines engines)
     : options_(std::move(options)),
-      store_(options_.data_dir / "devices.db"),
+      own_store_(engines.store ? nullptr
+                               : std::make_unique<adapters::sqlite::SqliteDeviceStore>(
+                                     options_.data_dir / "devices.db")),
+      own_bus_(engines.bus ? nullptr
+                           : std::make_unique<adapters::memory::MemoryBus>(
+                                 adapters::memory::MemoryBus::Settings{}, engines.bus_journal)),
+      store_(engines.store ? *engines.store : *own_store_),
       archive_(options_.data_dir / "archive"),
-      bus_(adapters::memory::MemoryBus::Settings{}, bus_journal),
+      bus_(engines.bus ? *engines.bus : *own_bus_),
       plans_(plans),
       apns_high_(gateways(ports::Platform::kApns, true)),
       fcm_high_(gateways(ports::Platform::kFcm, true)),
@@ -54,9 +59,13 @@ void EmbeddedRegion::Start() {
   if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
   // Recovery (DESIGN §5), before any worker runs: the previous process's queued work, the
   // identifiers ingest accepted, completion from the log, and the open alerts resumed.
-  auto messages = bus_.Recover();
-  if (!messages) throw std::runtime_error("work journal: " + messages.error().message);
-  recovered_.messages = *messages;
+  // The embedded bus re-queues its journal; a distributed one keeps unacknowledged work on
+  // the server, which redelivers it to the consumers below.
+  if (own_bus_) {
+    auto messages = own_bus_->Recover();
+    if (!messages) throw std::runtime_error("work journal: " + messages.error().message);
+    recovered_.messages = *messages;
+  }
   recovered_.identifiers = ingest_.Recover();
   recovered_.open_alerts = app::ResumeOpenAlerts(tracker_, processor_);
   probe_.OnRecovered(recovered_.messages, recovered_.open_alerts.size());

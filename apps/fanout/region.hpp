@@ -1,9 +1,10 @@
 #pragma once
-// One region on the embedded engines (DESIGN §6): in-process bus (journaled when given a
-// BusJournal: `serve` passes the one of its state.db), SQLite registry, file archive, HTTP
-// API, APNs/FCM gateways. The protocol log, device feed and plan store are passed in so that the
-// regions of one process (the demo) share them, standing in for replication (DESIGN §5.1: protocol
-// events, device updates and plans are replicated); `fanout serve` passes durable ones.
+// One region (DESIGN §6): by default on the embedded engines — in-process bus (journaled when
+// given a BusJournal: `serve` passes the one of its state.db), SQLite registry — or on the
+// distributed ones passed in RegionEngines (JetStream bus, PostgreSQL store); file archive,
+// HTTP API, APNs/FCM gateways. The protocol log, device feed and plan store are passed in so that
+// the regions of one process (the demo) share them, standing in for replication (DESIGN §5.1:
+// protocol events, device updates and plans are replicated); `fanout serve` passes durable ones.
 // Start() recovers: the bus's unfinished work goes back on its queues, ingest relearns its
 // identifiers, completion is rebuilt from the log and open alerts are resumed.
 // Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
@@ -44,6 +45,16 @@ struct RegionOptions {
   int http_port = 0;  // 0: ephemeral
 };
 
+/// The engines a region runs on when they are not the embedded defaults (DESIGN §6): the
+/// distributed ones (`serve` with store.mode = "distributed": JetStream bus, PostgreSQL
+/// store). Null: the embedded default, owned by the region (MemoryBus journaled to
+/// `bus_journal`, SQLite `devices.db` in the data dir).
+struct RegionEngines {
+  ports::DeviceStore* store = nullptr;
+  ports::WorkBus* bus = nullptr;
+  adapters::memory::BusJournal* bus_journal = nullptr;
+};
+
 /// Makes one push gateway (connection pool) per platform and priority: high and regular
 /// never share connections, so a backlog of regular pushes cannot delay an Extreme alert.
 using GatewayFactory =
@@ -55,7 +66,7 @@ class EmbeddedRegion {
                  const ports::AlertDecoder& decoder, ports::ProtocolLog& log,
                  ports::DeviceFeed& feed, ports::PlanStore& plans, ports::Clock& clock,
                  const GatewayFactory& gateways, const domain::geo::GeometryIndex* geometry,
-                 adapters::memory::BusJournal* bus_journal = nullptr);
+                 RegionEngines engines = {});
   ~EmbeddedRegion();
   EmbeddedRegion(const EmbeddedRegion&) = delete;
   EmbeddedRegion& operator=(const EmbeddedRegion&) = delete;
@@ -77,9 +88,11 @@ class EmbeddedRegion {
 
  private:
   RegionOptions options_;
-  adapters::sqlite::SqliteDeviceStore store_;
+  std::unique_ptr<adapters::sqlite::SqliteDeviceStore> own_store_;  // embedded default
+  std::unique_ptr<adapters::memory::MemoryBus> own_bus_;            // embedded default
+  ports::DeviceStore& store_;
   adapters::memory::FileArchive archive_;
-  adapters::memory::MemoryBus bus_;
+  ports::WorkBus& bus_;
   ports::PlanStore& plans_;
   std::unique_ptr<ports::PushGateway> apns_high_, fcm_high_, apns_regular_, fcm_regular_;
   app::Registry registry_;

@@ -2,6 +2,9 @@
 # End to end through the real binary and real sockets: `fanout pushsim` (HTTP/2), `fanout
 # config example`, `fanout serve`, the device API over HTTP, `fanout alert send`, the delivery
 # report, and the simulator's deliveries. Usage: serve_e2e.sh FANOUT_BINARY DATA_DIR
+# With FANOUT_E2E_DISTRIBUTED=1 the same run goes through the distributed engines: NATS
+# JetStream at $FANOUT_NATS_URL (scripts/with-nats.sh) and PostgreSQL at the PG* variables
+# (scripts/with-postgres.sh).
 set -euo pipefail
 FANOUT=$1
 DATA=$2
@@ -17,7 +20,17 @@ fail() { echo "FAIL: $*" >&2; [[ -f $work/serve.log ]] && tail -20 "$work/serve.
 
 source "$(dirname "$0")/../../scripts/lib/local_region.sh"
 
-FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
+mode=embedded
+if [[ ${FANOUT_E2E_DISTRIBUTED:-0} == 1 ]]; then
+  [[ -n ${FANOUT_NATS_URL:-} && -n ${PGHOST:-} ]] ||
+    fail "FANOUT_E2E_DISTRIBUTED=1 needs FANOUT_NATS_URL and PGHOST (with-nats.sh, with-postgres.sh)"
+  mode=distributed
+  FANOUT_DATA_DIR=$DATA "$FANOUT" config example --distributed --nats "$FANOUT_NATS_URL" \
+    --postgres "postgresql://${PGUSER:-postgres}@/${PGDATABASE:-postgres}?host=$PGHOST&port=$PGPORT" \
+    >"$work/fanout.toml" 2>/dev/null
+else
+  FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
+fi
 token() { grep -o "$1 = \"[0-9a-f]*\"" "$work/fanout.toml" | head -1 | sed 's/.*"\(.*\)"/\1/'; }
 AP2=$(token AP2)
 DEV=$(grep -o '^device_token = "[0-9a-f]*"' "$work/fanout.toml" | sed 's/.*"\(.*\)"/\1/')
@@ -76,4 +89,5 @@ echo "$metrics" | grep -q '^fanout_registry_devices{region="eu-central"} 1$' ||
   fail "/metrics lacks the registry gauge: $(echo "$metrics" | grep fanout_registry || true)"
 echo "$metrics" | grep -q 'fanout_sender_pushes_total{.*outcome="accepted".*} 1$' ||
   fail "/metrics lacks the accepted push: $(echo "$metrics" | grep fanout_sender || true)"
-echo "serve e2e: OK (alert $id delivered once, report done)"
+grep -q "$mode engines" "$work/serve.log" || fail "serve did not run on the $mode engines"
+echo "serve e2e ($mode engines): OK (alert $id delivered once, report done)"

@@ -76,6 +76,10 @@ struct JetStreamBus::Impl {
     }
   }
 
+  std::string Wire(const std::string& subject) const {
+    return settings.subject_prefix.empty() ? subject : settings.subject_prefix + "." + subject;
+  }
+
   std::string StreamName(const std::string& subject) const {
     std::string name = settings.stream_prefix + "_";
     for (char c : subject) {
@@ -94,8 +98,8 @@ struct JetStreamBus::Impl {
       std::lock_guard lock(mu);
       if (streams.count(name)) return name;
     }
-    if (auto made = EnsureSubjectStream(js, name, subject, js_WorkQueuePolicy, settings.replicas,
-                                        settings.dedup_window_ms, 0);
+    if (auto made = EnsureSubjectStream(js, name, Wire(subject), js_WorkQueuePolicy,
+                                        settings.replicas, settings.dedup_window_ms, 0);
         !made) {
       return Fail(made.error());
     }
@@ -160,7 +164,7 @@ Result<void, Error> JetStreamBus::Publish(ports::BusMessage msg) {
   auto stream = impl_->EnsureStream(msg.subject);
   if (!stream) return Fail(stream.error());
   natsMsg* m = nullptr;
-  natsStatus s = natsMsg_Create(&m, msg.subject.c_str(), nullptr, msg.payload.data(),
+  natsStatus s = natsMsg_Create(&m, impl_->Wire(msg.subject).c_str(), nullptr, msg.payload.data(),
                                 static_cast<int>(msg.payload.size()));
   if (s == NATS_OK && msg.delay_ms > 0) {
     s = natsMsgHeader_Set(m, kNotBefore, std::to_string(EpochMs() + msg.delay_ms).c_str());
@@ -228,8 +232,8 @@ void JetStreamBus::Impl::Work(const Subscription& sub, const Handler& handler) {
     so.Config.AckWait = settings.ack_wait_ms * 1'000'000;
     so.Config.MaxAckPending = 10000;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s =
-        js_PullSubscribe(&ns, js, sub.subject.c_str(), sub.consumer.c_str(), nullptr, &so, &jerr);
+    natsStatus s = js_PullSubscribe(&ns, js, Wire(sub.subject).c_str(), sub.consumer.c_str(),
+                                    nullptr, &so, &jerr);
     if (s != NATS_OK) {
       ns = nullptr;
       std::fprintf(
@@ -259,7 +263,7 @@ void JetStreamBus::Impl::Work(const Subscription& sub, const Handler& handler) {
 
 void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Handler& handler) {
   ports::BusMessage msg;
-  msg.subject = natsMsg_GetSubject(m);
+  msg.subject = sub.subject;  // the subject without the wire prefix
   msg.payload.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
   const char* id = nullptr;
   if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id) msg.msg_id = id;

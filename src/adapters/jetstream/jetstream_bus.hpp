@@ -24,6 +24,10 @@ struct JetStreamSettings {
   std::string url = "nats://127.0.0.1:4222";
   /// Stream names are this prefix + the subject in capitals ("FANOUT_BATCHES_HIGH_APNS").
   std::string stream_prefix = "FANOUT";
+  /// Prepended to every subject on the wire ("eu-west" → "eu-west.batches.high.apns"), so
+  /// the work queues of several regions can share one NATS system; handlers see the
+  /// subjects without it.
+  std::string subject_prefix;
   int replicas = 1;
   /// `Nats-Msg-Id` dedup window: longer than any retry chain of one message.
   int64_t dedup_window_ms = 2 * 3600 * 1000;
