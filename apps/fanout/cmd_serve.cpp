@@ -168,6 +168,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   std::unique_ptr<ports::WorkBus> bus;
   std::unique_ptr<ports::DeviceStore> store;
   size_t events = 0, stored_plans = 0;
+  std::function<std::vector<std::string>()> dependencies;  // for /readyz (distributed)
   if (distributed) {
 #if !FANOUT_HAVE_DISTRIBUTED
     std::cerr << "fanout serve: store.mode = \"distributed\" needs libnats and libpq, which "
@@ -201,12 +202,30 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     auto p = adapters::jetstream::JetStreamPlanStore::Connect(ps);
     if (!p) return fail("plan store", p.error());
     plans = std::move(*p);
+    std::unique_ptr<adapters::postgres::PostgresDeviceStore> pg;
     try {
-      store = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
+      pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
     } catch (const std::exception& e) {
       std::cerr << "fanout serve: device store (PostgreSQL): " << e.what() << "\n";
       return 1;
     }
+    // Not ready while NATS or PostgreSQL is away (the adapters reconnect by themselves).
+    dependencies = [bus_js = static_cast<adapters::jetstream::JetStreamBus*>(bus.get()),
+                    log_js = static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get()),
+                    feed_js = static_cast<adapters::jetstream::JetStreamDeviceFeed*>(feed.get()),
+                    plans_js = static_cast<adapters::jetstream::JetStreamPlanStore*>(plans.get()),
+                    pg_store = pg.get()] {
+      std::vector<std::string> problems;
+      if (!bus_js->Connected() || !log_js->Connected() || !feed_js->Connected() ||
+          !plans_js->Connected()) {
+        problems.push_back("nats: not connected (reconnecting)");
+      }
+      if (auto ping = pg_store->Ping(); !ping) {
+        problems.push_back("postgresql: " + ping.error().message);
+      }
+      return problems;
+    };
+    store = std::move(pg);
 #endif
   } else {
     try {
@@ -238,6 +257,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, *log, *feed, *plans,
                           clock, gateways, geometry->get(), engines);
     region.Start();
+    if (dependencies) region.SetDependencyCheck(dependencies);
     const auto& r = region.recovered();
     logger.Info(
         "recovered in {:.0f} ms: {} events, {} plans, {} queued work items, {} identifiers, "

@@ -83,6 +83,10 @@ class EmbeddedRegion {
     return high ? sender_high_.counters() : sender_regular_.counters();
   }
   size_t pending() const { return bus_.Pending(); }
+  /// Dependencies `/readyz` checks besides the region's own start (distributed engines).
+  void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
+    api_.SetDependencyCheck(std::move(check));
+  }
   /// What the last Start() recovered.
   const app::RecoveryResult& recovered() const { return recovered_; }
 

@@ -145,7 +145,12 @@ HttpResponse Api::Handle(const HttpRequest& req) {
   if (seg.empty() && m == "GET") return OperatorPage();
   if (seg.size() == 1 && seg[0] == "healthz" && m == "GET") return Json(200, {{"status", "ok"}});
   if (seg.size() == 1 && seg[0] == "readyz" && m == "GET") {
-    return ready_ ? Json(200, {{"status", "ready"}}) : Json(503, {{"status", "starting"}});
+    if (!ready_) return Json(503, {{"status", "starting"}});
+    if (dependency_check_) {
+      auto problems = dependency_check_();
+      if (!problems.empty()) return Json(503, {{"status", "degraded"}, {"problems", problems}});
+    }
+    return Json(200, {{"status", "ready"}});
   }
   if (seg.size() == 1 && seg[0] == "metrics" && m == "GET") {
     HttpResponse r;

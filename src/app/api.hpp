@@ -44,6 +44,11 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& req);
   void SetReady(bool ready) { ready_ = ready; }
+  /// What `/readyz` also asks once started: the unavailable dependencies (e.g. "nats: ...",
+  /// "postgresql: ..."); any makes the region not ready (503 "degraded" with the list).
+  void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
+    dependency_check_ = std::move(check);
+  }
 
  private:
   HttpResponse PutAlert(const HttpRequest& req, const std::string& provider, const std::string& id);
@@ -62,6 +67,7 @@ class Api {
   const ports::ProtocolLog& log_;
   std::function<std::string()> metrics_text_;
   std::atomic<bool> ready_{false};
+  std::function<std::vector<std::string>()> dependency_check_;
 };
 
 /// Percent-decodes a path segment; nullopt for malformed escapes or an encoded NUL.

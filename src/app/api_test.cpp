@@ -141,5 +141,18 @@ TEST_F(ApiTest, HealthReadinessMetricsAndUnknownPaths) {
   EXPECT_EQ(Call("GET", "/").status, 200);
 }
 
+TEST_F(ApiTest, ReadinessReportsTheDependenciesThatAreAway) {
+  api_.SetReady(true);
+  std::vector<std::string> away{"postgresql: connection refused"};
+  api_.SetDependencyCheck([&] { return away; });
+  HttpResponse r = Call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("degraded"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("postgresql: connection refused"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("GET", "/healthz").status, 200);  // alive all the same
+  away.clear();
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+}
+
 }  // namespace
 }  // namespace fanout::app

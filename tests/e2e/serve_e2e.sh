@@ -90,4 +90,24 @@ echo "$metrics" | grep -q '^fanout_registry_devices{region="eu-central"} 1$' ||
 echo "$metrics" | grep -q 'fanout_sender_pushes_total{.*outcome="accepted".*} 1$' ||
   fail "/metrics lacks the accepted push: $(echo "$metrics" | grep fanout_sender || true)"
 grep -q "$mode engines" "$work/serve.log" || fail "serve did not run on the $mode engines"
+if [[ $mode == distributed && -f $PGHOST/data/PG_VERSION ]]; then
+  # PostgreSQL goes away: /readyz says so (503, naming it) while /healthz stays 200; it comes
+  # back: ready again, without a restart of serve.
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  as_pg "$pgbin/pg_ctl" -D "$PGHOST/data" -m fast -w stop >/dev/null
+  ready=$(curl -s -o "$work/ready.json" -w '%{http_code}' "$api/readyz")
+  [[ $ready == 503 ]] && grep -q postgresql "$work/ready.json" ||
+    fail "/readyz with PostgreSQL down answered $ready: $(cat "$work/ready.json")"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$api/healthz") == 200 ]] || fail "/healthz"
+  as_pg "$pgbin/pg_ctl" -D "$PGHOST/data" -l "$PGHOST/server-restart.log" -w \
+    -o "-p $PGPORT -k $PGHOST -c listen_addresses=''" start >/dev/null
+  ready=""
+  for _ in $(seq 1 100); do
+    ready=$(curl -s -o /dev/null -w '%{http_code}' "$api/readyz")
+    [[ $ready == 200 ]] && break
+    sleep 0.1
+  done
+  [[ $ready == 200 ]] || fail "/readyz after PostgreSQL came back answered $ready"
+fi
 echo "serve e2e ($mode engines): OK (alert $id delivered once, report done)"

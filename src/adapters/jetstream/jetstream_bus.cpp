@@ -380,4 +380,6 @@ void JetStreamBus::Stop() {
   if (impl_->ticker.joinable()) impl_->ticker.join();
 }
 
+bool JetStreamBus::Connected() const { return IsConnected(*impl_->nats); }
+
 }  // namespace fanout::adapters::jetstream

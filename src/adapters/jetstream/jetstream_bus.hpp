@@ -68,6 +68,9 @@ class JetStreamBus final : public ports::WorkBus {
   /// for metrics and tests). An error if the stream does not exist.
   Result<uint64_t, Error> Depth(const std::string& subject) const;
 
+  /// Whether its NATS connection is up (readiness).
+  bool Connected() const;
+
  private:
   struct Impl;
   explicit JetStreamBus(std::unique_ptr<Impl> impl);

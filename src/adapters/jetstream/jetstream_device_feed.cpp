@@ -186,4 +186,6 @@ void JetStreamDeviceFeed::Unlisten(uint64_t handle) {
 
 uint64_t JetStreamDeviceFeed::publish_failures() const { return impl_->publish_failures.load(); }
 
+bool JetStreamDeviceFeed::Connected() const { return IsConnected(*impl_->nats); }
+
 }  // namespace fanout::adapters::jetstream

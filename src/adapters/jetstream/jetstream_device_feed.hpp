@@ -40,6 +40,9 @@ class JetStreamDeviceFeed final : public ports::DeviceFeed {
   void Unlisten(uint64_t handle) override;
   uint64_t publish_failures() const;
 
+  /// Whether its NATS connection is up (readiness).
+  bool Connected() const;
+
  private:
   struct Impl;
   explicit JetStreamDeviceFeed(std::unique_ptr<Impl> impl);

@@ -112,4 +112,6 @@ ports::PlanStore::PlanPtr JetStreamPlanStore::FindReferenced(const std::string& 
   return Get(identifier);
 }
 
+bool JetStreamPlanStore::Connected() const { return IsConnected(*impl_->nats); }
+
 }  // namespace fanout::adapters::jetstream

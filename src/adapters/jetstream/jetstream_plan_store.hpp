@@ -33,6 +33,9 @@ class JetStreamPlanStore final : public ports::PlanStore {
   PlanPtr FindReferenced(const std::string& sender, const std::string& identifier,
                          const std::string& sent) const override;
 
+  /// Whether its NATS connection is up (readiness).
+  bool Connected() const;
+
  private:
   struct Impl;
   explicit JetStreamPlanStore(std::unique_ptr<Impl> impl);

@@ -175,4 +175,6 @@ void JetStreamProtocolLog::Listen(Listener l) {
   impl_->listeners.push_back(std::move(l));
 }
 
+bool JetStreamProtocolLog::Connected() const { return IsConnected(*impl_->nats); }
+
 }  // namespace fanout::adapters::jetstream

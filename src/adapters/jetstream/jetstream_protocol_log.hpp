@@ -45,6 +45,9 @@ class JetStreamProtocolLog final : public ports::ProtocolLog {
   std::vector<Entry> ReadFrom(uint64_t after, size_t max) const override;
   void Listen(Listener l) override;
 
+  /// Whether its NATS connection is up (readiness).
+  bool Connected() const;
+
  private:
   struct Impl;
   explicit JetStreamProtocolLog(std::unique_ptr<Impl> impl);

@@ -69,6 +69,10 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
   return EnsureStream(js, cfg);
 }
 
+bool IsConnected(const NatsConnection& c) {
+  return c.conn != nullptr && natsConnection_Status(c.conn) == NATS_CONN_STATUS_CONNECTED;
+}
+
 void StopSubscription(natsSubscription* sub) {
   if (!sub) return;
   if (natsSubscription_Drain(sub) == NATS_OK) {

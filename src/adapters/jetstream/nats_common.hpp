@@ -38,6 +38,9 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
                                         const std::string& subject, jsRetentionPolicy retention,
                                         int replicas, int64_t dedup_window_ms, int64_t max_age_ms);
 
+/// Whether the connection is up (not reconnecting or closed).
+bool IsConnected(const NatsConnection& c);
+
 /// Drains and destroys a callback subscription: once this returns no callback runs.
 void StopSubscription(natsSubscription* sub);
 

@@ -211,6 +211,14 @@ Result<std::vector<ports::Applied>, Error> PostgresDeviceStore::Apply(
   return out;
 }
 
+Result<void, Error> PostgresDeviceStore::Ping() {
+  std::lock_guard lock(mu_);
+  conn_.EnsureConnected();
+  auto r = conn_.Exec("SELECT 1");
+  if (!r) return Fail(r.error());
+  return {};
+}
+
 Result<ports::DeviceSyncState, Error> PostgresDeviceStore::SyncState() {
   std::lock_guard lock(mu_);
   conn_.EnsureConnected();

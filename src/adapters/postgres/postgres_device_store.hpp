@@ -23,6 +23,8 @@ class PostgresDeviceStore final : public ports::DeviceStore {
   Result<std::vector<ports::Applied>, Error> Apply(std::span<const ports::DeviceUpdate> changes,
                                                    uint64_t feed_position) override;
   Result<ports::DeviceSyncState, Error> SyncState() override;
+  /// One round trip (`SELECT 1`), reconnecting if needed (readiness).
+  Result<void, Error> Ping();
   Result<std::optional<domain::device::Device>, Error> Get(const std::string& device_id) override;
   Result<size_t, Error> LoadAll(const std::function<void(domain::device::Device&&)>& fn) override;
 
