@@ -21,6 +21,9 @@
 
 #include "adapters/geofiles/geo_files.hpp"
 #include "adapters/sqlite/sqlite_device_store.hpp"
+#if FANOUT_HAVE_DISTRIBUTED
+#include "adapters/postgres/postgres_device_store.hpp"
+#endif
 #include "app/device_generator.hpp"
 #include "app/device_json.hpp"
 #include "app/settings.hpp"
@@ -139,8 +142,38 @@ int RunGenerate(const GenerateArgs& a) {
   return 0;
 }
 
+// The store a command works on: a region's SQLite file (`--data-dir`) or the PostgreSQL of a
+// distributed region (`--postgres URL`). Null after printing the reason.
+std::unique_ptr<ports::DeviceStore> OpenStore(const std::string& data_dir,
+                                              const std::string& postgres, const char* what,
+                                              bool must_exist) {
+  if (data_dir.empty() == postgres.empty()) {
+    std::cerr << "fanout devices " << what << ": give either --data-dir or --postgres\n";
+    return nullptr;
+  }
+  try {
+    if (!postgres.empty()) {
+#if FANOUT_HAVE_DISTRIBUTED
+      return std::make_unique<adapters::postgres::PostgresDeviceStore>(postgres);
+#else
+      std::cerr << "fanout devices " << what << ": this build has no PostgreSQL support\n";
+      return nullptr;
+#endif
+    }
+    fs::path db = fs::path(data_dir) / "devices.db";
+    if (must_exist && !fs::exists(db)) {
+      std::cerr << "fanout devices " << what << ": no device store at " << db << "\n";
+      return nullptr;
+    }
+    return std::make_unique<adapters::sqlite::SqliteDeviceStore>(db);
+  } catch (const std::exception& e) {
+    std::cerr << "fanout devices " << what << ": " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
 struct ImportArgs {
-  std::string file, data_dir, geo_dir;
+  std::string file, data_dir, postgres, geo_dir;
   size_t batch = 50000;
   bool check_keys = true;
 };
@@ -161,14 +194,8 @@ int RunImport(const ImportArgs& a) {
   }
   std::optional<domain::geo::GeoCatalog> catalog;
   if (a.check_keys && !(catalog = LoadCatalog(a.geo_dir, "import"))) return 2;
-  std::unique_ptr<adapters::sqlite::SqliteDeviceStore> store;
-  try {
-    store =
-        std::make_unique<adapters::sqlite::SqliteDeviceStore>(fs::path(a.data_dir) / "devices.db");
-  } catch (const std::exception& e) {
-    std::cerr << "fanout devices import: " << e.what() << "\n";
-    return 2;
-  }
+  std::unique_ptr<ports::DeviceStore> store = OpenStore(a.data_dir, a.postgres, "import", false);
+  if (!store) return 2;
   const app::ProviderSettings providers;  // the configured set; `fanout config` has the same
   Progress progress("import", total_bytes);
   std::vector<domain::device::Device> batch;
@@ -243,22 +270,12 @@ int RunImport(const ImportArgs& a) {
 }
 
 struct ExportArgs {
-  std::string data_dir, out;
+  std::string data_dir, postgres, out;
 };
 
 int RunExport(const ExportArgs& a) {
-  fs::path db = fs::path(a.data_dir) / "devices.db";
-  if (!fs::exists(db)) {
-    std::cerr << "fanout devices export: no device store at " << db << "\n";
-    return 2;
-  }
-  std::unique_ptr<adapters::sqlite::SqliteDeviceStore> store;
-  try {
-    store = std::make_unique<adapters::sqlite::SqliteDeviceStore>(db);
-  } catch (const std::exception& e) {
-    std::cerr << "fanout devices export: " << e.what() << "\n";
-    return 2;
-  }
+  std::unique_ptr<ports::DeviceStore> store = OpenStore(a.data_dir, a.postgres, "export", true);
+  if (!store) return 2;
   std::ofstream file;
   std::ostream* out = OpenOut(a.out, file, "export");
   if (out == nullptr) return 2;
@@ -307,9 +324,11 @@ void RegisterDevicesCommands(CLI::App& app) {
 
   auto imp = std::make_shared<ImportArgs>();
   CLI::App* i = devices->add_subcommand(
-      "import", "Validate a JSON-lines file and write it into a region's SQLite device store");
+      "import", "Validate a JSON-lines file and write it into a region's device store");
   i->add_option("file", imp->file, "JSON-lines file, or - for stdin")->required();
-  i->add_option("--data-dir", imp->data_dir, "region data dir (holds devices.db)")->required();
+  i->add_option("--data-dir", imp->data_dir, "region data dir (holds devices.db)");
+  i->add_option("--postgres", imp->postgres,
+                "PostgreSQL of a distributed region (store.postgres_url) instead of --data-dir");
   i->add_option("--batch", imp->batch, "devices per transaction")->check(CLI::Range(1, 10000000));
   i->add_option("--geo-dir", imp->geo_dir, "geo data folder for region-key checks");
   i->add_flag("!--no-key-check", imp->check_keys,
@@ -317,9 +336,10 @@ void RegisterDevicesCommands(CLI::App& app) {
   i->callback([imp] { ExitCode() = RunImport(*imp); });
 
   auto exp = std::make_shared<ExportArgs>();
-  CLI::App* e =
-      devices->add_subcommand("export", "Write a region's SQLite device store as JSON lines");
-  e->add_option("--data-dir", exp->data_dir, "region data dir (holds devices.db)")->required();
+  CLI::App* e = devices->add_subcommand("export", "Write a region's device store as JSON lines");
+  e->add_option("--data-dir", exp->data_dir, "region data dir (holds devices.db)");
+  e->add_option("--postgres", exp->postgres,
+                "PostgreSQL of a distributed region (store.postgres_url) instead of --data-dir");
   e->add_option("--out", exp->out, "output file (default stdout)");
   e->callback([exp] { ExitCode() = RunExport(*exp); });
 }
