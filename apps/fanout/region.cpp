@@ -1,6 +1,7 @@
 #include "region.hpp"
 
 #include <stdexcept>
+#include <thread>
 
 #include "app/messages.hpp"
 #include "platform/metrics/metrics.hpp"
@@ -55,6 +56,18 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
 EmbeddedRegion::~EmbeddedRegion() { Stop(); }
 
 void EmbeddedRegion::Start() {
+  // Completion follows the protocol log, so the batches and units finished by the region's
+  // other processes (distributed engine) count here too; before recovery reads the log, so
+  // nothing appended meanwhile is missed (counting twice is harmless: distinct batches).
+  tracker_link_->tracker = &tracker_;
+  if (!listening_) {
+    listening_ = true;
+    log_.Listen([link = tracker_link_](const domain::pipeline::Event& e) {
+      link->users.fetch_add(1);
+      if (auto* tracker = link->tracker.load()) tracker->OnEvent(e);
+      link->users.fetch_sub(1);
+    });
+  }
   auto loaded = registry_.Start();
   if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
   // Recovery (DESIGN §5), before any worker runs: the previous process's queued work, the
@@ -116,6 +129,9 @@ void EmbeddedRegion::Start() {
 }
 
 void EmbeddedRegion::Stop() {
+  // Cut the log's way to the tracker and wait for the calls in progress.
+  tracker_link_->tracker = nullptr;
+  while (tracker_link_->users.load() > 0) std::this_thread::yield();
   if (!started_) return;
   started_ = false;
   api_.SetReady(false);

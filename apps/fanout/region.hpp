@@ -8,6 +8,7 @@
 // Start() recovers: the bus's unfinished work goes back on its queues, ingest relearns its
 // identifiers, completion is rebuilt from the log and open alerts are resumed.
 // Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -112,6 +113,14 @@ class EmbeddedRegion {
   ports::ProtocolLog& log_;
   ports::Clock& clock_;
   app::RecoveryResult recovered_;
+  // The log's listener reaches the tracker through this link, cut in Stop(): the log may
+  // outlive the region (and a JetStream tail may deliver an event meanwhile).
+  struct TrackerLink {
+    std::atomic<app::CompletionTracker*> tracker{nullptr};
+    std::atomic<int> users{0};  // listener calls in progress (they may nest: an append inside)
+  };
+  std::shared_ptr<TrackerLink> tracker_link_ = std::make_shared<TrackerLink>();
+  bool listening_ = false;
   int port_ = 0;
   bool started_ = false;
 };

@@ -824,5 +824,38 @@ TEST_F(PipelineTest, ResumeRepublishesOnlyTheUnitsNotQueuedBeforeTheCrash) {
   EXPECT_EQ(units.count("fcm/selected/2"), 1u);
 }
 
+// A region of several processes: the queuer and senders that finish an alert's work may run
+// elsewhere; their events reach this process's tracker through the log, which completes the
+// alert. Events of other regions are not this tracker's.
+TEST_F(PipelineTest, CompletionFollowsTheLogForWorkDoneByOtherProcesses) {
+  CompletionTracker tracker("r0", log_, clock_);
+  log_.Listen([&](const dp::Event& e) { tracker.OnEvent(e); });
+  dp::Event e;
+  e.region = "r0";
+  e.alert_id = "alert-m";
+  e.type = EventType::kProcessed;
+  e.count = 1;
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kUnitQueued;
+  e.unit = "fcm/selected/1";
+  e.count = 2;
+  ASSERT_TRUE(log_.Append(e));
+  e.type = EventType::kBatchDone;
+  e.batch = 0;
+  ASSERT_TRUE(log_.Append(e));
+  EXPECT_EQ(Report("alert-m").status, "processing");
+  e.batch = 1;
+  ASSERT_TRUE(log_.Append(e));  // from a sender process elsewhere
+  EXPECT_EQ(Report("alert-m").status, "done");
+  EXPECT_EQ(tracker.Open(), 0u);
+  e = dp::Event{};
+  e.region = "r1";
+  e.alert_id = "alert-other";
+  e.type = EventType::kProcessed;
+  e.count = 4;
+  ASSERT_TRUE(log_.Append(e));
+  EXPECT_EQ(tracker.Open(), 0u);
+}
+
 }  // namespace
 }  // namespace fanout::app

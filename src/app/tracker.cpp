@@ -38,6 +38,23 @@ void CompletionTracker::Append(const std::vector<Event>& events) {
   for (const Event& e : events) (void)log_.Append(e);
 }
 
+void CompletionTracker::OnEvent(const Event& e) {
+  if (e.region != region_) return;
+  switch (e.type) {
+    case EventType::kProcessed:
+      OnProcessed(e.alert_id, e.count);
+      break;
+    case EventType::kUnitQueued:
+      OnUnitQueued(e.alert_id, e.unit, e.count);
+      break;
+    case EventType::kBatchDone:
+      OnBatchDone(e.alert_id, e.unit, e.batch);
+      break;
+    default:
+      break;
+  }
+}
+
 void CompletionTracker::OnProcessed(const std::string& alert_id, uint32_t units) {
   std::vector<Event> out;
   {

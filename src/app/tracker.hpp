@@ -26,6 +26,10 @@ class CompletionTracker {
   void OnProcessed(const std::string& alert_id, uint32_t units);
   void OnUnitQueued(const std::string& alert_id, const std::string& unit, uint32_t batches);
   void OnBatchDone(const std::string& alert_id, const std::string& unit, uint32_t batch);
+  /// The same, from the protocol log: `processed`, `unit-queued` and `batch-done` of this
+  /// region, whichever process of the region appended them (the stages' direct calls and the
+  /// log's delivery of the same event count once). Other events and regions are ignored.
+  void OnEvent(const domain::pipeline::Event& e);
 
   /// Rebuilds completion from the log: every alert this region processed (or took over),
   /// with its queued units and done batches. Appends the unit-done and alert-done events a

@@ -15,6 +15,12 @@ namespace fanout::adapters::jetstream {
 
 using domain::pipeline::Event;
 
+namespace {
+// The log whose tail this thread is delivering from (listeners run there): an Append made by a
+// listener cannot wait for its own event to come back through the same thread.
+thread_local const void* tl_tail_of = nullptr;
+}  // namespace
+
 struct JetStreamProtocolLog::Impl {
   ProtocolLogSettings settings;
   std::unique_ptr<NatsConnection> nats;
@@ -60,7 +66,9 @@ struct JetStreamProtocolLog::Impl {
     }
     self->grown.notify_all();
     if (event) {
+      tl_tail_of = self;
       for (auto& l : ls) l(*event);
+      tl_tail_of = nullptr;
     }
   }
 
@@ -136,8 +144,9 @@ Result<bool, Error> JetStreamProtocolLog::Append(const Event& e) {
   const uint64_t seq = ack->Sequence;
   const bool duplicate = ack->Duplicate;
   jsPubAck_Destroy(ack);
-  // Read-your-writes: the caller (and its next Events()) sees the event in the view.
-  if (!impl_->WaitFor(seq)) {
+  // Read-your-writes: the caller (and its next Events()) sees the event in the view — except
+  // on the tail thread itself (a listener appending), which delivers it right after.
+  if (tl_tail_of != impl_.get() && !impl_->WaitFor(seq)) {
     return Fail(Error{Error::Kind::kRetryLater,
                       "protocol log: event " + std::to_string(seq) + " not back in time"});
   }

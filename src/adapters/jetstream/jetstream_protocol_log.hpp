@@ -6,7 +6,8 @@
 // an ordered consumer into a local view (events by alert, by position), so positions are
 // the stream's sequence numbers — the same in every process — and a process that starts
 // late replays everything. Append returns once its own event is in the local view
-// (read-your-writes). Listeners run on the tail thread for events of every process.
+// (read-your-writes; an Append made by a listener, on the tail thread, does not wait for
+// its event). Listeners run on the tail thread for events of every process.
 // Vendor headers stay in the .cpp. Thread-safe.
 #include <cstdint>
 #include <memory>
