@@ -830,30 +830,25 @@ TEST_F(PipelineTest, ResumeRepublishesOnlyTheUnitsNotQueuedBeforeTheCrash) {
 TEST_F(PipelineTest, CompletionFollowsTheLogForWorkDoneByOtherProcesses) {
   CompletionTracker tracker("r0", log_, clock_);
   log_.Listen([&](const dp::Event& e) { tracker.OnEvent(e); });
-  dp::Event e;
-  e.region = "r0";
-  e.alert_id = "alert-m";
-  e.type = EventType::kProcessed;
-  e.count = 1;
-  ASSERT_TRUE(log_.Append(e));
-  e.type = EventType::kUnitQueued;
-  e.unit = "fcm/selected/1";
-  e.count = 2;
-  ASSERT_TRUE(log_.Append(e));
-  e.type = EventType::kBatchDone;
-  e.batch = 0;
-  ASSERT_TRUE(log_.Append(e));
+  auto append = [&](EventType type, const char* alert, const char* region, uint32_t count,
+                    uint32_t batch) {
+    dp::Event e;
+    e.type = type;
+    e.alert_id = alert;
+    e.region = region;
+    e.unit = "fcm/selected/1";
+    e.count = count;
+    e.batch = batch;
+    return log_.Append(e).has_value();
+  };
+  ASSERT_TRUE(append(EventType::kProcessed, "alert-m", "r0", 1, 0));
+  ASSERT_TRUE(append(EventType::kUnitQueued, "alert-m", "r0", 2, 0));
+  ASSERT_TRUE(append(EventType::kBatchDone, "alert-m", "r0", 0, 0));
   EXPECT_EQ(Report("alert-m").status, "processing");
-  e.batch = 1;
-  ASSERT_TRUE(log_.Append(e));  // from a sender process elsewhere
+  ASSERT_TRUE(append(EventType::kBatchDone, "alert-m", "r0", 0, 1));  // a sender elsewhere
   EXPECT_EQ(Report("alert-m").status, "done");
   EXPECT_EQ(tracker.Open(), 0u);
-  e = dp::Event{};
-  e.region = "r1";
-  e.alert_id = "alert-other";
-  e.type = EventType::kProcessed;
-  e.count = 4;
-  ASSERT_TRUE(log_.Append(e));
+  ASSERT_TRUE(append(EventType::kProcessed, "alert-other", "r1", 4, 0));  // not this region
   EXPECT_EQ(tracker.Open(), 0u);
 }
 
