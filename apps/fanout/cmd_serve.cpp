@@ -17,6 +17,7 @@
 #include "adapters/memory/memory_protocol_log.hpp"
 #include "adapters/memory/system_clock.hpp"
 #include "adapters/sqlite/sqlite_journals.hpp"
+#include "app/priority_bus.hpp"
 #if FANOUT_HAVE_DISTRIBUTED
 #include "adapters/jetstream/jetstream_bus.hpp"
 #include "adapters/jetstream/jetstream_device_feed.hpp"
@@ -166,6 +167,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   std::unique_ptr<ports::PlanStore> plans;
   std::unique_ptr<ports::DeviceFeed> feed;
   std::unique_ptr<ports::WorkBus> bus;
+  std::vector<std::unique_ptr<ports::WorkBus>> bus_parts;  // distributed: one per priority
   std::unique_ptr<ports::DeviceStore> store;
   size_t events = 0, stored_plans = 0;
   std::function<std::vector<std::string>()> dependencies;  // for /readyz (distributed)
@@ -183,9 +185,17 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     js.url = s.store.nats_url;
     js.stream_prefix = "FANOUT_" + s.region.name;  // a region's work queues are its own
     js.subject_prefix = s.region.name;
-    auto b = adapters::jetstream::JetStreamBus::Connect(js);
-    if (!b) return fail("work bus", b.error());
-    bus = std::move(*b);
+    // High and regular on separate connections (and streams, consumers, threads): a backlog
+    // of regular work on one socket cannot hold up an Extreme alert (ADR 0004).
+    auto high = adapters::jetstream::JetStreamBus::Connect(js);
+    if (!high) return fail("work bus (high)", high.error());
+    auto regular = adapters::jetstream::JetStreamBus::Connect(js);
+    if (!regular) return fail("work bus (regular)", regular.error());
+    auto* high_js = high->get();
+    auto* regular_js = regular->get();
+    bus = std::make_unique<app::PriorityBus>(**high, **regular);
+    bus_parts.push_back(std::move(*high));
+    bus_parts.push_back(std::move(*regular));
     adapters::jetstream::ProtocolLogSettings ls;
     ls.url = s.store.nats_url;
     auto l = adapters::jetstream::JetStreamProtocolLog::Connect(ls);
@@ -210,14 +220,14 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
       return 1;
     }
     // Not ready while NATS or PostgreSQL is away (the adapters reconnect by themselves).
-    dependencies = [bus_js = static_cast<adapters::jetstream::JetStreamBus*>(bus.get()),
+    dependencies = [high_js, regular_js,
                     log_js = static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get()),
                     feed_js = static_cast<adapters::jetstream::JetStreamDeviceFeed*>(feed.get()),
                     plans_js = static_cast<adapters::jetstream::JetStreamPlanStore*>(plans.get()),
                     pg_store = pg.get()] {
       std::vector<std::string> problems;
-      if (!bus_js->Connected() || !log_js->Connected() || !feed_js->Connected() ||
-          !plans_js->Connected()) {
+      if (!high_js->Connected() || !regular_js->Connected() || !log_js->Connected() ||
+          !feed_js->Connected() || !plans_js->Connected()) {
         problems.push_back("nats: not connected (reconnecting)");
       }
       if (auto ping = pg_store->Ping(); !ping) {
