@@ -164,14 +164,14 @@ class FakeDeviceStore final : public ports::DeviceStore {
     std::lock_guard lock(mu_);
     std::vector<ports::Applied> out;
     for (const auto& u : changes) {
-      auto& held = versions_[u.device_id];  // {0, ""} when never seen
       bool present = devices_.count(u.device_id) > 0;
-      if ((held.first != 0 || !held.second.empty()) &&
-          !ports::Supersedes(u.version, u.origin_region, held.first, held.second)) {
+      auto held = versions_.find(u.device_id);  // the row's or the tombstone's version
+      if (held != versions_.end() &&
+          !ports::Supersedes(u.version, u.origin_region, held->second.first, held->second.second)) {
         out.push_back(ports::Applied::kStale);
         continue;
       }
-      held = {u.version, u.origin_region};
+      versions_[u.device_id] = {u.version, u.origin_region};
       max_version_ = std::max(max_version_, u.version);
       if (u.device) {
         devices_.insert_or_assign(u.device_id, *u.device);

@@ -6,17 +6,14 @@
 
 #include "adapters/jetstream/nats_common.hpp"
 #include "domain/pipeline/codec.hpp"
+#include "platform/text/hash.hpp"
 
 namespace fanout::adapters::jetstream {
 
 namespace {
 // "plan.<16 hex digits of FNV-1a 64>": stable across processes and builds.
 std::string PlanKey(const std::string& alert_id) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : alert_id) h = (h ^ c) * 1099511628211ull;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "plan.%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return "plan." + platform::Fnv1a64Hex(alert_id);
 }
 }  // namespace
 

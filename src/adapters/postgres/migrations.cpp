@@ -55,6 +55,9 @@ const std::vector<Migration>& DeviceMigrations() {
 }
 
 namespace {
+// FNV-1a-shaped with a truncated offset basis (1469598103934665603, not the standard
+// 14695981039346656037): checksums already stored in schema_migrations depend on it, so it
+// stays; new code uses platform::Fnv1a64 (the standard one).
 std::string Checksum(std::string_view sql) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : sql) h = (h ^ c) * 1099511628211ull;
