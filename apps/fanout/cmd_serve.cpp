@@ -19,6 +19,7 @@
 #include "adapters/sqlite/sqlite_journals.hpp"
 #include "app/priority_bus.hpp"
 #if FANOUT_HAVE_DISTRIBUTED
+#include "adapters/jetstream/jetstream_alert_archive.hpp"
 #include "adapters/jetstream/jetstream_bus.hpp"
 #include "adapters/jetstream/jetstream_device_feed.hpp"
 #include "adapters/jetstream/jetstream_plan_store.hpp"
@@ -66,6 +67,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.api.admin_token = s.auth.admin_token;
   o.data_dir = s.store.data_dir;
   o.max_deliver = static_cast<uint32_t>(s.fanout.max_deliver);
+  o.roles = app::Roles::Of(s.roles);
   o.http_host = host;
   o.http_port = port;
   return o;
@@ -81,6 +83,13 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   log::InitLogging(log::ParseLevel(s.log.level).value_or(log::Level::kInfo), s.log.json);
   auto logger = log::GetLogger("serve");
   const bool distributed = s.store.mode == "distributed";
+  const app::Roles roles = app::Roles::Of(s.roles);
+  if (!distributed && !roles.all()) {
+    std::cerr << "fanout serve: roles = [" << roles.ToString()
+              << "] splits a region over processes, which needs store.mode = \"distributed\" "
+                 "(the embedded engines live in one process: list every role)\n";
+    return 2;
+  }
   auto colon = s.http.listen.rfind(':');
   std::string host = s.http.listen.substr(0, colon);
   int port = std::stoi(s.http.listen.substr(colon + 1));
@@ -169,6 +178,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   std::unique_ptr<ports::WorkBus> bus;
   std::vector<std::unique_ptr<ports::WorkBus>> bus_parts;  // distributed: one per priority
   std::unique_ptr<ports::DeviceStore> store;
+  std::unique_ptr<ports::AlertArchive> archive;  // distributed: raw alerts on JetStream
   size_t events = 0, stored_plans = 0;
   std::function<std::vector<std::string>()> dependencies;  // for /readyz (distributed)
   if (distributed) {
@@ -212,6 +222,19 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     auto p = adapters::jetstream::JetStreamPlanStore::Connect(ps);
     if (!p) return fail("plan store", p.error());
     plans = std::move(*p);
+    adapters::jetstream::AlertArchiveSettings as;
+    as.url = s.store.nats_url;
+    auto a = adapters::jetstream::JetStreamAlertArchive::Connect(as);
+    if (!a) return fail("raw alert archive", a.error());
+    if (s.cap.max_body_bytes > (*a)->MaxBodyBytes()) {
+      std::cerr << "fanout serve: cap.max_body_bytes = " << s.cap.max_body_bytes
+                << " but the NATS server carries alerts of at most " << (*a)->MaxBodyBytes()
+                << " bytes: lower cap.max_body_bytes or raise max_payload in the nats-server "
+                   "configuration\n";
+      return 2;
+    }
+    auto* archive_js = a->get();
+    archive = std::move(*a);
     std::unique_ptr<adapters::postgres::PostgresDeviceStore> pg;
     try {
       pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
@@ -224,10 +247,10 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
                     log_js = static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get()),
                     feed_js = static_cast<adapters::jetstream::JetStreamDeviceFeed*>(feed.get()),
                     plans_js = static_cast<adapters::jetstream::JetStreamPlanStore*>(plans.get()),
-                    pg_store = pg.get()] {
+                    archive_js, pg_store = pg.get()] {
       std::vector<std::string> problems;
       if (!high_js->Connected() || !regular_js->Connected() || !log_js->Connected() ||
-          !feed_js->Connected() || !plans_js->Connected()) {
+          !feed_js->Connected() || !plans_js->Connected() || !archive_js->Connected()) {
         problems.push_back("nats: not connected (reconnecting)");
       }
       if (auto ping = pg_store->Ping(); !ping) {
@@ -261,6 +284,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   }
   RegionEngines engines;
   engines.store = store.get();
+  engines.archive = archive.get();
   engines.bus = bus.get();
   engines.bus_journal = state ? &state->bus() : nullptr;
   try {
@@ -275,8 +299,10 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recovery_start)
             .count(),
         events, stored_plans, r.messages, r.identifiers, r.open_alerts.size());
-    logger.Info("region {} (index {}, {} engines) serving on {} with {} devices", s.region.name,
-                s.region.index, s.store.mode, region.url(), region.registry().size());
+    logger.Info("region {} (index {}, {} engines, roles {}) serving on {} with {} devices{}",
+                s.region.name, s.region.index, s.store.mode, roles.ToString(), region.url(),
+                region.registry().size(),
+                roles.needs_index() ? "" : " (no index: neither queuer nor registry)");
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));

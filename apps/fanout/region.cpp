@@ -22,7 +22,10 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                            : std::make_unique<adapters::memory::MemoryBus>(
                                  adapters::memory::MemoryBus::Settings{}, engines.bus_journal)),
       store_(engines.store ? *engines.store : *own_store_),
-      archive_(options_.data_dir / "archive"),
+      own_archive_(engines.archive ? nullptr
+                                   : std::make_unique<adapters::memory::FileArchive>(
+                                         options_.data_dir / "archive")),
+      archive_(engines.archive ? *engines.archive : *own_archive_),
       bus_(engines.bus ? *engines.bus : *own_bus_),
       plans_(plans),
       apns_high_(gateways(ports::Platform::kApns, true)),
@@ -41,13 +44,19 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                    *apns_high_, *fcm_high_),
       sender_regular_(options_.region, options_.retry, registry_, plans_, log, bus_, clock,
                       tracker_, *apns_regular_, *fcm_regular_),
-      api_(options_.api, options_.region, ingest_, registry_, log,
-           [this] {
-             // Registry figures are sampled at scrape time.
-             probe_.OnDevices(registry_.size());
-             probe_.OnFeedStoreFailures(registry_.feed_store_failures());
-             return metrics::Registry::Default().Render();
-           }),
+      api_(
+          [this] {
+            app::ApiSettings a = options_.api;
+            a.roles = options_.roles;
+            return a;
+          }(),
+          options_.region, ingest_, registry_, log,
+          [this] {
+            // Registry figures are sampled at scrape time.
+            probe_.OnDevices(registry_.size());
+            probe_.OnFeedStoreFailures(registry_.feed_store_failures());
+            return metrics::Registry::Default().Render();
+          }),
       http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
             options_.pipeline.max_body_bytes),
       log_(log),
@@ -68,19 +77,28 @@ void EmbeddedRegion::Start() {
       link->users.fetch_sub(1);
     });
   }
-  auto loaded = registry_.Start();
-  if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
+  const app::Roles& roles = options_.roles;
+  // The selection index (10 M devices: gigabytes) only where it is used: selection (queuer)
+  // and the device API (registry). Senders get the tokens in their batches.
+  if (roles.needs_index()) {
+    auto loaded = registry_.Start();
+    if (!loaded) throw std::runtime_error("device store: " + loaded.error().message);
+  }
   // Recovery (DESIGN §5), before any worker runs: the previous process's queued work, the
   // identifiers ingest accepted, completion from the log, and the open alerts resumed.
   // The embedded bus re-queues its journal; a distributed one keeps unacknowledged work on
-  // the server, which redelivers it to the consumers below.
+  // the server, which redelivers it to the consumers below (of whichever process runs them).
   if (own_bus_) {
     auto messages = own_bus_->Recover();
     if (!messages) throw std::runtime_error("work journal: " + messages.error().message);
     recovered_.messages = *messages;
   }
-  recovered_.identifiers = ingest_.Recover();
-  recovered_.open_alerts = app::ResumeOpenAlerts(tracker_, processor_);
+  if (roles.ingest) recovered_.identifiers = ingest_.Recover();
+  if (roles.processor) {
+    recovered_.open_alerts = app::ResumeOpenAlerts(tracker_, processor_);
+  } else {
+    (void)tracker_.Recover();  // completion known here too (reports; the last batch's sender)
+  }
   probe_.OnRecovered(recovered_.messages, recovered_.open_alerts.size());
   bus_.OnDeadLetter([this](const ports::WorkBus::DeadLetter& d) {
     app::RecordDeadLetter(d, options_.region.name, log_, tracker_, clock_, probe_);
@@ -105,10 +123,15 @@ void EmbeddedRegion::Start() {
     auto weight = [&](ports::WorkBus::Handler h) { return high ? h : lowered(std::move(h)); };
     const uint32_t max = options_.max_deliver;
     // Durable consumer names: processes of one region sharing a queue use the same name.
-    bus_.Subscribe({app::AlertsSubject(prio), "processor-" + prio, p.processor_workers, max},
-                   weight([this](const ports::BusMessage& m) { return processor_.Handle(m); }));
-    bus_.Subscribe({app::UnitsSubject(prio), "queuer-" + prio, p.queuer_workers, max},
-                   weight([this](const ports::BusMessage& m) { return queuer_.Handle(m); }));
+    if (roles.processor) {
+      bus_.Subscribe({app::AlertsSubject(prio), "processor-" + prio, p.processor_workers, max},
+                     weight([this](const ports::BusMessage& m) { return processor_.Handle(m); }));
+    }
+    if (roles.queuer) {
+      bus_.Subscribe({app::UnitsSubject(prio), "queuer-" + prio, p.queuer_workers, max},
+                     weight([this](const ports::BusMessage& m) { return queuer_.Handle(m); }));
+    }
+    if (!roles.sender) continue;
     for (auto platform : {domain::device::Platform::kApns, domain::device::Platform::kFcm}) {
       const std::string subject = app::BatchesSubject(prio, platform);
       // Pushes leave the system: each delivery is recorded before the handler runs, so

@@ -40,6 +40,7 @@ struct RegionOptions {
   app::PipelineSettings pipeline;
   app::RetrySettings retry;
   app::ApiSettings api;
+  app::Roles roles;  // what this process runs (all on the embedded engines)
   std::filesystem::path data_dir;
   uint32_t max_deliver = 0;  // per work item; 0: retry forever
   std::string http_host = "127.0.0.1";
@@ -47,11 +48,12 @@ struct RegionOptions {
 };
 
 /// The engines a region runs on when they are not the embedded defaults (DESIGN §6): the
-/// distributed ones (`serve` with store.mode = "distributed": JetStream bus, PostgreSQL
-/// store). Null: the embedded default, owned by the region (MemoryBus journaled to
-/// `bus_journal`, SQLite `devices.db` in the data dir).
+/// distributed ones (`serve` with store.mode = "distributed": JetStream bus and raw alert
+/// archive, PostgreSQL store). Null: the embedded default, owned by the region (MemoryBus journaled
+/// to `bus_journal`, SQLite `devices.db` in the data dir).
 struct RegionEngines {
   ports::DeviceStore* store = nullptr;
+  ports::AlertArchive* archive = nullptr;  // null: files under <data dir>/archive
   ports::WorkBus* bus = nullptr;
   adapters::memory::BusJournal* bus_journal = nullptr;
 };
@@ -96,7 +98,8 @@ class EmbeddedRegion {
   std::unique_ptr<adapters::sqlite::SqliteDeviceStore> own_store_;  // embedded default
   std::unique_ptr<adapters::memory::MemoryBus> own_bus_;            // embedded default
   ports::DeviceStore& store_;
-  adapters::memory::FileArchive archive_;
+  std::unique_ptr<adapters::memory::FileArchive> own_archive_;  // embedded default
+  ports::AlertArchive& archive_;
   ports::WorkBus& bus_;
   ports::PlanStore& plans_;
   std::unique_ptr<ports::PushGateway> apns_high_, fcm_high_, apns_regular_, fcm_regular_;

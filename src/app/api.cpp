@@ -150,7 +150,7 @@ HttpResponse Api::Handle(const HttpRequest& req) {
       auto problems = dependency_check_();
       if (!problems.empty()) return Json(503, {{"status", "degraded"}, {"problems", problems}});
     }
-    return Json(200, {{"status", "ready"}});
+    return Json(200, {{"status", "ready"}, {"roles", settings_.roles.ToString()}});
   }
   if (seg.size() == 1 && seg[0] == "metrics" && m == "GET") {
     HttpResponse r;
@@ -158,8 +158,18 @@ HttpResponse Api::Handle(const HttpRequest& req) {
     r.body = metrics_text_ ? metrics_text_() : "";
     return r;
   }
+  // A process of a distributed region serves only its roles' calls: a load balancer routes
+  // alerts to ingest processes and device calls to registry processes.
+  auto not_served = [&](const char* role) {
+    return Error(421, "ROLE_NOT_SERVED",
+                 std::string("this process does not run the ") + role +
+                     " role (roles: " + settings_.roles.ToString() + ")");
+  };
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "alerts") {
-    if (seg.size() == 4 && m == "PUT") return PutAlert(req, seg[2], seg[3]);
+    if (seg.size() == 4 && m == "PUT") {
+      if (!settings_.roles.ingest) return not_served("ingest");
+      return PutAlert(req, seg[2], seg[3]);
+    }
     if (!HasToken(req, settings_.admin_token)) {
       return Error(401, "UNAUTHORIZED", "reports need the admin token");
     }
@@ -168,6 +178,7 @@ HttpResponse Api::Handle(const HttpRequest& req) {
     return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
   }
   if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "devices") {
+    if (!settings_.roles.registry) return not_served("registry");
     if (!HasToken(req, settings_.device_token)) {
       return Error(401, "UNAUTHORIZED", "device calls need the device token");
     }

@@ -12,6 +12,7 @@
 
 #include "app/ingest.hpp"
 #include "app/registry.hpp"
+#include "app/settings.hpp"
 #include "domain/pipeline/report.hpp"
 #include "ports/protocol_log.hpp"
 
@@ -35,6 +36,9 @@ struct ApiSettings {
   std::map<std::string, std::string> provider_tokens;  // provider -> bearer token
   std::string device_token;
   std::string admin_token;
+  /// The process's roles: alerts are accepted only with `ingest`, device calls answered only
+  /// with `registry` (elsewhere 421 ROLE_NOT_SERVED, naming the roles served here).
+  Roles roles;
 };
 
 class Api {

@@ -26,7 +26,7 @@ class ApiTest : public ::testing::Test {
                   [](const std::string& k) { return k != "099990000000"; }),
         ingest_(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder_,
                 archive_, log_, bus_, clock_),
-        api_(ApiSettings{{{"AP1", "t-ap1"}, {"AP2", "t-ap2"}}, "t-dev", "t-admin"},
+        api_(ApiSettings{{{"AP1", "t-ap1"}, {"AP2", "t-ap2"}}, "t-dev", "t-admin", Roles{}},
              RegionSettings{"r0", 0, 1}, ingest_, registry_, log_,
              [] { return std::string("fanout_up 1\n"); }) {
     EXPECT_TRUE(registry_.Start());
@@ -152,6 +152,44 @@ TEST_F(ApiTest, ReadinessReportsTheDependenciesThatAreAway) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);  // alive all the same
   away.clear();
   EXPECT_EQ(Call("GET", "/readyz").status, 200);
+}
+
+TEST(ApiRoles, AProcessServesOnlyItsRolesCalls) {
+  testing::ManualClock clock;
+  testing::FakeAlertDecoder decoder;
+  testing::FakeDeviceStore store;
+  adapters::memory::MemoryDeviceFeed feed;
+  adapters::memory::MemoryBus bus;
+  adapters::memory::MemoryProtocolLog log;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("fanout-api-roles-" + std::to_string(::getpid()));
+  adapters::memory::FileArchive archive(dir);
+  Registry registry("r0", store, feed, ProviderSettings{}, 4);
+  Ingest ingest(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder,
+                archive, log, bus, clock);
+  ApiSettings settings{{{"AP1", "t-ap1"}}, "t-dev", "t-admin", Roles{}};
+  settings.roles = Roles::Of({"queuer", "sender"});
+  Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
+  api.SetReady(true);
+  auto call = [&](std::string method, std::string target, std::string token) {
+    HttpRequest r{std::move(method), std::move(target), {}, "<alert/>"};
+    r.headers["authorization"] = "Bearer " + token;
+    return api.Handle(r);
+  };
+  HttpResponse put = call("PUT", "/v1/alerts/AP1/x", "t-ap1");
+  EXPECT_EQ(put.status, 421);
+  EXPECT_NE(put.body.find("ROLE_NOT_SERVED"), std::string::npos) << put.body;
+  EXPECT_NE(put.body.find("ingest"), std::string::npos) << put.body;
+  HttpResponse dev = call("GET", "/v1/devices/d1", "t-dev");
+  EXPECT_EQ(dev.status, 421);
+  EXPECT_NE(dev.body.find("roles: queuer,sender"), std::string::npos) << dev.body;
+  // Reports, health and readiness everywhere.
+  EXPECT_EQ(call("GET", "/v1/alerts/x", "t-admin").status, 404);
+  HttpResponse ready = call("GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_NE(ready.body.find("queuer,sender"), std::string::npos) << ready.body;
+  EXPECT_EQ(bus.Pending(), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

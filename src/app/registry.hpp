@@ -33,6 +33,9 @@ class Registry {
   /// Rebuilds the index from the store (a snapshot) and listens to the feed from the position
   /// recorded with it, so no update is missed. Returns devices loaded.
   Result<size_t, Error> Start();
+  /// Whether Start() loaded the index (a process without the queuer and registry roles does
+  /// not: it writes through the store and the feed only).
+  bool indexed() const { return listening_.has_value(); }
 
   enum class PutResult { kCreated, kUpdated };
   /// Validates, stores, indexes and replicates. Errors: the validation issues (4xx) or a

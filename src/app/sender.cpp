@@ -61,6 +61,13 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   uint64_t gone = 0;
   if (std::any_of(work->items.begin(), work->items.end(),
                   [](const BatchItem& i) { return i.token.empty(); })) {
+    // Only the embedded journal strips tokens, and there every role shares one registry; a
+    // process without the index must not count the devices as gone.
+    if (!registry_.indexed()) {
+      return ports::WorkBus::Ack::GiveUp(
+          "BATCH_WITHOUT_TOKENS: a batch without tokens reached a process without the device "
+          "index");
+    }
     std::vector<BatchItem> resolved;
     resolved.reserve(work->items.size());
     for (BatchItem& item : work->items) {

@@ -14,6 +14,29 @@ struct RegionSettings {
   uint32_t regions = 1;  // number of regions (peers + 1)
 };
 
+/// What one process of a region does (DESIGN §5.1, config `roles`): any subset, e.g. one
+/// ingest+processor, two queuers, four senders. On the embedded engines a region is one
+/// process with every role.
+struct Roles {
+  bool ingest = true;     // PUT /v1/alerts; relearns identifiers, re-hands unprocessed alerts
+  bool processor = true;  // alerts -> plans and units; resumes open alerts at start
+  bool queuer = true;     // units -> batches (loads the selection index)
+  bool sender = true;     // batches -> APNs/FCM
+  bool watchdog = true;   // (takeover of other regions: not built yet)
+  bool dashboard = true;  // (dashboards: not built yet)
+  bool registry = true;   // /v1/devices (loads the index)
+
+  /// From the config's names (validated there): unknown names are ignored.
+  static Roles Of(const std::vector<std::string>& names);
+  bool all() const {
+    return ingest && processor && queuer && sender && watchdog && dashboard && registry;
+  }
+  /// Whether the process needs the device index in memory (selection or device API).
+  bool needs_index() const { return queuer || registry; }
+  /// "ingest,processor" (in the config's order of roles).
+  std::string ToString() const;
+};
+
 struct ProviderSettings {
   std::vector<std::string> known = {"AP1", "AP2", "AP3", "AP4"};
   std::vector<std::string> high_priority = {"AP1"};

@@ -56,20 +56,9 @@ Result<std::unique_ptr<JetStreamPlanStore>, Error> JetStreamPlanStore::Connect(
   auto nats = ConnectJetStream(settings.url);
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
-  kvConfig cfg;
-  kvConfig_Init(&cfg);
-  cfg.Bucket = settings.bucket.c_str();
-  cfg.History = 1;
-  cfg.StorageType = js_FileStorage;
-  cfg.Replicas = settings.replicas;
-  // Creating an existing bucket with the same configuration returns it (several processes
-  // start in any order); otherwise bind to it.
-  natsStatus s = js_CreateKeyValue(&impl->kv, impl->nats->js, &cfg);
-  if (s != NATS_OK) {
-    impl->kv = nullptr;
-    s = js_KeyValue(&impl->kv, impl->nats->js, settings.bucket.c_str());
-  }
-  if (s != NATS_OK) return Fail(NatsError("plan bucket " + settings.bucket, s));
+  auto kv = OpenKeyValue(impl->nats->js, settings.bucket, settings.replicas);
+  if (!kv) return Fail(kv.error());
+  impl->kv = *kv;
   return std::unique_ptr<JetStreamPlanStore>(new JetStreamPlanStore(std::move(impl)));
 }
 

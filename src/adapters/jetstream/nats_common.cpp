@@ -69,6 +69,24 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
   return EnsureStream(js, cfg);
 }
 
+Result<kvStore*, Error> OpenKeyValue(jsCtx* js, const std::string& bucket, int replicas) {
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = bucket.c_str();
+  cfg.History = 1;
+  cfg.StorageType = js_FileStorage;
+  cfg.Replicas = replicas;
+  // Creating an existing bucket with the same configuration returns it; otherwise bind to it.
+  kvStore* kv = nullptr;
+  natsStatus s = js_CreateKeyValue(&kv, js, &cfg);
+  if (s != NATS_OK) {
+    kv = nullptr;
+    s = js_KeyValue(&kv, js, bucket.c_str());
+  }
+  if (s != NATS_OK) return Fail(NatsError("key-value bucket " + bucket, s));
+  return kv;
+}
+
 bool IsConnected(const NatsConnection& c) {
   return c.conn != nullptr && natsConnection_Status(c.conn) == NATS_CONN_STATUS_CONNECTED;
 }
