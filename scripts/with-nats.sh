@@ -15,7 +15,9 @@ if ! command -v nats-server >/dev/null; then
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fanout-nats.XXXXXX")
 port=$((20000 + RANDOM % 20000))
-nats-server -a 127.0.0.1 -p "$port" -js -sd "$dir/js" >"$dir/server.log" 2>&1 &
+# Raw alerts travel through JetStream: max_payload above cap.max_body_bytes (4 MiB) + 4 KiB.
+echo "max_payload: 8MB" >"$dir/nats.conf"
+nats-server -c "$dir/nats.conf" -a 127.0.0.1 -p "$port" -js -sd "$dir/js" >"$dir/server.log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true

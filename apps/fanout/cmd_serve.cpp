@@ -195,6 +195,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     js.url = s.store.nats_url;
     js.stream_prefix = "FANOUT_" + s.region.name;  // a region's work queues are its own
     js.subject_prefix = s.region.name;
+    js.ack_wait_ms = s.fanout.ack_wait.count();
     // High and regular on separate connections (and streams, consumers, threads): a backlog
     // of regular work on one socket cannot hold up an Extreme alert (ADR 0004).
     auto high = adapters::jetstream::JetStreamBus::Connect(js);

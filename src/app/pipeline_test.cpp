@@ -646,6 +646,23 @@ TEST_F(PipelineTest, ARedeliveredBatchIsNotPushedAgainOnceReportedDone) {
   EXPECT_EQ(Report("alert-r").total.redelivered, 0u);
 }
 
+TEST_F(PipelineTest, ACopyOfADoneBatchThatLooksNewIsNotPushedAgain) {
+  // A server that lost its record of the delivery (or of the message id, so a unit's
+  // batches were published again) hands the batch out as a first delivery.
+  std::vector<Device> devs{Dev("c1", Platform::kApns, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  decoder_.Add("body-c", Usable("alert-c", "Severe", "091620000000"));
+  ASSERT_EQ(ingest_.Accept("AP2", "alert-c", "body-c").http_status, 202);
+  Drain();
+  ASSERT_EQ(apns_.accepted().size(), 1u);
+  const dp::Event done = BatchDone("alert-c").at(0);
+  BatchWork w{"alert-c", done.unit, done.batch, "regular", {{"c1", devs[0].token}}};
+  ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), Encode(w)};
+  EXPECT_EQ(sender_.Handle(Redelivery(msg, 1)).kind, ports::WorkBus::Ack::Kind::kDone);
+  EXPECT_EQ(apns_.accepted().size(), 1u);
+  EXPECT_EQ(Report("alert-c").total.redelivered, 0u);
+}
+
 // A stored plan of one APNs unit, for tests that hand the sender a batch directly.
 std::shared_ptr<dp::AlertPlan> OneUnitPlan(const std::string& alert_id) {
   auto plan = std::make_shared<dp::AlertPlan>();

@@ -44,10 +44,33 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   if (!unit) return ports::WorkBus::Ack::GiveUp("bad unit '" + work->unit + "'");
   auto plan = plans_.Get(work->alert_id);
   if (!plan) return ports::WorkBus::Ack::Retry();  // plan not visible here yet
+  // Done already, by any process (the tracker follows the log): a replay — a lost
+  // acknowledgement, or a copy published again after the server forgot the message id —
+  // pushes nothing.
+  if (tracker_.BatchDone(work->alert_id, work->unit, work->batch)) {
+    return ports::WorkBus::Ack::Done();
+  }
+  bool seen_here;
+  {
+    std::lock_guard lock(started_mu_);
+    seen_here = !started_.insert(msg.msg_id).second;
+  }
+  // Forgotten once the batch is settled here (not when the log refused its batch-done: the
+  // next delivery re-sends and must count as redelivered).
+  struct Settled {
+    Sender& s;
+    const std::string& id;
+    bool keep = false;
+    ~Settled() {
+      if (keep) return;
+      std::lock_guard lock(s.started_mu_);
+      s.started_.erase(id);
+    }
+  } settled{*this, msg.msg_id};
   // Delivered before (a crash or a lost acknowledgement): if the batch was reported done,
   // its pushes went out; otherwise they are sent again and reported as redelivered.
   uint64_t redelivered = 0;
-  if (msg.deliveries > 1) {
+  if (msg.deliveries > 1 || seen_here) {
     for (const Event& e : log_.Events(work->alert_id)) {
       if (e.type == EventType::kBatchDone && e.unit == work->unit && e.batch == work->batch) {
         tracker_.OnBatchDone(work->alert_id, work->unit, work->batch);
@@ -223,6 +246,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   // (reported as redelivered) rather than leaving the unit open forever.
   if (!log_.Append(done)) {
     record_metrics();
+    settled.keep = true;
     return ports::WorkBus::Ack::Retry();
   }
   tracker_.OnBatchDone(work->alert_id, work->unit, work->batch);

@@ -8,6 +8,8 @@
 // the call that settles the batch's last push. Thread-safe.
 #include <atomic>
 #include <random>
+#include <set>
+#include <string>
 
 #include "app/probe.hpp"
 #include "app/registry.hpp"
@@ -51,6 +53,11 @@ class Sender {
   ports::PushGateway& apns_;
   ports::PushGateway& fcm_;
   SenderCounters counters_;
+  // Batches (message ids) this process began pushing and has not finished: one delivered
+  // again here is a redelivery even when the server's delivery count says otherwise (a
+  // restarted server may have lost its record of the delivery).
+  std::mutex started_mu_;
+  std::set<std::string> started_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};
   Probe probe_{region_.name};

@@ -145,6 +145,15 @@ size_t CompletionTracker::Open() const {
   return n;
 }
 
+bool CompletionTracker::BatchDone(const std::string& alert_id, const std::string& unit,
+                                  uint32_t batch) const {
+  std::lock_guard lock(mu_);
+  auto a = alerts_.find(alert_id);
+  if (a == alerts_.end()) return false;
+  auto u = a->second.units_by_key.find(unit);
+  return u != a->second.units_by_key.end() && u->second.done.contains(batch);
+}
+
 std::set<std::string> CompletionTracker::QueuedUnits(const std::string& alert_id) const {
   std::lock_guard lock(mu_);
   std::set<std::string> out;

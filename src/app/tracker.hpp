@@ -39,6 +39,8 @@ class CompletionTracker {
 
   /// Alerts processed here and not yet done.
   size_t Open() const;
+  /// Whether the batch is known done (its batch-done event was appended, by any process).
+  bool BatchDone(const std::string& alert_id, const std::string& unit, uint32_t batch) const;
   /// The units of an alert whose `unit-queued` is known (their batches are all published).
   std::set<std::string> QueuedUnits(const std::string& alert_id) const;
 

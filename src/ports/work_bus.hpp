@@ -66,7 +66,9 @@ class WorkBus {
     /// The handler has effects outside the system (pushes): a durable adapter records each
     /// delivery durably before the handler runs, so a delivery cut off by a crash is known
     /// as a redelivery afterwards (BusMessage::deliveries > 1). Costs one durable write per
-    /// message (SQLite engine: an append to the marks file, no commit wait).
+    /// message (SQLite engine: an append to the marks file, no commit wait). JetStream: the
+    /// server counts deliveries; workers fetch such messages one at a time, so a process
+    /// that dies holds only the ones it was working on.
     bool record_deliveries = false;
   };
   /// A message that was given up: by the handler (kGiveUp) or at max_deliver.

@@ -246,8 +246,10 @@ void JetStreamBus::Impl::Work(const Subscription& sub, const Handler& handler) {
     natsMsgList list{nullptr, 0};
     // A few at a time: fewer fetch round trips; the ones waiting behind the first keep their
     // ack-wait clock running, so the batch stays small.
-    natsStatus s =
-        natsSubscription_Fetch(&list, ns, settings.fetch_batch, settings.fetch_wait_ms, nullptr);
+    // Handlers with outside effects (pushes) take one at a time: a process that dies holds
+    // only the message it was working on, and the redelivered pushes stay within it.
+    const int batch = sub.record_deliveries ? 1 : settings.fetch_batch;
+    natsStatus s = natsSubscription_Fetch(&list, ns, batch, settings.fetch_wait_ms, nullptr);
     if (s == NATS_OK) {
       for (int i = 0; i < list.Count; ++i) Working(list.Msgs[i]);
       for (int i = 0; i < list.Count; ++i) Deliver(list.Msgs[i], sub, handler);

@@ -715,12 +715,7 @@ Settings ExampleSettings(const ExampleOptions& options) {
     s.push.apns.key_file = options.keys_dir / "AuthKey.p8";
     s.push.fcm.service_account_file = options.keys_dir / "service-account.json";
   }
-  if (options.distributed) {
-    s.store.mode = "distributed";
-    // Raw alerts travel through NATS: at most the server's max_payload (1 MiB by default)
-    // less room for headers; raise both together for larger alerts.
-    s.cap.max_body_bytes = 1024 * 1024 - 4096;
-  }
+  if (options.distributed) s.store.mode = "distributed";
   if (!options.nats_url.empty()) s.store.nats_url = options.nats_url;
   if (!options.postgres_url.empty()) s.store.postgres_url = options.postgres_url;
   if (!options.regions.empty()) {
@@ -797,8 +792,9 @@ std::string RenderExampleConfig(const Settings& example, const ExampleOptions& o
         "# Distributed mode: needs NATS JetStream and PostgreSQL at the URLs in [store].\n"
         "# One region may run as several processes from this file, each with its own\n"
         "# http.listen and roles, e.g. --set 'roles=[\"ingest\",\"processor\"]', two with\n"
-        "# [\"queuer\"], four with [\"sender\"]; cap.max_body_bytes stays within the NATS\n"
-        "# server's max_payload (raw alerts travel through JetStream).\n";
+        "# [\"queuer\"], four with [\"sender\"]. Raw alerts travel through JetStream: the\n"
+        "# server's max_payload must exceed cap.max_body_bytes by 4 KiB (nats-server.conf:\n"
+        "# `max_payload: 8MB`; its default of 1 MB is refused at start).\n";
   return head + "\n" + RenderToml(example, {.comments = true, .show_secrets = true});
 }
 

@@ -104,6 +104,7 @@ struct FanoutSettings {
   int sender_workers_high = 0;
   int sender_workers_regular = 0;
   int max_deliver = 0;
+  std::chrono::milliseconds ack_wait{0};
   bool operator==(const FanoutSettings&) const = default;
 };
 

@@ -156,6 +156,11 @@ const SettingSpec kSettings[] = {
      "Deliveries of one work item (alert, unit or batch) before it is given up as a dead "
      "letter, reported in the alert's report and counted.",
      FIELD(fanout.max_deliver), 1, 100000},
+    {"fanout.ack_wait_ms", T::kMilliseconds, "30000",
+     "Distributed: how long a work item stays with a process that stopped answering before "
+     "another process gets it (a live process keeps a long batch by in-progress acks), "
+     "milliseconds.",
+     FIELD(fanout.ack_wait), 100, 3600000},
     // --- [cap]
     {"cap.max_body_bytes", T::kInt, "4194304",
      "Largest accepted alert body, bytes (else 413); real national polygons reach ~1 MB.",
