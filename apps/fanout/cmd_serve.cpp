@@ -196,6 +196,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     js.stream_prefix = "FANOUT_" + s.region.name;  // a region's work queues are its own
     js.subject_prefix = s.region.name;
     js.ack_wait_ms = s.fanout.ack_wait.count();
+    js.replicas = s.store.nats_replicas;
     // High and regular on separate connections (and streams, consumers, threads): a backlog
     // of regular work on one socket cannot hold up an Extreme alert (ADR 0004).
     auto high = adapters::jetstream::JetStreamBus::Connect(js);
@@ -209,22 +210,26 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     bus_parts.push_back(std::move(*regular));
     adapters::jetstream::ProtocolLogSettings ls;
     ls.url = s.store.nats_url;
+    ls.replicas = s.store.nats_replicas;
     auto l = adapters::jetstream::JetStreamProtocolLog::Connect(ls);
     if (!l) return fail("protocol log", l.error());
     events = (*l)->ReadFrom(0, SIZE_MAX).size();
     log = std::move(*l);
     adapters::jetstream::DeviceFeedSettings fs_;
     fs_.url = s.store.nats_url;
+    fs_.replicas = s.store.nats_replicas;
     auto f = adapters::jetstream::JetStreamDeviceFeed::Connect(fs_);
     if (!f) return fail("device feed", f.error());
     feed = std::move(*f);
     adapters::jetstream::PlanStoreSettings ps;
     ps.url = s.store.nats_url;
+    ps.replicas = s.store.nats_replicas;
     auto p = adapters::jetstream::JetStreamPlanStore::Connect(ps);
     if (!p) return fail("plan store", p.error());
     plans = std::move(*p);
     adapters::jetstream::AlertArchiveSettings as;
     as.url = s.store.nats_url;
+    as.replicas = s.store.nats_replicas;
     auto a = adapters::jetstream::JetStreamAlertArchive::Connect(as);
     if (!a) return fail("raw alert archive", a.error());
     if (s.cap.max_body_bytes > (*a)->MaxBodyBytes()) {

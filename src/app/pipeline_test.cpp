@@ -690,6 +690,50 @@ TEST_F(PipelineTest, ARedeliveredBatchWithoutItsRecordIsSentAgainAndReported) {
   EXPECT_EQ(apns_.accepted().size(), 1u);
 }
 
+// A log that refuses batch-done events while `refuse` is set (a store or cluster away).
+class RefusingLog final : public ports::ProtocolLog {
+ public:
+  explicit RefusingLog(ports::ProtocolLog& log) : log_(log) {}
+  bool refuse = true;
+  Result<bool, Error> Append(const dp::Event& e) override {
+    if (refuse && e.type == EventType::kBatchDone) {
+      return Fail(Error{Error::Kind::kRetryLater, "log away"});
+    }
+    return log_.Append(e);
+  }
+  Result<void, Error> Flush() override { return log_.Flush(); }
+  std::vector<dp::Event> Events(const std::string& id) const override { return log_.Events(id); }
+  std::vector<std::string> AlertIds() const override { return log_.AlertIds(); }
+  std::vector<Entry> ReadFrom(uint64_t after, size_t max) const override {
+    return log_.ReadFrom(after, max);
+  }
+  void Listen(Listener l) override { log_.Listen(std::move(l)); }
+
+ private:
+  ports::ProtocolLog& log_;
+};
+
+TEST_F(PipelineTest, ABatchWhoseRecordTheLogRefusedIsRecordedNotPushedAgain) {
+  std::vector<Device> devs{Dev("u1", Platform::kApns, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  ASSERT_TRUE(plans_.PutIfAbsent(OneUnitPlan("alert-u")));
+  RefusingLog log(log_);
+  Sender sender(region_, RetrySettings{3, 100, 1000}, registry_, plans_, log, bus_, clock_,
+                tracker_, apns_timed_, fcm_timed_);
+  BatchWork w{"alert-u", "apns/selected/0", 0, "regular", {{"u1", devs[0].token}}};
+  ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), Encode(w)};
+  EXPECT_EQ(sender.Handle(Redelivery(msg, 1)).kind, ports::WorkBus::Ack::Kind::kRetry);
+  EXPECT_EQ(apns_.accepted().size(), 1u);
+  // Delivered again (even with a count a restarted server reset): still refused, not pushed.
+  EXPECT_EQ(sender.Handle(Redelivery(msg, 1)).kind, ports::WorkBus::Ack::Kind::kRetry);
+  log.refuse = false;
+  EXPECT_EQ(sender.Handle(Redelivery(msg, 2)).kind, ports::WorkBus::Ack::Kind::kDone);
+  EXPECT_EQ(apns_.accepted().size(), 1u);
+  ASSERT_EQ(BatchDone("alert-u").size(), 1u);
+  EXPECT_EQ(BatchDone("alert-u")[0].accepted, 1u);
+  EXPECT_EQ(BatchDone("alert-u")[0].redelivered, 0u);
+}
+
 TEST_F(PipelineTest, ABatchRecoveredWithoutTokensGetsThemFromTheRegistry) {
   std::vector<Device> devs{Dev("t1", Platform::kApns, false, {"091620000000"})};
   ASSERT_TRUE(registry_.Import(devs));

@@ -51,22 +51,44 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     return ports::WorkBus::Ack::Done();
   }
   bool seen_here;
+  std::optional<Event> unrecorded;
   {
     std::lock_guard lock(started_mu_);
-    seen_here = !started_.insert(msg.msg_id).second;
+    auto [it, first] = started_.try_emplace(msg.msg_id);
+    // Being pushed by another worker here (the server handed it out again, e.g. while a
+    // cluster moved the consumer): come back when that one has settled it.
+    if (!first && it->second.running) return ports::WorkBus::Ack::Retry(1000);
+    it->second.running = true;
+    seen_here = !first;
+    unrecorded = it->second.unrecorded;
   }
-  // Forgotten once the batch is settled here (not when the log refused its batch-done: the
-  // next delivery re-sends and must count as redelivered).
+  // Pushed here already, only the batch-done was refused by the log: record it, push nothing.
+  if (unrecorded) {
+    bool recorded = static_cast<bool>(log_.Append(*unrecorded));
+    std::lock_guard lock(started_mu_);
+    if (!recorded) {
+      started_[msg.msg_id].running = false;
+      return ports::WorkBus::Ack::Retry();
+    }
+    started_.erase(msg.msg_id);
+    tracker_.OnBatchDone(work->alert_id, work->unit, work->batch);
+    return ports::WorkBus::Ack::Done();
+  }
+  // Forgotten once the batch is settled here; kept with its batch-done when the log refused
+  // that (the next delivery here only records it).
   struct Settled {
     Sender& s;
     const std::string& id;
-    bool keep = false;
+    std::optional<Event> unrecorded;
     ~Settled() {
-      if (keep) return;
       std::lock_guard lock(s.started_mu_);
-      s.started_.erase(id);
+      if (unrecorded) {
+        s.started_[id] = {false, std::move(unrecorded)};
+      } else {
+        s.started_.erase(id);
+      }
     }
-  } settled{*this, msg.msg_id};
+  } settled{*this, msg.msg_id, std::nullopt};
   // Delivered before (a crash or a lost acknowledgement): if the batch was reported done,
   // its pushes went out; otherwise they are sent again and reported as redelivered.
   uint64_t redelivered = 0;
@@ -242,11 +264,12 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.detail = domain::pipeline::JoinDetail(total.reasons);
   done.t_ms = clock_.NowMs();
   // Once per batch (idempotency key). If the log refuses, the pushes are out but the batch
-  // is not recorded: retry the message, whose redelivery finds no batch-done and re-sends
-  // (reported as redelivered) rather than leaving the unit open forever.
+  // is not recorded: retry the message rather than leave the unit open forever. Delivered
+  // here again, it only records the batch-done kept below; delivered to another process,
+  // that one finds no batch-done and re-sends (reported as redelivered).
   if (!log_.Append(done)) {
     record_metrics();
-    settled.keep = true;
+    settled.unrecorded = std::move(done);
     return ports::WorkBus::Ack::Retry();
   }
   tracker_.OnBatchDone(work->alert_id, work->unit, work->batch);

@@ -7,8 +7,9 @@
 // the next attempt number and the counts so far); the batch-done event is written once, by
 // the call that settles the batch's last push. Thread-safe.
 #include <atomic>
+#include <map>
+#include <optional>
 #include <random>
-#include <set>
 #include <string>
 
 #include "app/probe.hpp"
@@ -53,11 +54,16 @@ class Sender {
   ports::PushGateway& apns_;
   ports::PushGateway& fcm_;
   SenderCounters counters_;
-  // Batches (message ids) this process began pushing and has not finished: one delivered
+  // Batches (message ids) this process began pushing and has not settled: one delivered
   // again here is a redelivery even when the server's delivery count says otherwise (a
-  // restarted server may have lost its record of the delivery).
+  // restarted server may have lost its record of the delivery); one still being pushed is
+  // not pushed twice at once; one whose batch-done the log refused is not pushed again.
+  struct Started {
+    bool running = false;
+    std::optional<domain::pipeline::Event> unrecorded;  // pushed; batch-done not yet logged
+  };
   std::mutex started_mu_;
-  std::set<std::string> started_;
+  std::map<std::string, Started> started_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};
   Probe probe_{region_.name};

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "adapters/jetstream/nats_common.hpp"
+#include "platform/text/hash.hpp"
 
 namespace fanout::adapters::jetstream {
 
@@ -47,6 +48,29 @@ struct JetStreamBus::Impl {
   // Messages fetched and not yet answered: the ticker tells the server every third of the
   // ack wait that they are in progress, so a long batch is not redelivered to another
   // process while this one still works on it (a dead process stops ticking).
+  // Delivery marks of subscriptions with record_deliveries (created on the first such one):
+  // a put-if-absent per message before its handler runs. A mark already there means the
+  // message was handed out before, whatever the consumer's count says — a cluster moving
+  // the consumer, or a restarted server, can lose the count (or the message id, so a copy
+  // is published again), and pushes must not go out twice unreported.
+  kvStore* marks = nullptr;
+  ~Impl() {
+    if (marks) kvStore_Destroy(marks);
+  }
+
+  // Whether `msg` of `sub` was delivered before (marks it now); an error if the mark
+  // cannot be written (the handler must not run unmarked).
+  Result<bool, Error> MarkDelivered(const Subscription& sub, const std::string& msg_id) {
+    const std::string key = "d." + platform::Fnv1a64Hex(sub.subject + '\n' + msg_id);
+    natsStatus s = kvStore_Create(nullptr, marks, key.c_str(), "1", 1);
+    if (s == NATS_OK) return false;
+    kvEntry* e = nullptr;
+    natsStatus g = kvStore_Get(&e, marks, key.c_str());
+    if (e) kvEntry_Destroy(e);
+    if (g == NATS_OK) return true;
+    return Fail(NatsError("delivery mark of " + msg_id, s));
+  }
+
   std::mutex working_mu;
   std::map<natsMsg*, std::chrono::steady_clock::time_point> working;  // since when
   std::condition_variable ticker_cv;
@@ -210,6 +234,18 @@ void JetStreamBus::Subscribe(const Subscription& subscription, Handler handler) 
   }
   std::lock_guard lock(impl_->mu);
   if (!impl_->ticker.joinable()) impl_->ticker = std::thread([this] { impl_->Tick(); });
+  if (subscription.record_deliveries && !impl_->marks) {
+    // Marks outlive every retry chain and failover by far, then expire.
+    constexpr int64_t kMarkTtlMs = 24LL * 3600 * 1000;
+    auto kv = OpenKeyValue(impl_->js, impl_->settings.stream_prefix + "_MARKS",
+                           impl_->settings.replicas, kMarkTtlMs);
+    if (kv) {
+      impl_->marks = *kv;
+    } else {
+      std::fprintf(stderr, "jetstream: %s (deliveries counted by the consumer only)\n",
+                   kv.error().message.c_str());
+    }
+  }
   for (int i = 0; i < subscription.workers; ++i) {
     impl_->threads.emplace_back([this, subscription, handler] {
       std::string name = "js:" + subscription.subject.substr(0, subscription.subject.find('.'));
@@ -287,6 +323,16 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
       return;
     }
     if (delivered > 1) --delivered;
+  }
+  if (sub.record_deliveries && marks && !msg.msg_id.empty()) {
+    auto before = MarkDelivered(sub, msg.msg_id);
+    if (!before) {
+      std::fprintf(stderr, "jetstream: %s (handed back)\n", before.error().message.c_str());
+      Answered(m);
+      (void)natsMsg_NakWithDelay(m, settings.retry_delay_ms, nullptr);
+      return;
+    }
+    if (*before && delivered < 2) delivered = 2;
   }
   msg.deliveries = static_cast<uint32_t>(delivered);
   const uint64_t failures_before = async_failures.load();

@@ -53,6 +53,37 @@ class JetStreamTest : public ::testing::Test {
   }
 };
 
+TEST_F(JetStreamTest, ACopyOfAPushBatchTheServerTakesForNewIsMarkedRedelivered) {
+  // The server forgot the message id (a 100 ms dedup window here; in production a restart
+  // or a cluster failover): the copy comes with a first-delivery count, the mark says
+  // otherwise.
+  JetStreamSettings s = Settings();
+  s.dedup_window_ms = 100;
+  auto bus = Bus(s);
+  ASSERT_TRUE(bus);
+  std::mutex mu;
+  std::vector<std::string> got;
+  bus->Subscribe({"batches.x", "c", 1, 0, /*record_deliveries=*/true}, [&](const BusMessage& m) {
+    std::lock_guard lock(mu);
+    got.push_back(m.payload + "#" + std::to_string(m.deliveries));
+    return WorkBus::Ack::Done();
+  });
+  ASSERT_TRUE(bus->Publish({"batches.x", "batch-1", "first"}));
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return got.size() == 1;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // beyond the dedup window
+  ASSERT_TRUE(bus->Publish({"batches.x", "batch-1", "copy"}));
+  ASSERT_TRUE(bus->Publish({"batches.x", "batch-2", "other"}));
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return got.size() == 3;
+  }));
+  bus->Stop();
+  EXPECT_EQ(got, (std::vector<std::string>{"first#1", "copy#2", "other#1"}));
+}
+
 TEST_F(JetStreamTest, AMessagePublishedTwiceWithOneIdIsDeliveredOnce) {
   auto bus = Bus();
   ASSERT_TRUE(bus);

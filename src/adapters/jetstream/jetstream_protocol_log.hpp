@@ -7,7 +7,9 @@
 // the stream's sequence numbers — the same in every process — and a process that starts
 // late replays everything. Append returns once its own event is in the local view
 // (read-your-writes; an Append made by a listener, on the tail thread, does not wait for
-// its event). Listeners run on the tail thread for events of every process.
+// its event; after `append_wait_ms` a stored event counts as appended all the same — a
+// cluster re-creating the tail on another node — and shows when the tail catches up).
+// Listeners run on the tail thread for events of every process.
 // Vendor headers stay in the .cpp. Thread-safe.
 #include <cstdint>
 #include <memory>
@@ -26,7 +28,7 @@ struct ProtocolLogSettings {
   /// Dedup window of the stream (the local view deduplicates beyond it, per process).
   int64_t dedup_window_ms = 24LL * 3600 * 1000;
   /// Longest wait for an appended event to come back through the tail.
-  int64_t append_wait_ms = 10000;
+  int64_t append_wait_ms = 2000;
 };
 
 class JetStreamProtocolLog final : public ports::ProtocolLog {

@@ -1,5 +1,7 @@
 #include "adapters/jetstream/nats_common.hpp"
 
+#include <vector>
+
 namespace fanout::adapters::jetstream {
 
 Error NatsError(const std::string& what, natsStatus s, jsErrCode js) {
@@ -25,7 +27,20 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
   auto c = std::make_unique<NatsConnection>();
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, url.c_str());
+  // One server, or a cluster's nodes comma-separated (the client also learns the others
+  // from the server it reaches, and reconnects to any of them).
+  std::vector<std::string> urls;
+  for (size_t start = 0; start <= url.size();) {
+    size_t comma = url.find(',', start);
+    if (comma == std::string::npos) comma = url.size();
+    if (comma > start) urls.push_back(url.substr(start, comma - start));
+    start = comma + 1;
+  }
+  std::vector<const char*> servers;
+  for (const auto& u : urls) servers.push_back(u.c_str());
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+  }
   // Reconnect for ever: a restarted server is waited for, not a reason to stop.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
@@ -69,13 +84,15 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
   return EnsureStream(js, cfg);
 }
 
-Result<kvStore*, Error> OpenKeyValue(jsCtx* js, const std::string& bucket, int replicas) {
+Result<kvStore*, Error> OpenKeyValue(jsCtx* js, const std::string& bucket, int replicas,
+                                     int64_t ttl_ms) {
   kvConfig cfg;
   kvConfig_Init(&cfg);
   cfg.Bucket = bucket.c_str();
   cfg.History = 1;
   cfg.StorageType = js_FileStorage;
   cfg.Replicas = replicas;
+  cfg.TTL = ttl_ms * 1'000'000;  // nanoseconds
   // Creating an existing bucket with the same configuration returns it; otherwise bind to it.
   kvStore* kv = nullptr;
   natsStatus s = js_CreateKeyValue(&kv, js, &cfg);

@@ -39,8 +39,10 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
                                         int replicas, int64_t dedup_window_ms, int64_t max_age_ms);
 
 /// Creates a key-value bucket (file storage, history 1) or binds to the existing one of that
-/// name (several processes start in any order). The caller destroys the store.
-Result<kvStore*, Error> OpenKeyValue(jsCtx* js, const std::string& bucket, int replicas);
+/// name (several processes start in any order); `ttl_ms` > 0 expires entries after that
+/// long. The caller destroys the store.
+Result<kvStore*, Error> OpenKeyValue(jsCtx* js, const std::string& bucket, int replicas,
+                                     int64_t ttl_ms = 0);
 
 /// Whether the connection is up (not reconnecting or closed).
 bool IsConnected(const NatsConnection& c);

@@ -511,8 +511,21 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
     bad("store.mode", "'" + s.store.mode + "' must be \"embedded\" or \"distributed\"");
   if (s.store.data_dir.empty()) bad("store.data_dir", "must not be empty");
   if (s.store.mode == "distributed") {
-    if (!s.store.nats_url.starts_with("nats://") && !s.store.nats_url.starts_with("tls://"))
-      bad("store.nats_url", "'" + s.store.nats_url + "' must be a nats:// URL in distributed mode");
+    // One URL or a cluster's nodes, comma-separated.
+    std::string_view urls = s.store.nats_url;
+    bool ok = !urls.empty();
+    while (ok && !urls.empty()) {
+      size_t comma = urls.find(',');
+      std::string_view url = urls.substr(0, comma);
+      ok = url.starts_with("nats://") || url.starts_with("tls://");
+      urls = comma == std::string_view::npos ? std::string_view() : urls.substr(comma + 1);
+      if (comma != std::string_view::npos && urls.empty()) ok = false;
+    }
+    if (!ok) {
+      bad("store.nats_url", "'" + s.store.nats_url +
+                                "' must be nats:// URLs (comma-separated for a cluster) in "
+                                "distributed mode");
+    }
     if (!s.store.postgres_url.starts_with("postgresql://") &&
         !s.store.postgres_url.starts_with("postgres://"))
       bad("store.postgres_url", "must be a postgresql:// URI in distributed mode");

@@ -34,6 +34,7 @@ struct StoreSettings {
   std::string mode;  // store.mode: "embedded" | "distributed"
   std::filesystem::path data_dir;
   std::string nats_url;
+  int nats_replicas = 0;
   std::string postgres_url;
   bool operator==(const StoreSettings&) const = default;
 };

@@ -45,8 +45,13 @@ const SettingSpec kSettings[] = {
     {"store.data_dir", T::kPath, R"("./data/eu-central")",
      "Folder for the alert archive, SQLite registry and dashboards; created if missing.",
      FIELD(store.data_dir)},
-    {"store.nats_url", T::kString, R"("nats://127.0.0.1:4222")", "NATS server (distributed only).",
+    {"store.nats_url", T::kString, R"("nats://127.0.0.1:4222")",
+     "NATS server (distributed only); a cluster as a comma-separated list of its nodes.",
      FIELD(store.nats_url)},
+    {"store.nats_replicas", T::kInt, "1",
+     "Copies of every JetStream stream and bucket (distributed only): 3 on a 3-node cluster, "
+     "so a node may die without losing acknowledged work; 1 on a single server.",
+     FIELD(store.nats_replicas), 1, 5},
     {"store.postgres_url", T::kString, R"("postgresql://fanout@127.0.0.1/fanout")",
      "PostgreSQL connection URI (distributed only).", FIELD(store.postgres_url), 0, 0, true},
     // --- [geo]

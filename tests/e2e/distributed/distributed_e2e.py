@@ -22,6 +22,8 @@ a new alert to the same devices:
             sent again is delivered. (A single server killed with -9 may lose its last
             acknowledged writes — nats-server 2.9 does not fsync each one; production runs
             a 3-node cluster with replicas 3, see the nats-cluster scenario.)
+  node      (--cluster: 3 nodes, replicas 3) kill -9 one node mid-fan-out: the alert
+            completes, a new alert is accepted and delivered
   postgres  PostgreSQL stopped during a fan-out: /readyz 503 naming it, a device PUT is 503,
             the alert (selection is in memory) still completes; started again: ready
 Every check of who got the alert uses the expectation from the generated devices (their
@@ -44,6 +46,7 @@ from fanout_e2e import (Serve, alert_xml, config_tokens, delivery_failures, free
 BATCH = 250
 SENDERS = 4  # workers per platform in each sender process
 ACK_WAIT_MS = 2000
+CLUSTER_ACK_WAIT_MS = 10000
 
 
 class Nats:
@@ -83,6 +86,57 @@ class Nats:
             self.proc.wait()
 
 
+class NatsCluster:
+    """Three JetStream nodes on loopback, routed to each other (--cluster)."""
+
+    def __init__(self, work, size=3):
+        self.dir = os.path.join(work, "nats")
+        os.makedirs(self.dir)
+        ports = [(free_port(), free_port(), free_port()) for _ in range(size)]
+        self.nodes = []
+        routes = ", ".join("nats://127.0.0.1:%d" % c for _, c, _ in ports)
+        for i, (client, cluster, monitor) in enumerate(ports):
+            conf = os.path.join(self.dir, "n%d.conf" % i)
+            with open(conf, "w") as f:
+                f.write("server_name: n%d\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"
+                        "max_payload: 8MB\njetstream { store_dir: %s }\n"
+                        "cluster { name: fanout, listen: 127.0.0.1:%d, routes: [%s] }\n" %
+                        (i, client, monitor, os.path.join(self.dir, "js%d" % i), cluster, routes))
+            self.nodes.append({"conf": conf, "monitor": monitor, "proc": None})
+        self.url = ",".join("nats://127.0.0.1:%d" % c for c, _, _ in ports)
+
+    def start_node(self, i):
+        n = self.nodes[i]
+        n["proc"] = subprocess.Popen(["nats-server", "-c", n["conf"]],
+                                     stdout=open(n["conf"] + ".log", "a"),
+                                     stderr=subprocess.STDOUT)
+
+    def start(self):
+        for i in range(len(self.nodes)):
+            self.start_node(i)
+        # Ready when every node's JetStream is (the meta leader elected, /healthz 200).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if all(http("GET", "http://127.0.0.1:%d/healthz" % n["monitor"], timeout=1)[0] ==
+                       200 for n in self.nodes):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("the NATS cluster did not become ready; see %s/*.log" % self.dir)
+
+    def kill9_node(self, i):
+        self.nodes[i]["proc"].kill()
+        self.nodes[i]["proc"].wait()
+
+    def stop(self):
+        for n in self.nodes:
+            if n["proc"] and n["proc"].poll() is None:
+                n["proc"].terminate()
+                n["proc"].wait()
+
+
 class Postgres:
     """The cluster of scripts/with-postgres.sh, stopped and started in place."""
 
@@ -112,7 +166,10 @@ class Region:
     def __init__(self, args, work, config, sim_port):
         common = ["push.apns.endpoint=http://127.0.0.1:%d" % sim_port,
                   "push.fcm.endpoint=http://127.0.0.1:%d" % sim_port,
-                  "fanout.ack_wait_ms=%d" % ACK_WAIT_MS,
+                  # A cluster moves a dead node's consumers within seconds: the ack wait must
+                  # outlast that, or live work is handed out twice.
+                  "fanout.ack_wait_ms=%d" % (CLUSTER_ACK_WAIT_MS if args.cluster else ACK_WAIT_MS),
+                  "store.nats_replicas=%d" % (3 if args.cluster else 1),
                   "fanout.batch_size=%d" % BATCH,
                   "fanout.sender_workers_high=%d" % SENDERS,
                   "fanout.sender_workers_regular=%d" % SENDERS]
@@ -184,14 +241,17 @@ def main():
     p.add_argument("--devices", type=int, default=8000, help="devices in the area")
     p.add_argument("--latency-ms", type=int, default=100, help="pushsim latency per push")
     p.add_argument("--scenarios", default="roles,sender,queuer,nats,postgres")
+    p.add_argument("--cluster", action="store_true",
+                   help="a 3-node NATS cluster, streams with 3 replicas (scenario node)")
     args = p.parse_args()
     if "PGHOST" not in os.environ:
         raise SystemExit("PGHOST is not set: run under scripts/with-postgres.sh")
     os.environ["FANOUT_DATA_DIR"] = args.data_dir
     work = tempfile.mkdtemp(prefix="fanout-distributed-")
-    nats, pg = Nats(work), Postgres()
+    nats, pg = (NatsCluster(work) if args.cluster else Nats(work)), Postgres()
     sim = region = None
     failures = []
+    finished = False
     try:
         nats.start()
         text = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
@@ -304,6 +364,39 @@ def main():
                 note = ("stopped at %d pushed; PUT during the outage answered %d; %d devices, %d "
                         "twice, redelivered %d" % (at_kill, status_during, got, twice,
                                                    redelivered))
+            elif name == "node":
+                # A cluster node dies (-9): with 3 replicas nothing acknowledged is lost, the
+                # processes move to the other nodes, and new alerts are still accepted.
+                status, body = put(ident)
+                if status != 202:
+                    raise SystemExit("PUT answered %d %s" % (status, body[:300]))
+                at_kill = wait_pushed(sim_port, ident, len(expected) // 10)
+                nats.kill9_node(0)
+                print("node 0 killed at %d ms" % int(time.time() * 1000), flush=True)
+                after = ident + "-after"
+                status_after = 0
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # leaders move within seconds
+                    try:
+                        status_after, _ = put(after)
+                    except OSError:  # no answer in time: a provider sends again
+                        status_after = 0
+                    if status_after == 202:
+                        break
+                    time.sleep(0.5)
+                if status_after != 202:
+                    bad.append("no alert accepted within 30 s of a node's death (%d)" %
+                               status_after)
+                found, got, twice, redelivered = check_alert(name, region, sim_port, admin,
+                                                             ident, expected, 2 * one_process)
+                bad += found
+                if status_after == 202:
+                    found, _, _, _ = check_alert(name, region, sim_port, admin, after, expected,
+                                                 2 * one_process)
+                    bad += ["alert after the node died: " + f for f in found]
+                note = ("node killed at %d pushed; alert after it answered %d; %d devices, %d "
+                        "twice, redelivered %d" % (at_kill, status_after, got, twice,
+                                                   redelivered))
             elif name == "postgres":
                 status, body = put(ident)
                 if status != 202:
@@ -339,14 +432,23 @@ def main():
                 raise SystemExit("unknown scenario " + name)
             print("%-8s %s%s" % (name, "FAIL " if bad else "ok   ", note), flush=True)
             failures += ["%s: %s" % (name, b) for b in bad]
+        finished = True
     finally:
         if region:
             region.stop()
         if sim:
+            if failures or not finished:
+                try:
+                    _, body = http("GET", "http://127.0.0.1:%d/sim/deliveries" % sim_port,
+                                   timeout=30)
+                    with open(os.path.join(work, "deliveries.ndjson"), "wb") as f:
+                        f.write(body)
+                except OSError:
+                    pass
             sim.terminate()
             sim.wait()
         nats.stop()
-        if failures:
+        if failures or not finished:
             print("kept %s for inspection" % work)
         else:
             shutil.rmtree(work, ignore_errors=True)
