@@ -2,9 +2,9 @@
 # loopback: `fanout pushsim` plus `fanout serve` pointed at it.
 #
 #   free_port                        prints a free TCP port on 127.0.0.1
-#   start_local_region FANOUT CONFIG DIR [--set key=value ...]
-#       starts pushsim and serve (logs DIR/sim.log and DIR/serve.log, data DIR/data, extra
-#       --set overrides passed on to serve), appends both pids to the caller's `pids` array
+#   start_local_region FANOUT CONFIG DIR [--sim-port PORT] [--set key=value ...]
+#       starts pushsim (unless --sim-port names a running one) and serve (logs DIR/sim.log and
+#       DIR/serve.log, data DIR/data, extra --set overrides passed on to serve), appends both pids to the caller's `pids` array
 #       (pushsim first), sets sim_port, api_port and api (the base URL), and waits up to 30 s
 #       for /readyz; returns 1 if serve does not become ready.
 
@@ -15,10 +15,15 @@ free_port() {
 start_local_region() {
   local fanout=$1 config=$2 dir=$3
   shift 3
-  sim_port=$(free_port)
+  if [[ ${1:-} == --sim-port ]]; then
+    sim_port=$2
+    shift 2
+  else
+    sim_port=$(free_port)
+    "$fanout" pushsim --listen "127.0.0.1:$sim_port" >"$dir/sim.log" 2>&1 &
+    pids+=($!)
+  fi
   api_port=$(free_port)
-  "$fanout" pushsim --listen "127.0.0.1:$sim_port" >"$dir/sim.log" 2>&1 &
-  pids+=($!)
   "$fanout" serve --config "$config" --set "http.listen=127.0.0.1:$api_port" \
     --set "push.apns.endpoint=http://127.0.0.1:$sim_port" \
     --set "push.fcm.endpoint=http://127.0.0.1:$sim_port" \

@@ -5,6 +5,9 @@
 # (load.sql, oracle.sql). See README.md in this folder.
 # Usage: run.sh FANOUT_BINARY DATA_DIR   (needs PostgreSQL + PostGIS; without PGHOST it starts
 # a throwaway cluster through scripts/with-postgres.sh)
+# With FANOUT_AREA_DISTRIBUTED=1 the region runs on the distributed engines as three processes
+# (ingest+processor+registry, queuer, sender) on a fresh nats-server (scripts/with-nats.sh,
+# so no other test's devices are on its feed), devices in PostgreSQL.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [[ $# -ne 2 ]]; then
@@ -13,6 +16,11 @@ if [[ $# -ne 2 ]]; then
 fi
 if [[ -z ${PGHOST:-} ]]; then
   exec "$here/../../../scripts/with-postgres.sh" bash "${BASH_SOURCE[0]}" "$@"
+fi
+distributed=${FANOUT_AREA_DISTRIBUTED:-0}
+if [[ $distributed == 1 && -z ${FANOUT_AREA_OWN_NATS:-} ]]; then
+  export FANOUT_AREA_OWN_NATS=1
+  exec "$here/../../../scripts/with-nats.sh" bash "${BASH_SOURCE[0]}" "$@"
 fi
 FANOUT=$(realpath "$1")
 DATA=$(realpath "$2")
@@ -51,7 +59,13 @@ psql -X -q -v geojson_rows="$work/gem.tsv" -v csv_file="$DATA/geo/de_gemeinden_v
   -f "$here/load.sql" >"$work/load.log" 2>&1 || { cat "$work/load.log" >&2; fail "load.sql"; }
 
 # ---- 2. config (AP3's default threshold lowered to 2 so that default_levels matter), devices
-FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
+if [[ $distributed == 1 ]]; then
+  pg_url="postgresql://${PGUSER:-postgres}@/$db?host=$PGHOST&port=$PGPORT"
+  FANOUT_DATA_DIR=$DATA "$FANOUT" config example --distributed --region area --regions area \
+    --nats "$FANOUT_NATS_URL" --postgres "$pg_url" >"$work/fanout.toml" 2>/dev/null
+else
+  FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
+fi
 sed -i 's/^default_levels = .*/default_levels = { AP1 = 4, AP2 = 4, AP3 = 2, AP4 = 4 }/' "$work/fanout.toml"
 python3 - "$work" <<'EOF'
 import json, sys, tomllib
@@ -68,7 +82,12 @@ python3 "$here/oracle.py" devices "$DATA/geo/de_gemeinden_vg5000_2021.csv" "$her
   "$DATA/geo/dwd_warncells_lakes_coasts.geojson" "$work"
 ndev=$(wc -l <"$work/devices.jsonl")
 step "importing $ndev devices"
-"$FANOUT" devices import "$work/devices.jsonl" --data-dir "$work/data" \
+if [[ $distributed == 1 ]]; then
+  store_args=(--postgres "$pg_url")
+else
+  store_args=(--data-dir "$work/data")
+fi
+"$FANOUT" devices import "$work/devices.jsonl" "${store_args[@]}" \
   --geo-dir "$DATA/geo" >"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; fail "devices import"; }
 
 # ---- the oracle runs in PostGIS while fanout works
@@ -78,7 +97,24 @@ oracle_pid=$!
 
 # ---- 3. pushsim + serve, as serve_e2e.sh starts them
 source "$here/../../../scripts/lib/local_region.sh"
-start_local_region "$FANOUT" "$work/fanout.toml" "$work" || fail "serve did not become ready"
+if [[ $distributed == 1 ]]; then
+  # The queuer and the sender first, each its own process; the front (ingest, processor,
+  # registry) last, through start_local_region, whose pushsim they all use.
+  sim_port=$(free_port)
+  "$FANOUT" pushsim --listen "127.0.0.1:$sim_port" >"$work/sim.log" 2>&1 &
+  pids+=($!)
+  for role in queuer sender; do
+    "$FANOUT" serve --config "$work/fanout.toml" --set "http.listen=127.0.0.1:$(free_port)" \
+      --set "roles=[\"$role\"]" --set "store.data_dir=$work/data-$role" \
+      --set "push.apns.endpoint=http://127.0.0.1:$sim_port" \
+      --set "push.fcm.endpoint=http://127.0.0.1:$sim_port" >"$work/serve-$role.log" 2>&1 &
+    pids+=($!)
+  done
+  start_local_region "$FANOUT" "$work/fanout.toml" "$work" --sim-port "$sim_port" \
+    --set 'roles=["ingest","processor","registry"]' || fail "serve did not become ready"
+else
+  start_local_region "$FANOUT" "$work/fanout.toml" "$work" || fail "serve did not become ready"
+fi
 loaded=$(curl -s "$api/metrics" | sed -n 's/^fanout_registry_devices{[^}]*} \([0-9]*\)$/\1/p' | head -1)
 [[ $loaded == "$ndev" ]] || fail "serve loaded ${loaded:-?} devices, imported $ndev"
 
@@ -99,8 +135,8 @@ python3 "$here/oracle.py" compare "$work"
 rc=$?
 set -e
 # A sanitizer build reports UBSan findings without stopping the process: they fail the run too.
-if grep -l -E 'runtime error:|ERROR: AddressSanitizer' "$work/serve.log" "$work/sim.log" >/dev/null 2>&1; then
-  grep -h -A3 -E 'runtime error:|ERROR: AddressSanitizer' "$work/serve.log" "$work/sim.log" | head -20 >&2
+if grep -l -E 'runtime error:|ERROR: AddressSanitizer' "$work"/serve*.log "$work/sim.log" >/dev/null 2>&1; then
+  grep -h -A3 -E 'runtime error:|ERROR: AddressSanitizer' "$work"/serve*.log "$work/sim.log" | head -20 >&2
   echo "FAIL: sanitizer findings in serve.log/sim.log" >&2
   rc=1
 fi
