@@ -105,43 +105,6 @@ std::ostream* OpenOut(const std::string& path, std::ofstream& file, const char* 
   return &file;
 }
 
-struct GenerateArgs {
-  uint64_t count = 0;
-  uint64_t seed = 1;
-  std::string out, geo_dir;
-};
-
-int RunGenerate(const GenerateArgs& a) {
-  auto catalog = LoadCatalog(a.geo_dir, "generate");
-  if (!catalog) return 2;
-  std::ofstream file;
-  std::ostream* out = OpenOut(a.out, file, "generate");
-  if (out == nullptr) return 2;
-  app::GeneratorSettings gen;
-  gen.seed = a.seed;
-  Progress progress("generate", a.count);
-  std::string buf;
-  constexpr uint64_t kChunk = 20000;
-  for (uint64_t done = 0; done < a.count;) {
-    uint64_t n = std::min(kChunk, a.count - done);
-    buf.clear();
-    for (const auto& d : app::GenerateDevices(n, *catalog, gen, done)) {
-      buf += app::DeviceToJson(d);
-      buf += '\n';
-    }
-    out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    done += n;
-    progress.Update(done, done);
-  }
-  out->flush();
-  if (!*out) {
-    std::cerr << "fanout devices generate: write failed\n";
-    return 2;
-  }
-  progress.Done(a.count, "devices");
-  return 0;
-}
-
 // The store a command works on: a region's SQLite file (`--data-dir`) or the PostgreSQL of a
 // distributed region (`--postgres URL`). Null after printing the reason.
 std::unique_ptr<ports::DeviceStore> OpenStore(const std::string& data_dir,
@@ -170,6 +133,110 @@ std::unique_ptr<ports::DeviceStore> OpenStore(const std::string& data_dir,
     std::cerr << "fanout devices " << what << ": " << e.what() << "\n";
     return nullptr;
   }
+}
+
+// Writes devices into a store in transactions, versioned like registrations
+// (ports::DeviceUpdate): after every version the store holds, so a write replaces older
+// registrations and a running region's feed orders it.
+class VersionedWriter {
+ public:
+  VersionedWriter(ports::DeviceStore& store, const char* what) : store_(store), what_(what) {}
+  bool Start() {
+    auto sync = store_.SyncState();
+    if (!sync) {
+      std::cerr << "fanout devices " << what_ << ": " << sync.error().message << "\n";
+      return false;
+    }
+    version_ = std::max<uint64_t>(
+        sync->max_version,
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()));
+    return true;
+  }
+  /// One transaction; empties `batch`.
+  bool Write(std::vector<domain::device::Device>& batch) {
+    if (batch.empty()) return true;
+    changes_.clear();
+    for (auto& d : batch) {
+      std::string id = d.id;
+      changes_.push_back({std::move(id), std::move(d), "import", "import", ++version_});
+    }
+    batch.clear();
+    if (auto r = store_.Apply(changes_, 0); !r) {
+      std::cerr << "\nfanout devices " << what_ << ": store write failed: " << r.error().message
+                << "\n";
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  ports::DeviceStore& store_;
+  const char* what_;
+  uint64_t version_ = 0;
+  std::vector<ports::DeviceUpdate> changes_;
+};
+
+struct GenerateArgs {
+  uint64_t count = 0;
+  uint64_t seed = 1;
+  std::string out, geo_dir, data_dir, postgres;
+};
+
+int RunGenerate(const GenerateArgs& a) {
+  auto catalog = LoadCatalog(a.geo_dir, "generate");
+  if (!catalog) return 2;
+  // Into a region's store (--data-dir or --postgres), else JSON lines to --out or stdout.
+  const bool to_store = !a.data_dir.empty() || !a.postgres.empty();
+  std::unique_ptr<ports::DeviceStore> store;
+  std::optional<VersionedWriter> writer;
+  std::ofstream file;
+  std::ostream* out = nullptr;
+  if (to_store) {
+    if (!a.out.empty()) {
+      std::cerr << "fanout devices generate: --out and a store (--data-dir, --postgres) "
+                   "exclude each other\n";
+      return 2;
+    }
+    store = OpenStore(a.data_dir, a.postgres, "generate", false);
+    if (!store) return 2;
+    writer.emplace(*store, "generate");
+    if (!writer->Start()) return 2;
+  } else {
+    out = OpenOut(a.out, file, "generate");
+    if (out == nullptr) return 2;
+  }
+  app::GeneratorSettings gen;
+  gen.seed = a.seed;
+  Progress progress("generate", a.count);
+  std::string buf;
+  constexpr uint64_t kChunk = 20000;
+  for (uint64_t done = 0; done < a.count;) {
+    uint64_t n = std::min(kChunk, a.count - done);
+    auto devices = app::GenerateDevices(n, *catalog, gen, done);
+    if (writer) {
+      if (!writer->Write(devices)) return 2;
+    } else {
+      buf.clear();
+      for (const auto& d : devices) {
+        buf += app::DeviceToJson(d);
+        buf += '\n';
+      }
+      out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    }
+    done += n;
+    progress.Update(done, done);
+  }
+  if (out) {
+    out->flush();
+    if (!*out) {
+      std::cerr << "fanout devices generate: write failed\n";
+      return 2;
+    }
+  }
+  progress.Done(a.count, "devices");
+  return 0;
 }
 
 struct ImportArgs {
@@ -201,32 +268,12 @@ int RunImport(const ImportArgs& a) {
   std::vector<domain::device::Device> batch;
   batch.reserve(a.batch);
   uint64_t line_no = 0, imported = 0, invalid = 0, bytes = 0;
-  // Versioned like a registration (ports::DeviceUpdate): after every version the store holds,
-  // so an import replaces older registrations and a running region's feed orders it.
-  auto sync = store->SyncState();
-  if (!sync) {
-    std::cerr << "fanout devices import: " << sync.error().message << "\n";
-    return 2;
-  }
-  uint64_t version = std::max<uint64_t>(
-      sync->max_version,
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count()));
-  std::vector<ports::DeviceUpdate> changes;
+  VersionedWriter writer(*store, "import");
+  if (!writer.Start()) return 2;
   auto flush = [&]() {
-    if (batch.empty()) return true;
-    changes.clear();
-    for (auto& d : batch) {
-      std::string id = d.id;
-      changes.push_back({std::move(id), std::move(d), "import", "import", ++version});
-    }
-    if (auto r = store->Apply(changes, 0); !r) {
-      std::cerr << "\nfanout devices import: store write failed: " << r.error().message << "\n";
-      return false;
-    }
-    imported += batch.size();
-    batch.clear();
+    const size_t n = batch.size();
+    if (!writer.Write(batch)) return false;
+    imported += n;
     return true;
   };
   std::string line;
@@ -320,6 +367,11 @@ void RegisterDevicesCommands(CLI::App& app) {
   g->add_option("--seed", gen->seed, "random seed (same seed, same devices)");
   g->add_option("--out", gen->out, "output file (default stdout)");
   g->add_option("--geo-dir", gen->geo_dir, "geo data folder (default: data/geo)");
+  g->add_option("--data-dir", gen->data_dir,
+                "write into this region's devices.db instead of JSON lines");
+  g->add_option("--postgres", gen->postgres,
+                "write into the PostgreSQL of a distributed region (store.postgres_url) "
+                "instead of JSON lines");
   g->callback([gen] { ExitCode() = RunGenerate(*gen); });
 
   auto imp = std::make_shared<ImportArgs>();

@@ -39,7 +39,21 @@ got_changed=$(grep -F -f <(grep -o '"device_id":"[^"]*"' "$work/changed.jsonl") 
 "$FANOUT" devices import "$work/gen.jsonl" --data-dir "$work/region" --no-key-check 2>/dev/null
 "$FANOUT" devices export --data-dir "$work/region" --out "$work/sqlite.jsonl" 2>/dev/null
 sort "$work/sqlite.jsonl" | cmp -s - "$work/a" || fail "SQLite export differs from the generated set"
+# Generated straight into a store (no file in between): the same devices as the file.
+psql -qAt -c "DROP TABLE IF EXISTS devices, device_tombstones, device_sync, schema_migrations CASCADE" \
+  >/dev/null 2>&1 || true
+"$FANOUT" devices generate --count 2000 --seed 7 --geo-dir "$DATA/geo" --postgres "$url" 2>/dev/null ||
+  fail "generate --postgres"
+"$FANOUT" devices export --postgres "$url" --out "$work/gen-pg.jsonl" 2>/dev/null
+sort "$work/gen-pg.jsonl" | cmp -s - "$work/a" || fail "generate --postgres differs from the generated file"
+"$FANOUT" devices generate --count 2000 --seed 7 --geo-dir "$DATA/geo" --data-dir "$work/gen-region" \
+  2>/dev/null || fail "generate --data-dir"
+"$FANOUT" devices export --data-dir "$work/gen-region" --out "$work/gen-sqlite.jsonl" 2>/dev/null
+sort "$work/gen-sqlite.jsonl" | cmp -s - "$work/a" || fail "generate --data-dir differs from the generated file"
+if "$FANOUT" devices generate --count 1 --out "$work/x" --data-dir "$work/y" 2>"$work/err"; then
+  fail "generate with --out and a store succeeded"
+fi
 # Neither or both stores: a usage error.
 if "$FANOUT" devices export --out /dev/null 2>"$work/err"; then fail "export without a store succeeded"; fi
 grep -q "either --data-dir or --postgres" "$work/err" || fail "usage message: $(cat "$work/err")"
-echo "devices pg e2e: OK (2000 devices round-trip through PostgreSQL and SQLite, 100 replaced)"
+echo "devices pg e2e: OK (2000 devices round-trip through PostgreSQL and SQLite, 100 replaced, generated straight into both)"
