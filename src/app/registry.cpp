@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 
 namespace fanout::app {
@@ -23,6 +24,13 @@ Registry::Registry(std::string region, ports::DeviceStore& store, ports::DeviceF
     throw std::invalid_argument("at most 8 providers are supported, " +
                                 std::to_string(providers_.known.size()) + " configured");
   }
+}
+
+uint64_t Registry::RandomInstance() {
+  std::random_device rd;
+  uint64_t v = 0;
+  while (v == 0) v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return v;
 }
 
 Registry::~Registry() {
@@ -88,6 +96,7 @@ Result<Registry::PutResult, std::vector<domain::cap::Issue>> Registry::Put(Devic
   }
   if (!issues.empty()) return Fail(std::move(issues));
   ports::DeviceUpdate u{d.id, std::move(d), region_, "api"};
+  u.origin_instance = instance_;
   ports::Applied outcome;
   {
     std::lock_guard writing(write_mu_);
@@ -105,6 +114,7 @@ Result<Registry::PutResult, std::vector<domain::cap::Issue>> Registry::Put(Devic
 
 Result<bool, Error> Registry::Remove(const std::string& device_id, const std::string& reason) {
   ports::DeviceUpdate u{device_id, std::nullopt, region_, reason};
+  u.origin_instance = instance_;
   bool removed;
   {
     std::lock_guard writing(write_mu_);
@@ -135,6 +145,7 @@ Result<void, Error> Registry::Import(std::vector<Device> devices) {
     for (Device& d : devices) {
       std::string id = d.id;
       updates.push_back({std::move(id), std::move(d), region_, "import", NextVersion()});
+      updates.back().origin_instance = instance_;
     }
     auto stored = store_.Apply(updates, 0);
     if (!stored) return Fail(stored.error());
@@ -152,8 +163,28 @@ void Registry::OnFeed(std::span<const ports::DeviceUpdate> updates) {
   // in-process feed does not redeliver, so that change is missing from this region's store
   // until the device changes again.
   std::vector<ports::DeviceUpdate> remote;
+  std::vector<std::string> sibling;  // changed by another process of this region
   for (const auto& u : updates) {
-    if (u.origin_region != region_) remote.push_back(u);
+    if (u.origin_region != region_) {
+      remote.push_back(u);
+    } else if (u.origin_instance != instance_) {
+      sibling.push_back(u.device_id);
+    }
+  }
+  // The region's store (shared by its processes) already holds the change, or a newer one:
+  // the index takes the device as stored now, whatever order the feed replays things in.
+  for (const std::string& id : sibling) {
+    auto stored = store_.Get(id);
+    if (!stored) {
+      feed_store_failures_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    std::unique_lock lock(mu_);
+    if (*stored) {
+      index_.Upsert(**stored);
+    } else {
+      index_.Remove(id);
+    }
   }
   if (remote.empty()) return;
   std::lock_guard writing(write_mu_);

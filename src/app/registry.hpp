@@ -81,6 +81,9 @@ class Registry {
   std::mutex write_mu_;
   uint64_t clock_ = 0;                 // greatest version seen or issued (write_mu_)
   std::optional<uint64_t> listening_;  // feed handle once started
+  // This instance's tag on the updates it publishes (ports::DeviceUpdate::origin_instance).
+  const uint64_t instance_ = RandomInstance();
+  static uint64_t RandomInstance();
   mutable std::shared_mutex mu_;
   domain::device::DeviceIndex index_;
   std::atomic<uint64_t> feed_store_failures_{0};

@@ -212,6 +212,28 @@ TEST(RegistryVersions, RestartFromTheSnapshotAndFeedPositionMissesNothing) {
       << refused.error().message;
 }
 
+TEST(RegistryProcesses, ProcessesOfOneRegionShareTheStoreAndEachIndexFollows) {
+  // A distributed region: the front (registry role) and a queuer, one store, one feed.
+  testing::FakeDeviceStore store;
+  adapters::memory::MemoryDeviceFeed feed(/*retain=*/100);
+  Registry front("r0", store, feed, ProviderSettings{}, 4);
+  Registry queuer("r0", store, feed, ProviderSettings{}, 4);
+  ASSERT_TRUE(front.Start());
+  ASSERT_TRUE(queuer.Start());
+  const std::vector<std::string> area{"091620000000"};
+  ASSERT_TRUE(front.Put(Apns("d1", area)));
+  ASSERT_TRUE(front.Put(Apns("d2", area)));
+  EXPECT_EQ(Selected(queuer, area), (std::set<std::string>{"d1", "d2"}));
+  ASSERT_TRUE(front.Remove("d1", "api"));
+  EXPECT_EQ(Selected(queuer, area), (std::set<std::string>{"d2"}));
+  // A queuer started later replays the feed from the start over a newer snapshot: it ends
+  // with the store's state (d1 removed), not the replayed history's intermediate states.
+  Registry late("r0", store, feed, ProviderSettings{}, 4);
+  ASSERT_TRUE(late.Start());
+  EXPECT_EQ(Selected(late, area), (std::set<std::string>{"d2"}));
+  EXPECT_EQ(late.size(), 1u);
+}
+
 TEST(RegistryConfig, MoreThanEightProvidersIsAStartupError) {
   testing::FakeDeviceStore store;
   adapters::memory::MemoryDeviceFeed feed;

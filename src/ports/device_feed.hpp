@@ -25,6 +25,10 @@ struct DeviceUpdate {
   uint64_t version = 0;
   /// Set by the feed on publication: the update's position in the stream (1, 2, ...).
   uint64_t position = 0;
+  /// The registry instance (process) that made the change, random per instance (0:
+  /// unknown). Processes of one distributed region share its store but each has its own
+  /// index: a change of the own region made by another instance still reaches the index.
+  uint64_t origin_instance = 0;
 };
 
 /// True when a change of (version, origin) supersedes the stored (version, origin).

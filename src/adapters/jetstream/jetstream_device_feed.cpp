@@ -17,6 +17,7 @@ constexpr const char* kOrigin = "Fanout-Origin";
 constexpr const char* kReason = "Fanout-Reason";
 constexpr const char* kVersion = "Fanout-Version";
 constexpr const char* kRemoved = "Fanout-Removed";
+constexpr const char* kInstance = "Fanout-Instance";
 
 std::string Header(natsMsg* m, const char* key) {
   const char* v = nullptr;
@@ -50,6 +51,7 @@ struct JetStreamDeviceFeed::Impl {
     u.origin_region = Header(m, kOrigin);
     u.reason = Header(m, kReason);
     u.version = std::strtoull(Header(m, kVersion).c_str(), nullptr, 10);
+    u.origin_instance = std::strtoull(Header(m, kInstance).c_str(), nullptr, 10);
     bool ok = !u.device_id.empty();
     if (ok && Header(m, kRemoved).empty()) {
       auto d = app::DeviceFromJson(
@@ -109,6 +111,9 @@ void JetStreamDeviceFeed::Publish(std::span<const ports::DeviceUpdate> updates) 
     if (s == NATS_OK) s = natsMsgHeader_Set(m, kReason, u.reason.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, kVersion, std::to_string(u.version).c_str());
     if (s == NATS_OK && !u.device) s = natsMsgHeader_Set(m, kRemoved, "1");
+    if (s == NATS_OK && u.origin_instance != 0) {
+      s = natsMsgHeader_Set(m, kInstance, std::to_string(u.origin_instance).c_str());
+    }
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.ExpectStream = impl_->settings.stream.c_str();

@@ -12,7 +12,9 @@ nats-server (JetStream, loopback, a temp dir) so that it can kill and restart it
 with a short ack wait (fanout.ack_wait_ms) so that a dead process's work moves on quickly.
 Devices are imported into PostgreSQL with `fanout devices import --postgres`. Scenarios, each
 a new alert to the same devices:
-  roles     baseline: delivered exactly once; other processes refuse alerts/devices (421)
+  roles     a device registered and one removed through the front reach the queuer's index
+            (device feed); the alert is delivered exactly once to the area's devices as they
+            are now; other processes refuse alerts/devices (421)
   sender    kill -9 a sender mid-fan-out: its batch goes to the other sender; done
   queuer    kill -9 the only queuer right after the alert is accepted; a new queuer process
             started later completes the units
@@ -40,7 +42,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from fanout_e2e import (Serve, alert_xml, config_tokens, delivery_failures, free_port, http,  # noqa: E402
+from fanout_e2e import (IN_AREA, Serve, alert_xml, config_tokens, delivery_failures, free_port, http,  # noqa: E402
                         make_devices, sim_deliveries, wait_done, write_jsonl)
 
 BATCH = 250
@@ -207,6 +209,18 @@ def wait_pushed(sim_port, ident, at_least, seconds=60):
     return n
 
 
+def wait_devices(proc, n, seconds=10):
+    """Until the process's index holds n devices (its /metrics gauge)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, body = http("GET", proc.api + "/metrics")
+        for line in body.decode().splitlines():
+            if line.startswith("fanout_registry_devices{") and line.split()[-1] == str(n):
+                return True
+        time.sleep(0.05)
+    return False
+
+
 def wait_status(proc, want, seconds=30):
     deadline = time.monotonic() + seconds
     got = None
@@ -261,6 +275,8 @@ def main():
         with open(config, "w") as f:
             f.write(text)
         ap2, admin = config_tokens(text)
+        device_token = [line.split('"')[1] for line in text.splitlines()
+                        if line.startswith("device_token")][0]
         devices, expected = make_devices(args.devices, args.devices // 4, seed=11, prefix="dist")
         write_jsonl(os.path.join(work, "devices.jsonl"), devices)
         subprocess.run([args.fanout, "devices", "import", os.path.join(work, "devices.jsonl"),
@@ -283,6 +299,24 @@ def main():
             bad = []
             note = ""
             if name == "roles":
+                # The queuer's index follows the device feed: a device registered and one
+                # removed through the front are there before the alert.
+                new_token = "f0" * 32
+                status, _ = http("PUT", region.front.api + "/v1/devices/dist-new", device_token,
+                                 ('{"platform":"apns","token":"%s","regions":["%s"]}' %
+                                  (new_token, IN_AREA)).encode())
+                if status != 201:
+                    bad.append("device PUT to the front answered %d" % status)
+                if not wait_devices(region.queuer, len(devices) + 1):
+                    bad.append("the queuer's index did not get the registered device")
+                gone = devices[0]
+                status, _ = http("DELETE", region.front.api + "/v1/devices/" + gone["device_id"],
+                                 device_token)
+                if status not in (200, 204):
+                    bad.append("device DELETE to the front answered %d" % status)
+                if not wait_devices(region.queuer, len(devices)):
+                    bad.append("the queuer's index did not drop the removed device")
+                expected = (expected - {gone["token"]}) | {new_token}
                 status, body = put(ident)
                 if status != 202:
                     raise SystemExit("PUT answered %d %s" % (status, body[:300]))
@@ -409,9 +443,7 @@ def main():
                         if ready != 503 or b"postgresql" not in ready_body:
                             bad.append("%s /readyz with PostgreSQL down answered %s %s" %
                                        (proc.name, ready, ready_body))
-                    dev = devices[0]
-                    device_token = [line.split('"')[1] for line in text.splitlines()
-                                    if line.startswith("device_token")][0]
+                    dev = devices[2]  # APNs, like the JSON below
                     status, _ = http("PUT", region.front.api + "/v1/devices/" + dev["device_id"],
                                      device_token, b'{"platform":"apns","token":"' +
                                      dev["token"].encode() + b'","regions":["' +
