@@ -56,6 +56,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.pipeline.shards = static_cast<uint32_t>(s.fanout.shards);
   o.pipeline.batch_size = static_cast<uint32_t>(s.fanout.batch_size);
   o.pipeline.sender_workers_high = s.fanout.sender_workers_high;
+  o.pipeline.queuer_workers = s.fanout.queuer_workers;
   o.pipeline.sender_workers_regular = s.fanout.sender_workers_regular;
   o.pipeline.max_body_bytes = static_cast<size_t>(s.cap.max_body_bytes);
   o.pipeline.apns_critical_alerts = s.push.apns.critical_alerts;

@@ -278,18 +278,31 @@ void JetStreamBus::Impl::Work(const Subscription& sub, const Handler& handler) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   }
+  // Handlers with outside effects (pushes) take one at a time: a process that dies holds
+  // only the message it was working on, and the redelivered pushes stay within it.
+  const int want = sub.record_deliveries ? 1 : settings.fetch_batch;
   while (!stopping) {
-    natsMsgList list{nullptr, 0};
-    // A few at a time: fewer fetch round trips; the ones waiting behind the first keep their
-    // ack-wait clock running, so the batch stays small.
-    // Handlers with outside effects (pushes) take one at a time: a process that dies holds
-    // only the message it was working on, and the redelivered pushes stay within it.
-    const int batch = sub.record_deliveries ? 1 : settings.fetch_batch;
-    natsStatus s = natsSubscription_Fetch(&list, ns, batch, settings.fetch_wait_ms, nullptr);
+    // An idle worker waits for one message, returned the moment it arrives (a waiting request
+    // for several would hold the first until the request expires: an Extreme alert would sit
+    // up to fetch_wait_ms in each stage); then it takes what else is there without waiting.
+    natsMsgList first{nullptr, 0};
+    natsMsgList more{nullptr, 0};
+    natsStatus s = natsSubscription_Fetch(&first, ns, 1, settings.fetch_wait_ms, nullptr);
+    if (s == NATS_OK && want > 1) {
+      jsFetchRequest req;
+      jsFetchRequest_Init(&req);
+      req.Batch = want - 1;
+      req.NoWait = true;
+      if (natsSubscription_FetchRequest(&more, ns, &req) != NATS_OK) more = {nullptr, 0};
+    }
     if (s == NATS_OK) {
-      for (int i = 0; i < list.Count; ++i) Working(list.Msgs[i]);
-      for (int i = 0; i < list.Count; ++i) Deliver(list.Msgs[i], sub, handler);
-      natsMsgList_Destroy(&list);
+      for (natsMsgList* list : {&first, &more}) {
+        for (int i = 0; i < list->Count; ++i) Working(list->Msgs[i]);
+      }
+      for (natsMsgList* list : {&first, &more}) {
+        for (int i = 0; i < list->Count; ++i) Deliver(list->Msgs[i], sub, handler);
+        natsMsgList_Destroy(list);
+      }
     } else if (s != NATS_TIMEOUT) {
       // Disconnected or the consumer is gone for a moment: the library reconnects.
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

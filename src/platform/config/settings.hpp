@@ -105,6 +105,7 @@ struct FanoutSettings {
   int sender_workers_high = 0;
   int sender_workers_regular = 0;
   int max_deliver = 0;
+  int queuer_workers = 0;
   std::chrono::milliseconds ack_wait{0};
   bool operator==(const FanoutSettings&) const = default;
 };

@@ -157,6 +157,10 @@ const SettingSpec kSettings[] = {
     {"fanout.sender_workers_regular", T::kInt, "8",
      "Sender workers for regular-priority batches (never shared with high).",
      FIELD(fanout.sender_workers_regular), 1, 256},
+    {"fanout.queuer_workers", T::kInt, "4",
+     "Queuer workers per priority: units of one alert are selected and published in "
+     "parallel (on the distributed engine each unit waits for NATS round trips).",
+     FIELD(fanout.queuer_workers), 1, 64},
     {"fanout.max_deliver", T::kInt, "50",
      "Deliveries of one work item (alert, unit or batch) before it is given up as a dead "
      "letter, reported in the alert's report and counted.",
