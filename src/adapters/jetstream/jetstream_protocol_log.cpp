@@ -22,6 +22,13 @@ thread_local const void* tl_tail_of = nullptr;
 }  // namespace
 
 struct JetStreamProtocolLog::Impl {
+  // A listener's append (completion derived on the tail thread) that the server refused:
+  // reported; the next start's recovery writes the completion again.
+  static void OnAsyncError(jsCtx*, jsPubAckErr* pae, void*) {
+    std::fprintf(stderr, "jetstream: protocol log: asynchronous append refused: %s\n",
+                 pae && pae->ErrText ? pae->ErrText : "unknown");
+  }
+
   ProtocolLogSettings settings;
   std::unique_ptr<NatsConnection> nats;
   natsSubscription* tail = nullptr;
@@ -84,7 +91,11 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
     const ProtocolLogSettings& settings) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
-  auto nats = ConnectJetStream(settings.url);
+  auto nats = ConnectJetStream(settings.url, [&](jsOptions& jo) {
+    jo.PublishAsync.MaxPending = 4096;
+    jo.PublishAsync.StallWait = 10000;
+    jo.PublishAsync.ErrHandler = &Impl::OnAsyncError;
+  });
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
   // A log: kept, read by everybody.
@@ -133,6 +144,15 @@ Result<bool, Error> JetStreamProtocolLog::Append(const Event& e) {
   jsPubOptions_Init(&po);
   po.MsgId = key.c_str();
   po.ExpectStream = impl_->settings.stream.c_str();
+  // On the tail thread (a listener appending a completion it derived) the publish does not
+  // wait: every process's tail runs through here, and a round trip per event would hold up
+  // everyone's read-your-writes. The stream deduplicates it like any other.
+  if (tl_tail_of == impl_.get()) {
+    natsStatus s = js_PublishAsync(impl_->nats->js, impl_->settings.subject.c_str(), body.data(),
+                                   static_cast<int>(body.size()), &po);
+    if (s != NATS_OK) return Fail(NatsError("append to " + impl_->settings.stream, s));
+    return true;
+  }
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_Publish(&ack, impl_->nats->js, impl_->settings.subject.c_str(), body.data(),
