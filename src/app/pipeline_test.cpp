@@ -734,6 +734,30 @@ TEST_F(PipelineTest, ABatchWhoseRecordTheLogRefusedIsRecordedNotPushedAgain) {
   EXPECT_EQ(BatchDone("alert-u")[0].redelivered, 0u);
 }
 
+TEST_F(PipelineTest, ARefusedRecordReachesTheLogEvenIfAnotherProcessFinishesTheBatch) {
+  std::vector<Device> devs{Dev("v1", Platform::kApns, false, {"091620000000"}),
+                           Dev("v2", Platform::kApns, false, {"091620000000"})};
+  ASSERT_TRUE(registry_.Import(devs));
+  auto plan = OneUnitPlan("alert-v");
+  plan->units = 1;
+  ASSERT_TRUE(plans_.PutIfAbsent(plan));
+  RefusingLog log(log_);
+  Sender sender(region_, RetrySettings{3, 100, 1000}, registry_, plans_, log, bus_, clock_,
+                tracker_, apns_timed_, fcm_timed_);
+  // A redelivered batch is pushed again, its record refused; the message goes elsewhere.
+  BatchWork w{"alert-v", "apns/selected/0", 0, "regular", {{"v1", devs[0].token}}};
+  ports::BusMessage msg{BatchesSubject("regular", Platform::kApns), BatchMsgId(w), Encode(w)};
+  EXPECT_EQ(sender.Handle(Redelivery(msg, 2)).kind, ports::WorkBus::Ack::Kind::kRetry);
+  EXPECT_TRUE(BatchDone("alert-v").empty());
+  // The next batch this process handles, with the log back, brings the record along.
+  log.refuse = false;
+  BatchWork w1{"alert-v", "apns/selected/0", 1, "regular", {{"v2", devs[1].token}}};
+  ports::BusMessage msg1{BatchesSubject("regular", Platform::kApns), BatchMsgId(w1), Encode(w1)};
+  EXPECT_EQ(sender.Handle(msg1).kind, ports::WorkBus::Ack::Kind::kDone);
+  ASSERT_EQ(BatchDone("alert-v").size(), 2u);
+  EXPECT_EQ(Report("alert-v").total.redelivered, 1u);
+}
+
 TEST_F(PipelineTest, ABatchRecoveredWithoutTokensGetsThemFromTheRegistry) {
   std::vector<Device> devs{Dev("t1", Platform::kApns, false, {"091620000000"})};
   ASSERT_TRUE(registry_.Import(devs));

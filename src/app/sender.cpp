@@ -37,6 +37,21 @@ int64_t Sender::Backoff(int attempt, std::optional<std::chrono::milliseconds> re
   return std::min(delay, retry_.max_delay_ms);
 }
 
+void Sender::FlushUnrecorded() {
+  std::vector<Event> pending;
+  {
+    std::lock_guard lock(started_mu_);
+    if (unrecorded_.empty()) return;
+    pending.swap(unrecorded_);
+  }
+  std::vector<Event> still;
+  for (Event& e : pending) {
+    if (!log_.Append(e)) still.push_back(std::move(e));  // appended twice is stored once
+  }
+  std::lock_guard lock(started_mu_);
+  for (Event& e : still) unrecorded_.push_back(std::move(e));
+}
+
 ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   auto work = DecodeBatchWork(msg.payload);
   if (!work) return ports::WorkBus::Ack::GiveUp("undecodable batch work item");
@@ -44,6 +59,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   if (!unit) return ports::WorkBus::Ack::GiveUp("bad unit '" + work->unit + "'");
   auto plan = plans_.Get(work->alert_id);
   if (!plan) return ports::WorkBus::Ack::Retry();  // plan not visible here yet
+  FlushUnrecorded();
   // Done already, by any process (the tracker follows the log): a replay — a lost
   // acknowledgement, or a copy published again after the server forgot the message id —
   // pushes nothing.
@@ -83,6 +99,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     ~Settled() {
       std::lock_guard lock(s.started_mu_);
       if (unrecorded) {
+        s.unrecorded_.push_back(*unrecorded);
         s.started_[id] = {false, std::move(unrecorded)};
       } else {
         s.started_.erase(id);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "app/probe.hpp"
 #include "app/registry.hpp"
@@ -64,6 +65,11 @@ class Sender {
   };
   std::mutex started_mu_;
   std::map<std::string, Started> started_;
+  // Batch-done records the log refused, appended again at every call until it takes them:
+  // the batch's message may be finished by another process meanwhile (from the first
+  // record), and a redelivery's record (re-sent pushes) must still reach the report.
+  std::vector<domain::pipeline::Event> unrecorded_;
+  void FlushUnrecorded();
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};
   Probe probe_{region_.name};

@@ -58,17 +58,32 @@ struct JetStreamBus::Impl {
     if (marks) kvStore_Destroy(marks);
   }
 
-  // Whether `msg` of `sub` was delivered before (marks it now); an error if the mark
-  // cannot be written (the handler must not run unmarked).
-  Result<bool, Error> MarkDelivered(const Subscription& sub, const std::string& msg_id) {
-    const std::string key = "d." + platform::Fnv1a64Hex(sub.subject + '\n' + msg_id);
+  // What the mark of a message says: first delivery (marked now), delivered before, or
+  // finished (its handler returned done; only the acknowledgement was lost). An error if the
+  // mark cannot be written (the handler must not run unmarked).
+  enum class Mark { kFirst, kAgain, kFinished };
+  static std::string MarkKey(const Subscription& sub, const std::string& msg_id) {
+    return "d." + platform::Fnv1a64Hex(sub.subject + '\n' + msg_id);
+  }
+  Result<Mark, Error> MarkDelivered(const Subscription& sub, const std::string& msg_id) {
+    const std::string key = MarkKey(sub, msg_id);
     natsStatus s = kvStore_Create(nullptr, marks, key.c_str(), "1", 1);
-    if (s == NATS_OK) return false;
+    if (s == NATS_OK) return Mark::kFirst;
     kvEntry* e = nullptr;
     natsStatus g = kvStore_Get(&e, marks, key.c_str());
-    if (e) kvEntry_Destroy(e);
-    if (g == NATS_OK) return true;
+    bool finished = false;
+    if (e) {
+      finished =
+          kvEntry_ValueString(e) != nullptr && std::string_view(kvEntry_ValueString(e)) == "done";
+      kvEntry_Destroy(e);
+    }
+    if (g == NATS_OK) return finished ? Mark::kFinished : Mark::kAgain;
     return Fail(NatsError("delivery mark of " + msg_id, s));
+  }
+  // The handler finished the message: a copy or a redelivery after a lost ack is not
+  // handled again. Best effort (a failure leaves the mark at "delivered").
+  void MarkFinished(const Subscription& sub, const std::string& msg_id) {
+    (void)kvStore_PutString(nullptr, marks, MarkKey(sub, msg_id).c_str(), "done");
   }
 
   std::mutex working_mu;
@@ -338,14 +353,19 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
     if (delivered > 1) --delivered;
   }
   if (sub.record_deliveries && marks && !msg.msg_id.empty()) {
-    auto before = MarkDelivered(sub, msg.msg_id);
-    if (!before) {
-      std::fprintf(stderr, "jetstream: %s (handed back)\n", before.error().message.c_str());
+    auto mark = MarkDelivered(sub, msg.msg_id);
+    if (!mark) {
+      std::fprintf(stderr, "jetstream: %s (handed back)\n", mark.error().message.c_str());
       Answered(m);
       (void)natsMsg_NakWithDelay(m, settings.retry_delay_ms, nullptr);
       return;
     }
-    if (*before && delivered < 2) delivered = 2;
+    if (*mark == Mark::kFinished) {  // done by some process; its ack was lost
+      Answered(m);
+      (void)natsMsg_Ack(m, nullptr);
+      return;
+    }
+    if (*mark == Mark::kAgain && delivered < 2) delivered = 2;
   }
   msg.deliveries = static_cast<uint32_t>(delivered);
   const uint64_t failures_before = async_failures.load();
@@ -363,6 +383,7 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
   Answered(m);
   switch (ack.kind) {
     case Ack::Kind::kDone:
+      if (sub.record_deliveries && marks && !msg.msg_id.empty()) MarkFinished(sub, msg.msg_id);
       // Not waiting for the server's confirmation: an ack lost with a crash redelivers work
       // that is done, which every stage recognises (idempotency keys, batch-done records).
       (void)natsMsg_Ack(m, nullptr);

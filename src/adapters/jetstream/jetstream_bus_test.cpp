@@ -66,6 +66,9 @@ TEST_F(JetStreamTest, ACopyOfAPushBatchTheServerTakesForNewIsMarkedRedelivered) 
   bus->Subscribe({"batches.x", "c", 1, 0, /*record_deliveries=*/true}, [&](const BusMessage& m) {
     std::lock_guard lock(mu);
     got.push_back(m.payload + "#" + std::to_string(m.deliveries));
+    // The first is not finished (handed back for a minute): its copy is a redelivery of
+    // unfinished work.
+    if (m.payload == "first") return WorkBus::Ack::Retry(60000);
     return WorkBus::Ack::Done();
   });
   ASSERT_TRUE(bus->Publish({"batches.x", "batch-1", "first"}));
@@ -82,6 +85,28 @@ TEST_F(JetStreamTest, ACopyOfAPushBatchTheServerTakesForNewIsMarkedRedelivered) 
   }));
   bus->Stop();
   EXPECT_EQ(got, (std::vector<std::string>{"first#1", "copy#2", "other#1"}));
+}
+
+TEST_F(JetStreamTest, ACopyOfAPushBatchWhoseHandlerFinishedIsNotHandledAgain) {
+  // Its acknowledgement lost (a failover), the message comes again: the mark says finished.
+  JetStreamSettings s = Settings();
+  s.dedup_window_ms = 100;
+  auto bus = Bus(s);
+  ASSERT_TRUE(bus);
+  std::atomic<int> handled{0};
+  bus->Subscribe({"batches.y", "c", 1, 0, /*record_deliveries=*/true}, [&](const BusMessage&) {
+    handled.fetch_add(1);
+    return WorkBus::Ack::Done();
+  });
+  ASSERT_TRUE(bus->Publish({"batches.y", "batch-1", "first"}));
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // beyond the dedup window
+  ASSERT_TRUE(bus->Publish({"batches.y", "batch-1", "copy"}));
+  ASSERT_TRUE(bus->Publish({"batches.y", "batch-2", "other"}));
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return bus->Depth("batches.y").value_or(1) == 0; }));
+  bus->Stop();
+  EXPECT_EQ(handled.load(), 2);  // batch-1 once, batch-2 once
 }
 
 TEST_F(JetStreamTest, AMessagePublishedTwiceWithOneIdIsDeliveredOnce) {

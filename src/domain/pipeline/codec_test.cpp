@@ -87,21 +87,34 @@ TEST(Codec, PlanRoundTrip) {
   EXPECT_FALSE(DecodePlan(R"({"alert_id":"id"})"));
 }
 
+Event OwnedEvent(std::string alert_id, std::string region, uint32_t attempt) {
+  Event e;
+  e.type = EventType::kOwned;
+  e.alert_id = std::move(alert_id);
+  e.region = std::move(region);
+  e.attempt = attempt;
+  return e;
+}
+
 TEST(Codec, IdempotencyKeysIgnoreTimeAndCountsButNotIdentity) {
   Event a = FullBatchDone();
+  a.redelivered = 0;
   Event b = a;
   b.t_ms += 1000;
   b.accepted = 0;
-  b.redelivered = 0;
   EXPECT_EQ(IdempotencyKey(a), IdempotencyKey(b));  // the same batch reported twice
+  // A redelivery's record is its own fact (the report adds its re-sent pushes); appended
+  // again (the same record) it keeps its key.
+  Event resent = a;
+  resent.redelivered = 2;
+  resent.t_ms += 5000;
+  EXPECT_NE(IdempotencyKey(a), IdempotencyKey(resent));
+  Event resent_copy = resent;
+  EXPECT_EQ(IdempotencyKey(resent), IdempotencyKey(resent_copy));
   b.batch = 42;
   EXPECT_NE(IdempotencyKey(a), IdempotencyKey(b));
-  Event owned;
-  owned.type = EventType::kOwned;
-  owned.alert_id = "x";
-  owned.region = "r0";
-  Event again = owned;
-  again.attempt = 1;  // a later attempt (takeover, re-plan) is a new event
+  const Event owned = OwnedEvent("x", "r0", 0);
+  Event again = OwnedEvent("x", "r0", 1);  // a later attempt (takeover, re-plan) is a new event
   EXPECT_NE(IdempotencyKey(owned), IdempotencyKey(again));
   again.attempt = 0;
   again.region = "r1";

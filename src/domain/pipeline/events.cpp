@@ -42,6 +42,11 @@ std::string IdempotencyKey(const Event& e) {
       break;
     case EventType::kBatchDone:
       k += e.unit + '|' + std::to_string(e.batch);
+      // A redelivery's record is kept next to the first one (the report takes the batch's
+      // counts once and adds every record's re-sent pushes): which of two processes records
+      // the batch first must not hide that its pushes went out twice. Its time tells two
+      // redeliveries apart; the same record appended again keeps its key.
+      if (e.redelivered > 0) k += "|r" + std::to_string(e.t_ms);
       break;
     case EventType::kAlertDone:
       break;

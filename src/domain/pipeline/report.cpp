@@ -78,26 +78,29 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
         }
         break;
       case EventType::kBatchDone:
-        if (batches_done.insert({e.unit, e.batch}).second) {
-          if (FlowReport* f = flow_of(e.unit)) {
-            f->accepted += e.accepted;
-            f->failed += e.failed;
-            f->invalid += e.invalid;
-            f->redelivered += e.redelivered;
-            MergeTimes(*f, e.first_push_ms, e.last_push_ms);
-            // the sender's first few distinct failure reasons (JoinDetail)
-            for (std::string_view one : SplitDetail(e.detail)) {
-              if (r.push_failure_reasons.size() >= kMaxPushFailureReasons) break;
-              if (std::find(r.push_failure_reasons.begin(), r.push_failure_reasons.end(), one) ==
-                  r.push_failure_reasons.end()) {
-                r.push_failure_reasons.emplace_back(one);
-              }
+        if (!batches_done.insert({e.unit, e.batch}).second) {
+          // Another record of a batch already counted: only the pushes it re-sent.
+          if (FlowReport* f = flow_of(e.unit)) f->redelivered += e.redelivered;
+          break;
+        }
+        if (FlowReport* f = flow_of(e.unit)) {
+          f->accepted += e.accepted;
+          f->failed += e.failed;
+          f->invalid += e.invalid;
+          f->redelivered += e.redelivered;
+          MergeTimes(*f, e.first_push_ms, e.last_push_ms);
+          // the sender's first few distinct failure reasons (JoinDetail)
+          for (std::string_view one : SplitDetail(e.detail)) {
+            if (r.push_failure_reasons.size() >= kMaxPushFailureReasons) break;
+            if (std::find(r.push_failure_reasons.begin(), r.push_failure_reasons.end(), one) ==
+                r.push_failure_reasons.end()) {
+              r.push_failure_reasons.emplace_back(one);
             }
-            auto& h = hist[static_cast<size_t>(f - r.flows.data())];
-            for (size_t i = 0; i < kLatencyBuckets; ++i) {
-              h[i] += e.latency[i];
-              total_hist[i] += e.latency[i];
-            }
+          }
+          auto& h = hist[static_cast<size_t>(f - r.flows.data())];
+          for (size_t i = 0; i < kLatencyBuckets; ++i) {
+            h[i] += e.latency[i];
+            total_hist[i] += e.latency[i];
           }
         }
         break;

@@ -78,6 +78,11 @@ TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
   b.latency[LatencyBucketOf(5)] = 2;
   ev.push_back(b);
   ev.push_back(b);
+  // The same batch recorded again by a redelivery elsewhere: its pushes went out twice.
+  Event b_again = b;
+  b_again.redelivered = 2;
+  b_again.t_ms = 1015;
+  ev.push_back(b_again);
   Event b2 = b;
   b2.batch = 1;
   b2.accepted = 0;
@@ -100,7 +105,8 @@ TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
   EXPECT_EQ(rep.processing_region, "eu-west");
   EXPECT_EQ(rep.units_planned, 2u);
   EXPECT_EQ(rep.total.targeted, 3u);
-  EXPECT_EQ(rep.total.accepted, 2u);
+  EXPECT_EQ(rep.total.accepted, 2u);     // the batch's counts once
+  EXPECT_EQ(rep.total.redelivered, 2u);  // every record's re-sent pushes
   EXPECT_EQ(rep.total.invalid, 1u);
   EXPECT_EQ(rep.total.failed, 3u);
   EXPECT_EQ(rep.push_failure_reasons,

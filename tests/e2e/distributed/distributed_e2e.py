@@ -421,8 +421,11 @@ def main():
                 if status_after != 202:
                     bad.append("no alert accepted within 30 s of a node's death (%d)" %
                                status_after)
+                # While the cluster moves leaders (seconds) acknowledgements and the log's tail
+                # lag, so batches done just before may be handed out again: any number, each
+                # pushed at most twice and every one reported.
                 found, got, twice, redelivered = check_alert(name, region, sim_port, admin,
-                                                             ident, expected, 2 * one_process)
+                                                             ident, expected, len(expected))
                 bad += found
                 if status_after == 202:
                     found, _, _, _ = check_alert(name, region, sim_port, admin, after, expected,
