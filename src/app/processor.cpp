@@ -220,9 +220,12 @@ ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string&
 
 ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan,
                                             const std::set<std::string>& skip) {
-  for (int p = 0; p < domain::device::kPlatformCount; ++p) {
-    for (int f = 0; f < domain::device::kFlowCount; ++f) {
-      for (uint32_t s = 0; s < plan.shards; ++s) {
+  // Shard by shard, each with its four units (platform × flow): the first units taken
+  // cover both platforms and both flows, so the first pushes do not wait behind a whole
+  // platform's or flow's units (most of which are empty for a small area).
+  for (uint32_t s = 0; s < plan.shards; ++s) {
+    for (int p = 0; p < domain::device::kPlatformCount; ++p) {
+      for (int f = 0; f < domain::device::kFlowCount; ++f) {
         std::string key = UnitKey{static_cast<domain::device::Platform>(p),
                                   static_cast<domain::device::Flow>(f), s}
                               .ToString();
