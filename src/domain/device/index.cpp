@@ -3,7 +3,6 @@
 #include <roaring/roaring.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -12,14 +11,21 @@
 
 // Layout (docs/adr/0100-device-index-roaring.md):
 // - every device owns a dense 32-bit slot; a 20-byte record per slot points into a chunked
-//   byte arena holding "<id><token>", packs the per-provider thresholds into 4 bits each and
-//   refers to its region keys (inline when it has one, else into a pool of key ids);
+//   byte arena holding "<id><token>", packs the per-provider thresholds into 4 bits each
+//   (checked there during a selection, which reads the record anyway) and refers to its
+//   region keys (inline when it has one, else into a pool of key ids);
 // - an open-addressing table maps id -> slot (4 bytes per entry, ids compared in the arena);
 // - roaring bitmaps of slots: one per region-key prefix (non-mylocation devices), one per
-//   (platform, shard) unit, one for mylocation, one per (provider, threshold);
+//   Land (the union of that Land's prefix bitmaps), one per (platform, shard) unit, one for
+//   mylocation;
 // - a selection intersects those bitmaps; the union of an alert area's prefix bitmaps is
 //   computed once per area and shared by its units (a small cache, kept exact under updates
-//   by re-checking the slots changed since it was built).
+//   by re-checking the slots changed since it was built); a Land whose every subscribed
+//   prefix lies in the area contributes its one Land bitmap instead of thousands;
+// - a bulk load into an empty index orders the slots by unit, then mylocation devices first
+//   (flow `all` of a unit is one contiguous run of records, ids and tokens), then by the
+//   first region key (an area's devices are neighbours): what every alert reads is laid out
+//   once, in the order the selections read it.
 namespace fanout::domain::device {
 
 namespace {
@@ -31,6 +37,9 @@ constexpr int kMaxProviders = 8;       // 4 bits each in Rec::levels
 constexpr uint32_t kLevelUnset = 0xF;  // code of "no per-device threshold"
 constexpr int kLevelCodes = 15;        // codes 0..14 = thresholds -1..13
 constexpr size_t kAreaCacheEntries = 8;
+constexpr size_t kLandLen = 2;           // a Land is the first two digits of a region key
+constexpr uint32_t kPrefetchAhead = 16;  // records ahead of the one being read
+constexpr size_t kPrefetchText = 256;    // bytes of "<id><token>" fetched while batching
 
 bool AllZero(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
@@ -176,10 +185,15 @@ struct DeviceIndex::Impl {
   KeyMap key_ids;
   KeyMap prefix_ids;
   std::vector<uint32_t> prefix_bitmap;  // prefix id -> bitmap index
+  // Lands: prefix id -> Land id (kEmpty for a prefix no area can name), and per Land its
+  // bitmap (= the union of its prefixes' bitmaps, kept by Memberships) and its prefix ids.
+  std::vector<uint32_t> prefix_land;
+  KeyMap land_ids;
+  std::vector<uint32_t> land_bitmap;
+  std::vector<std::vector<uint32_t>> land_prefixes;
 
   std::vector<std::string> providers;
   KeyMap provider_ids;
-  std::vector<std::array<uint32_t, kLevelCodes>> threshold_bitmap;  // [provider][code]
 
   std::vector<Bitmap> bitmaps;
   bool bulk = false;
@@ -246,6 +260,20 @@ struct DeviceIndex::Impl {
     if (bulk) pending.emplace_back();
     return static_cast<uint32_t>(bitmaps.size() - 1);
   }
+  // The Land of a prefix that AreaFor can look up (2, 3, 5, 9 or 12 characters), else kEmpty.
+  uint32_t LandId(std::string_view prefix) {
+    if (std::find(std::begin(kPrefixLens), std::end(kPrefixLens), prefix.size()) ==
+        std::end(kPrefixLens)) {
+      return kEmpty;
+    }
+    std::string_view land = prefix.substr(0, kLandLen);
+    if (auto it = land_ids.find(land); it != land_ids.end()) return it->second;
+    auto lid = static_cast<uint32_t>(land_bitmap.size());
+    land_bitmap.push_back(NewBitmap());
+    land_prefixes.emplace_back();
+    land_ids.emplace(std::string(land), lid);
+    return lid;
+  }
   uint32_t KeyId(const std::string& key) {
     if (auto it = key_ids.find(key); it != key_ids.end()) return it->second;
     std::string_view prefix = RegionPrefix(key);
@@ -256,6 +284,8 @@ struct DeviceIndex::Impl {
       pid = static_cast<uint32_t>(prefix_bitmap.size());
       prefix_bitmap.push_back(NewBitmap());
       prefix_ids.emplace(std::string(prefix), pid);
+      prefix_land.push_back(LandId(prefix));
+      if (prefix_land.back() != kEmpty) land_prefixes[prefix_land.back()].push_back(pid);
     }
     uint32_t id = static_cast<uint32_t>(keys.size());
     keys.push_back(key);
@@ -269,9 +299,6 @@ struct DeviceIndex::Impl {
       throw std::invalid_argument("the device index supports at most 8 providers");
     }
     providers.push_back(name);
-    std::array<uint32_t, kLevelCodes> bms{};
-    for (auto& b : bms) b = NewBitmap();
-    threshold_bitmap.push_back(bms);
     provider_ids.emplace(name, static_cast<uint32_t>(providers.size() - 1));
     return providers.size() - 1;
   }
@@ -292,11 +319,18 @@ struct DeviceIndex::Impl {
       op(0, slot);
     } else {
       const uint32_t* k = KeysOf(r);
-      for (uint16_t i = 0; i < r.nregions; ++i) op(prefix_bitmap[key_prefix[k[i]]], slot);
-    }
-    for (size_t p = 0; p < providers.size(); ++p) {
-      uint32_t code = r.level_code(p);
-      if (code != kLevelUnset) op(threshold_bitmap[p][code], slot);
+      for (uint16_t i = 0; i < r.nregions; ++i) {
+        uint32_t pid = key_prefix[k[i]];
+        op(prefix_bitmap[pid], slot);
+        // The Land bitmap once per Land among the last 8 keys; a repeat further back is
+        // harmless (add and remove are idempotent), the check only saves work.
+        uint32_t lid = prefix_land[pid];
+        bool seen = lid == kEmpty;
+        for (uint16_t j = i > 8 ? i - 8 : 0; j < i && !seen; ++j) {
+          seen = prefix_land[key_prefix[k[j]]] == lid;
+        }
+        if (!seen) op(land_bitmap[lid], slot);
+      }
     }
   }
   void Link(uint32_t slot) {
@@ -316,11 +350,22 @@ struct DeviceIndex::Impl {
     }
   }
 
-  // Orders the slots by unit (platform, shard), so that a unit's devices, records and
-  // ids/tokens are contiguous and a selection reads memory sequentially. Only while every
-  // bitmap insert is still pending (a bulk load into an empty index).
+  // Orders the slots by unit (platform, shard), then mylocation devices first, then by the
+  // first region key, so that a unit's devices, records and ids/tokens are contiguous, its
+  // flow `all` is one run and an area's devices are neighbours: a selection reads memory
+  // sequentially. Only while every bitmap insert is still pending (a bulk load into an empty
+  // index). The order is an optimisation only: selections read the bitmaps, which are exact
+  // whatever the slot order, and later upserts take free or new slots.
   void Renumber(DeviceIndex& self) {
     size_t units = static_cast<size_t>(kPlatformCount) * shards;
+    std::vector<uint32_t> key_rank(keys.size());
+    {
+      std::vector<uint32_t> by_name(keys.size());
+      for (uint32_t k = 0; k < by_name.size(); ++k) by_name[k] = k;
+      std::sort(by_name.begin(), by_name.end(),
+                [this](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+      for (uint32_t i = 0; i < by_name.size(); ++i) key_rank[by_name[i]] = i;
+    }
     std::vector<uint32_t> start(units + 1, 0), unit_of(recs.size(), 0);
     for (size_t s = 0; s < recs.size(); ++s) {
       if (!recs[s].used()) continue;
@@ -328,13 +373,32 @@ struct DeviceIndex::Impl {
       ++start[unit_of[s] + 1];
     }
     for (size_t u = 0; u < units; ++u) start[u + 1] += start[u];
+    // Per unit: (group << 32 | old slot), group 0 = mylocation, else 1 + rank of the first key.
+    std::vector<uint64_t> order(count);
+    {
+      std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+      for (size_t s = 0; s < recs.size(); ++s) {
+        const Rec& r = recs[s];
+        if (!r.used()) continue;
+        uint64_t group = r.mylocation()   ? 0
+                         : r.nregions > 0 ? 1 + uint64_t{key_rank[KeysOf(r)[0]]}
+                                          : 1 + uint64_t{keys.size()};
+        order[fill[unit_of[s]]++] = group << 32 | s;
+      }
+    }
+    std::vector<uint32_t>().swap(unit_of);
     std::vector<uint32_t> new_slot(recs.size(), kEmpty);
     std::vector<Rec> ordered(count);
-    for (size_t s = 0; s < recs.size(); ++s) {
-      if (!recs[s].used()) continue;
-      new_slot[s] = start[unit_of[s]]++;
-      ordered[new_slot[s]] = recs[s];
+    for (size_t u = 0; u < units; ++u) {
+      auto first = order.begin() + start[u], last = order.begin() + start[u + 1];
+      std::sort(first, last);
+      for (auto it = first; it != last; ++it) {
+        auto s = static_cast<uint32_t>(*it);
+        new_slot[s] = static_cast<uint32_t>(it - order.begin());
+        ordered[new_slot[s]] = recs[s];
+      }
     }
+    std::vector<uint64_t>().swap(order);
     recs.swap(ordered);
     std::vector<Rec>().swap(ordered);
     free_slots.clear();
@@ -400,7 +464,8 @@ struct DeviceIndex::Impl {
     }
     // Walk every ancestor key of every affected municipality: a subscription at Land,
     // Regierungsbezirk, Kreis or Gemeindeverband level matches all municipalities inside.
-    std::vector<const roaring_bitmap_t*> parts;
+    std::vector<uint32_t> in_area;  // prefix ids
+    std::vector<char> marked(prefix_bitmap.size(), 0);
     std::string_view last[5];
     for (const std::string& m : munis) {
       for (size_t i = 0; i < 5; ++i) {
@@ -409,14 +474,30 @@ struct DeviceIndex::Impl {
         std::string_view p(m.data(), len);
         if (last[i] == p) continue;  // sorted input: skip repeated ancestors
         last[i] = p;
-        if (auto it = prefix_ids.find(p); it != prefix_ids.end()) {
-          const roaring_bitmap_t* b = bitmaps[prefix_bitmap[it->second]].get();
-          if (!roaring_bitmap_is_empty(b)) parts.push_back(b);
+        if (auto it = prefix_ids.find(p); it != prefix_ids.end() && !marked[it->second]) {
+          marked[it->second] = 1;
+          in_area.push_back(it->second);
         }
       }
     }
-    std::sort(parts.begin(), parts.end());
-    parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+    // A Land all of whose prefixes are in the area: its Land bitmap is exactly the union of
+    // their bitmaps (one OR instead of up to thousands, e.g. a whole-Land alert).
+    enum : char { kUnchecked, kPartial, kWhole };
+    std::vector<char> land_state(land_bitmap.size(), kUnchecked);
+    std::vector<const roaring_bitmap_t*> parts;
+    auto add = [&parts](const Bitmap& b) {
+      if (!b.empty()) parts.push_back(b.get());
+    };
+    for (uint32_t pid : in_area) {
+      uint32_t lid = prefix_land[pid];
+      if (lid != kEmpty && land_state[lid] == kUnchecked) {
+        const auto& all = land_prefixes[lid];
+        bool whole = std::all_of(all.begin(), all.end(), [&](uint32_t p) { return marked[p]; });
+        land_state[lid] = whole ? kWhole : kPartial;
+        if (whole) add(bitmaps[land_bitmap[lid]]);
+      }
+      if (lid == kEmpty || land_state[lid] == kPartial) add(bitmaps[prefix_bitmap[pid]]);
+    }
     auto area = std::make_shared<Area>();
     area->municipalities = munis;
     area->hash = h;
@@ -569,6 +650,28 @@ size_t DeviceIndex::Select(const SelectionQuery& q, size_t batch_size,
   if (q.shard >= m.shards || static_cast<int>(q.platform) >= kPlatformCount) return 0;
   const roaring_bitmap_t* unit =
       m.bitmaps[m.UnitBitmap(static_cast<uint8_t>(q.platform), q.shard)].get();
+  // Thresholds: receive when level <= the device's own threshold, else the default. The
+  // 4-bit code is in the record, which the loop reads anyway for the id and token, so it is
+  // checked there (a table of accepted codes) rather than through per-threshold bitmaps.
+  int default_level = 4;
+  if (q.default_levels != nullptr) {
+    if (auto it = q.default_levels->find(q.provider); it != q.default_levels->end()) {
+      default_level = it->second;
+    }
+  }
+  uint32_t accept = default_level >= q.level ? 1u << kLevelUnset : 0;  // bit per code
+  uint32_t level_shift = 0;
+  if (auto pit = m.provider_ids.find(q.provider); pit != m.provider_ids.end()) {
+    level_shift = 4 * pit->second;
+    for (int code = 0; code < kLevelCodes; ++code) {
+      if (CodeLevel(static_cast<uint32_t>(code)) >= q.level) accept |= 1u << code;
+    }
+  } else if (accept != 0) {
+    accept = 0xFFFF;  // nobody has an own threshold: the default decides for all
+  }
+  if (accept == 0) return 0;
+  const bool check_levels = accept != 0xFFFF;
+
   std::shared_ptr<const Area> area;
   Bitmap cand(nullptr);
   bool check_dirty = false;
@@ -585,32 +688,6 @@ size_t DeviceIndex::Select(const SelectionQuery& q, size_t batch_size,
       check_dirty = true;
     }
   }
-  // Thresholds: receive when level <= the device's own threshold, else the default.
-  int default_level = 4;
-  if (q.default_levels != nullptr) {
-    if (auto it = q.default_levels->find(q.provider); it != q.default_levels->end()) {
-      default_level = it->second;
-    }
-  }
-  auto pit = m.provider_ids.find(q.provider);
-  if (default_level >= q.level) {
-    if (pit != m.provider_ids.end()) {  // drop devices whose own threshold is too strict
-      for (int code = 0; code < kLevelCodes && CodeLevel(code) < q.level; ++code) {
-        const Bitmap& b = m.bitmaps[m.threshold_bitmap[pit->second][code]];
-        if (!b.empty()) roaring_bitmap_andnot_inplace(cand.get(), b.get());
-      }
-    }
-  } else {
-    if (pit == m.provider_ids.end()) return 0;  // only own thresholds can accept
-    std::vector<const roaring_bitmap_t*> accept;
-    for (int code = 0; code < kLevelCodes; ++code) {
-      const Bitmap& b = m.bitmaps[m.threshold_bitmap[pit->second][code]];
-      if (CodeLevel(code) >= q.level && !b.empty()) accept.push_back(b.get());
-    }
-    if (accept.empty()) return 0;
-    Bitmap acc(roaring_bitmap_or_many(accept.size(), accept.data()));
-    roaring_bitmap_and_inplace(cand.get(), acc.get());
-  }
 
   // Stream the intersection: read slots in chunks, emit batches of batch_size.
   std::vector<DeviceRef> batch;
@@ -622,12 +699,22 @@ size_t DeviceIndex::Select(const SelectionQuery& q, size_t batch_size,
   for (;;) {
     uint32_t n = roaring_read_uint32_iterator(&it, buf, 256);
     for (uint32_t i = 0; i < n; ++i) {
+      // Scattered slots (an area's devices whose first key lies elsewhere) would each stall
+      // on a record and then on its text; fetch records ahead and the text of the batch
+      // while it is being built, so the misses overlap.
+      if (i + kPrefetchAhead < n) __builtin_prefetch(&m.recs[buf[i + kPrefetchAhead]]);
       const Rec& r = m.recs[buf[i]];
+      if (check_levels && ((accept >> ((r.levels >> level_shift) & 0xF)) & 1) == 0) continue;
       if (check_dirty && roaring_bitmap_contains(m.dirty.get(), buf[i]) &&
           !m.StillInArea(r, *area)) {
         continue;
       }
-      batch.push_back(DeviceRef{m.Id(r), m.Token(r)});
+      const char* text = m.arena.At(r.text());
+      size_t len = size_t{r.id_len} + r.token_len;
+      for (size_t off = 0; off < std::min<size_t>(len, kPrefetchText); off += 64) {
+        __builtin_prefetch(text + off);
+      }
+      batch.push_back(DeviceRef{{text, r.id_len}, {text + r.id_len, r.token_len}});
       if (batch.size() == batch_size) {
         emit(batch);
         emitted += batch.size();

@@ -471,3 +471,277 @@ TEST(Index, MemoryAccountsTokensSeparately) {
 
 }  // namespace
 }  // namespace fanout::domain::device
+
+// ---- What every alert shares, precomputed: the bulk layout (unit, mylocation first, first
+// region key) and the Land bitmaps that replace a whole Land's prefix bitmaps in an area's
+// union. Checked against a second, straightforward implementation written here. ----
+namespace fanout::domain::device {
+namespace {
+
+// A small hierarchy of well-formed keys: Länder 01, 05, 09; 2 Regierungsbezirke, 2 Kreise,
+// 2 Verbände, 3 municipalities each: 3 + 6 + 12 + 24 + 72 keys.
+struct KeyUniverse {
+  std::vector<std::string> all;                                   // every key at every level
+  std::map<std::string, std::vector<std::string>> munis_of_land;  // sorted
+  std::vector<std::string> munis;                                 // sorted
+};
+
+KeyUniverse MakeKeys() {
+  KeyUniverse u;
+  for (std::string land : {"01", "05", "09"}) {
+    u.all.push_back(land + "0000000000");
+    for (std::string rb : {"1", "2"}) {
+      u.all.push_back(land + rb + "000000000");
+      for (std::string kreis : {"11", "12"}) {
+        u.all.push_back(land + rb + kreis + "0000000");
+        for (std::string verband : {"1001", "1002"}) {
+          u.all.push_back(land + rb + kreis + verband + "000");
+          for (std::string muni : {"001", "002", "003"}) {
+            std::string key = land + rb + kreis + verband + muni;
+            u.all.push_back(key);
+            u.munis.push_back(key);
+            u.munis_of_land[land].push_back(key);
+          }
+        }
+      }
+    }
+  }
+  std::sort(u.munis.begin(), u.munis.end());
+  return u;
+}
+
+// The selection rules of DESIGN §4 spelled out device by device, independent of the index
+// and of DeviceMatches.
+bool Straightforward(const Device& d, uint32_t shards, const SelectionQuery& q) {
+  if (d.platform != q.platform || ShardOf(d.id, shards) != q.shard) return false;
+  int threshold = 4;
+  if (auto own = d.levels.find(q.provider); own != d.levels.end()) {
+    threshold = own->second;
+  } else if (q.default_levels != nullptr) {
+    if (auto def = q.default_levels->find(q.provider); def != q.default_levels->end()) {
+      threshold = def->second;
+    }
+  }
+  if (q.level > threshold) return false;
+  if (q.flow == Flow::kAll) return d.mylocation;
+  if (d.mylocation) return false;
+  for (const std::string& r : d.regions) {
+    std::string significant = r;
+    for (size_t len : {2, 3, 5, 9}) {
+      if (r.find_first_not_of('0', len) == std::string::npos) {
+        significant = r.substr(0, len);
+        break;
+      }
+    }
+    for (const std::string& m : *q.municipalities) {
+      if (m.compare(0, significant.size(), significant) == 0) return true;
+    }
+  }
+  return false;
+}
+
+struct Alert {
+  std::vector<std::string> area;
+  std::string provider;
+  int level = 2;
+  std::map<std::string, int> defaults;
+};
+
+// Every (platform, flow, shard) of the alert: the index's ids per unit equal the filter's.
+void ExpectSameSelection(const DeviceIndex& idx, const std::map<std::string, Device>& model,
+                         const Alert& a, const std::string& when) {
+  for (Platform p : {Platform::kApns, Platform::kFcm}) {
+    for (Flow f : {Flow::kAll, Flow::kSelected}) {
+      for (uint32_t s = 0; s < idx.shards(); ++s) {
+        SelectionQuery q{p, f, s, a.provider, a.level, &a.area, &a.defaults};
+        std::vector<std::string> got, want;
+        idx.Select(q, 7, [&](std::span<const DeviceRef> b) {
+          for (const DeviceRef& d : b) {
+            got.emplace_back(d.id);
+            ASSERT_EQ(d.token, model.at(std::string(d.id)).token);
+          }
+        });
+        for (const auto& [id, d] : model) {
+          if (Straightforward(d, idx.shards(), q)) want.push_back(id);
+        }
+        std::sort(got.begin(), got.end());
+        ASSERT_EQ(got, want) << when << ": " << PlatformName(p) << "/" << FlowName(f) << "/" << s
+                             << " provider " << a.provider << " level " << a.level << " area of "
+                             << a.area.size();
+      }
+    }
+  }
+}
+
+Device RandomDevice(std::mt19937& rng, const std::string& id, const KeyUniverse& u) {
+  Device d = Make(id, rng() % 5 < 3 ? Platform::kApns : Platform::kFcm, rng() % 10 < 3, {});
+  d.token = "tok-" + id + "-" + std::to_string(rng() % 1000);
+  for (const char* provider : {"AP1", "AP2", "AP3", "AP4"}) {
+    if (rng() % 2) d.levels[provider] = static_cast<int>(rng() % 5);
+  }
+  for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
+    d.regions.push_back(u.all[rng() % u.all.size()]);
+  }
+  return d;
+}
+
+std::vector<Alert> Alerts(const KeyUniverse& u, std::mt19937& rng) {
+  std::vector<Alert> out;
+  const std::vector<std::map<std::string, int>> defaults{
+      {}, {{"AP2", 4}}, {{"AP2", 1}, {"AP1", 3}}, {{"AP3", 0}}};
+  std::vector<std::string> two_lands = u.munis_of_land.at("05");
+  two_lands.insert(two_lands.end(), u.munis_of_land.at("09").begin(),
+                   u.munis_of_land.at("09").end());
+  std::vector<std::string> partial;
+  for (const auto& m : u.munis_of_land.at("09")) {
+    if (rng() % 3) partial.push_back(m);
+  }
+  const std::vector<std::vector<std::string>> areas{
+      u.munis_of_land.at("09"),  // a whole Land: its Land bitmap
+      two_lands,                 // two whole Länder
+      u.munis,                   // the whole country
+      partial,                   // most of a Land: its prefix bitmaps
+      {u.munis_of_land.at("01")[4]}};
+  for (const auto& area : areas) {
+    for (int level = 0; level <= 4; ++level) {
+      out.push_back({area, "AP" + std::to_string(1 + rng() % 5), level,
+                     defaults[rng() % defaults.size()]});  // AP5: no device has it
+    }
+  }
+  return out;
+}
+
+TEST(Precomputed, BulkLayoutAndLandUnionsSelectExactlyWhatTheFilterSelects) {
+  std::mt19937 rng(2024);
+  const KeyUniverse u = MakeKeys();
+  const auto alerts = Alerts(u, rng);
+  DeviceIndex idx(4);
+  std::map<std::string, Device> model;
+  idx.BeginBulk();  // an empty index: slots are laid out by unit, mylocation, first key
+  for (int i = 0; i < 3000; ++i) {
+    Device d = RandomDevice(rng, "p" + std::to_string(i % 2600), u);  // some ids twice
+    idx.Upsert(d);
+    model[d.id] = d;
+  }
+  idx.EndBulk();
+  for (const Alert& a : alerts) ExpectSameSelection(idx, model, a, "after the bulk load");
+
+  // Warm the area cache for every area, then update and remove: moves into and out of
+  // whole Länder, mylocation and platform switches, new thresholds, a key of Land 09 that
+  // no whole-Land area covers any more.
+  for (const Alert& a : alerts) ExpectSameSelection(idx, model, a, "cached");
+  for (int step = 0; step < 1500; ++step) {
+    std::string id = "p" + std::to_string(rng() % 3000);
+    if (rng() % 4 == 0) {
+      EXPECT_EQ(idx.Remove(id), model.erase(id) == 1);
+    } else {
+      Device d = RandomDevice(rng, id, u);
+      idx.Upsert(d);
+      model[id] = d;
+    }
+    if (step == 700) {
+      Device outside = Make("outside-09", Platform::kApns, false, {"093330000000"});
+      idx.Upsert(outside);
+      model[outside.id] = outside;
+    }
+    if (step % 250 == 0) {
+      const Alert& a = alerts[rng() % alerts.size()];
+      ExpectSameSelection(idx, model, a, "step " + std::to_string(step));
+    }
+  }
+  for (const Alert& a : alerts) ExpectSameSelection(idx, model, a, "after the updates");
+  idx.DropAreaCache();
+  for (const Alert& a : alerts) ExpectSameSelection(idx, model, a, "rebuilt area unions");
+
+  // A bulk load into the non-empty index (no relayout): updates, removals, new devices.
+  idx.BeginBulk();
+  for (int i = 0; i < 800; ++i) {
+    std::string id = "p" + std::to_string(rng() % 3400);
+    if (rng() % 5 == 0) {
+      EXPECT_EQ(idx.Remove(id), model.erase(id) == 1);
+    } else {
+      Device d = RandomDevice(rng, id, u);
+      idx.Upsert(d);
+      model[id] = d;
+    }
+  }
+  idx.EndBulk();
+  for (const Alert& a : alerts) ExpectSameSelection(idx, model, a, "after a second bulk load");
+  EXPECT_EQ(idx.size(), model.size());
+}
+
+TEST(Precomputed, IncrementalIndexAgreesWithTheFilterToo) {
+  // The same checks without the bulk layout: slots in arrival order, free slots reused.
+  std::mt19937 rng(99);
+  const KeyUniverse u = MakeKeys();
+  const auto alerts = Alerts(u, rng);
+  DeviceIndex idx(3);
+  std::map<std::string, Device> model;
+  for (int step = 0; step < 4000; ++step) {
+    std::string id = "q" + std::to_string(rng() % 1500);
+    if (rng() % 6 == 0) {
+      EXPECT_EQ(idx.Remove(id), model.erase(id) == 1);
+    } else {
+      Device d = RandomDevice(rng, id, u);
+      idx.Upsert(d);
+      model[id] = d;
+    }
+    if (step % 500 == 499) {
+      for (const Alert& a : alerts)
+        ExpectSameSelection(idx, model, a, "step " + std::to_string(step));
+    }
+  }
+}
+
+TEST(Precomputed, AWholeLandStopsBeingWholeWhenAKeyOutsideTheAreaAppears) {
+  const KeyUniverse u = MakeKeys();
+  DeviceIndex idx(1);
+  std::map<std::string, Device> model;
+  auto put = [&](Device d) {
+    idx.Upsert(d);
+    model[d.id] = d;
+  };
+  put(Make("land", Platform::kApns, false, {"090000000000"}));
+  put(Make("kreis", Platform::kApns, false, {"091110000000"}));
+  put(Make("muni", Platform::kApns, false, {"091111001002"}));
+  put(Make("elsewhere", Platform::kApns, false, {"051110000000"}));
+  Alert whole{u.munis_of_land.at("09"), "AP2", 2, {}};
+  ExpectSameSelection(idx, model, whole, "whole Land 09");  // Land bitmap, cached
+  // A Kreis of Land 09 outside the area: the Land is no longer whole for this area.
+  put(Make("other-kreis", Platform::kApns, false, {"093330000000"}));
+  put(Make("moved", Platform::kApns, false, {"093330000000", "051110000000"}));
+  ExpectSameSelection(idx, model, whole, "cached union, new key");
+  idx.DropAreaCache();
+  ExpectSameSelection(idx, model, whole, "fresh union, new key");
+  EXPECT_EQ(SelectAll(idx, Platform::kApns, Flow::kSelected, whole.area),
+            (std::set<std::string>{"land", "kreis", "muni"}));
+}
+
+TEST(Precomputed, BulkLayoutEmitsAUnitByFirstRegionKey) {
+  // Emission is in slot order; after a bulk load into an empty index a unit's `selected`
+  // devices come out ordered by their first key (an area's devices are neighbours).
+  const KeyUniverse u = MakeKeys();
+  std::mt19937 rng(5);
+  DeviceIndex idx(2);
+  std::map<std::string, Device> by_id;
+  idx.BeginBulk();
+  for (int i = 0; i < 2000; ++i) {
+    Device d = RandomDevice(rng, "o" + std::to_string(i), u);
+    idx.Upsert(d);
+    by_id[d.id] = d;
+  }
+  idx.EndBulk();
+  const std::map<std::string, int> everything{{"AP1", 4}};
+  for (uint32_t s = 0; s < 2; ++s) {
+    SelectionQuery q{Platform::kFcm, Flow::kSelected, s, "AP1", 0, &u.munis, &everything};
+    std::vector<std::string> first_keys;
+    idx.Select(q, 100, [&](std::span<const DeviceRef> b) {
+      for (const DeviceRef& d : b) first_keys.push_back(by_id.at(std::string(d.id)).regions[0]);
+    });
+    EXPECT_GT(first_keys.size(), 100u);
+    EXPECT_TRUE(std::is_sorted(first_keys.begin(), first_keys.end()));
+  }
+}
+
+}  // namespace
+}  // namespace fanout::domain::device
