@@ -39,6 +39,7 @@
 #include "domain/pipeline/report.hpp"
 #include "paths.hpp"
 #include "platform/crypto/crypto.hpp"
+#include "platform/metrics/metrics.hpp"
 #include "platform/text/percent.hpp"
 #include "region.hpp"
 
@@ -65,17 +66,6 @@ double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// A field of /proc/self/status in kB (VmRSS:, VmHWM:); 0 when unavailable.
-size_t ProcStatusKb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0)
-      return std::strtoull(line.c_str() + std::strlen(field), nullptr, 10);
-  }
-  return 0;
-}
-
 // Heap bytes of the demo's own copy of a device (kept for the independent expectation):
 // libstdc++ layouts (strings beyond 15 chars and map nodes are allocations, ~16 B malloc
 // overhead each). An estimate, printed as such.
@@ -93,7 +83,7 @@ void PrintMemoryAfterRegistration(const std::vector<std::unique_ptr<EmbeddedRegi
                                   const std::vector<domain::device::Device>& registered,
                                   size_t rss_before_kb) {
   const double n = static_cast<double>(std::max<size_t>(registered.size(), 1));
-  const size_t rss_kb = ProcStatusKb("VmRSS:");
+  const size_t rss_kb = metrics::ProcessStatusKb("VmRSS:");
   std::printf("memory after registration: RSS %.0f MB (+%.0f MB for the devices = %.0f B/device)\n",
               static_cast<double>(rss_kb) / 1024.0,
               static_cast<double>(rss_kb - std::min(rss_kb, rss_before_kb)) / 1024.0,
@@ -275,7 +265,7 @@ int RunDemo(const DemoOptions& opt) {
   }
 
   // Devices: registered once, replicated to every region through the device feed.
-  const size_t rss_before_devices = ProcStatusKb("VmRSS:");
+  const size_t rss_before_devices = metrics::ProcessStatusKb("VmRSS:");
   auto tg = Clock::now();
   app::GeneratorSettings gen;
   gen.seed = opt.seed;
@@ -377,7 +367,7 @@ int RunDemo(const DemoOptions& opt) {
   std::vector<uint64_t> got = sim.DeliveryKeys();
   std::printf("memory: push simulator's delivery record %.1f MB (8 B per push); peak RSS %.0f MB\n",
               static_cast<double>(got.size() * sizeof(uint64_t)) / 1048576.0,
-              static_cast<double>(ProcStatusKb("VmHWM:")) / 1024.0);
+              static_cast<double>(metrics::ProcessStatusKb("VmHWM:")) / 1024.0);
   std::sort(got.begin(), got.end());
   uint64_t expected_total = 0, missing = 0, duplicates = 0, unexpected = 0;
   std::vector<uint64_t> expected;

@@ -31,6 +31,7 @@
 #include "adapters/sqlite/sqlite_device_store.hpp"
 #include "app/device_generator.hpp"
 #include "domain/device/index.hpp"
+#include "platform/metrics/metrics.hpp"
 
 namespace fs = std::filesystem;
 using namespace fanout;
@@ -47,15 +48,7 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-size_t RssBytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (f != nullptr) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<size_t>(resident) * 4096;
-}
+size_t RssBytes() { return fanout::metrics::ProcessStatusKb("VmRSS:") * 1024; }
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

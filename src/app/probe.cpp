@@ -88,6 +88,10 @@ void Probe::OnDevices(uint64_t count) const {
   R().GetGauge("fanout_registry_devices", "Devices in this region's registry.",
                {{"region", region_}})
       .Set(static_cast<double>(count));
+  // Sampled with the registry figures: what this process holds (the index dominates).
+  R().GetGauge("fanout_process_resident_bytes", "Resident memory of this process.",
+               {{"region", region_}})
+      .Set(static_cast<double>(metrics::ProcessStatusKb("VmRSS:")) * 1024.0);
 }
 
 void Probe::OnFeedStoreFailures(uint64_t total) const {

@@ -85,6 +85,8 @@ want=$(printf '%s' "$ref" | sha256sum | cut -c1-64)
 echo "$deliveries" | grep -q "\"collapse_id\":\"$want\"" ||
   fail "the Update must reuse the referenced alert's collapse id $want: $deliveries"
 metrics=$(curl -s "$api/metrics")
+echo "$metrics" | grep -q '^fanout_process_resident_bytes{region="eu-central"} [1-9]' ||
+  fail "/metrics lacks the process memory gauge"
 echo "$metrics" | grep -q '^fanout_registry_devices{region="eu-central"} 1$' ||
   fail "/metrics lacks the registry gauge: $(echo "$metrics" | grep fanout_registry || true)"
 echo "$metrics" | grep -q 'fanout_sender_pushes_total{.*outcome="accepted".*} 1$' ||

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <variant>
 
@@ -251,6 +254,16 @@ std::string Registry::Render() const {
     }
   }
   return out;
+}
+
+size_t ProcessStatusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, field) == 0) return std::strtoull(line.c_str() + n, nullptr, 10);
+  }
+  return 0;
 }
 
 }  // namespace fanout::metrics

@@ -117,4 +117,8 @@ class Registry {
 /// The Content-Type header value for Render()'s output.
 inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+/// A field of this process's /proc/self/status in kB ("VmRSS:", "VmHWM:" = peak RSS);
+/// 0 where it is unavailable (not Linux, or no such field).
+size_t ProcessStatusKb(const char* field);
+
 }  // namespace fanout::metrics

@@ -159,3 +159,17 @@ TEST(Metrics, ConcurrentUpdatesSumCorrectly) {
 
 }  // namespace
 }  // namespace fanout::metrics
+
+namespace fanout::metrics {
+namespace {
+
+TEST(ProcessStatus, ResidentAndPeakMemoryOfThisProcess) {
+  const size_t rss = ProcessStatusKb("VmRSS:");
+  const size_t peak = ProcessStatusKb("VmHWM:");
+  EXPECT_GT(rss, 100u);  // a running test binary holds more than 100 kB
+  EXPECT_GE(peak, rss);
+  EXPECT_EQ(ProcessStatusKb("NoSuchField:"), 0u);
+}
+
+}  // namespace
+}  // namespace fanout::metrics
