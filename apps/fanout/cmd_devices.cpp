@@ -147,11 +147,7 @@ class VersionedWriter {
       std::cerr << "fanout devices " << what_ << ": " << sync.error().message << "\n";
       return false;
     }
-    version_ = std::max<uint64_t>(
-        sync->max_version,
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count()));
+    version_ = std::max(sync->max_version, ports::WallClockVersion());
     return true;
   }
   /// One transaction; empties `batch`.

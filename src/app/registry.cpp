@@ -1,7 +1,6 @@
 #include "app/registry.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -64,10 +63,7 @@ Result<size_t, Error> Registry::Start() {
 }
 
 uint64_t Registry::NextVersion() {
-  auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-  clock_ = std::max(now_us, clock_ + 1);
+  clock_ = std::max(ports::WallClockVersion(), clock_ + 1);
   return clock_;
 }
 

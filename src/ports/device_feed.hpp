@@ -3,6 +3,8 @@
 // removal in any region reaches every region's registry. Updates are versioned, so regions
 // that apply the same updates in different orders converge; a registry restarts from its
 // store (a snapshot) plus the feed position recorded with it.
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -30,6 +32,14 @@ struct DeviceUpdate {
   /// index: a change of the own region made by another instance still reaches the index.
   uint64_t origin_instance = 0;
 };
+
+/// The wall clock as a version (microseconds since the epoch): every writer's versions are
+/// max(this, last version seen + 1), so versions follow time and never repeat or go back.
+inline uint64_t WallClockVersion() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
 
 /// True when a change of (version, origin) supersedes the stored (version, origin).
 inline bool Supersedes(uint64_t version, std::string_view origin, uint64_t stored_version,
