@@ -42,7 +42,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from fanout_e2e import (IN_AREA, Serve, alert_xml, config_tokens, delivery_failures, free_port, http,  # noqa: E402
+from fanout_e2e import (IN_AREA, Serve, alert_xml, config_tokens, delivery_failures, free_port,  # noqa: E402
+                        free_ports, http,
                         make_devices, sim_deliveries, wait_done, write_jsonl)
 
 BATCH = 250
@@ -94,7 +95,8 @@ class NatsCluster:
     def __init__(self, work, size=3):
         self.dir = os.path.join(work, "nats")
         os.makedirs(self.dir)
-        ports = [(free_port(), free_port(), free_port()) for _ in range(size)]
+        flat = free_ports(3 * size)  # distinct: client, cluster route and monitor port per node
+        ports = [tuple(flat[3 * i:3 * i + 3]) for i in range(size)]
         self.nodes = []
         routes = ", ".join("nats://127.0.0.1:%d" % c for _, c, _ in ports)
         for i, (client, cluster, monitor) in enumerate(ports):

@@ -24,6 +24,19 @@ def free_port():
     return port
 
 
+def free_ports(n):
+    """n distinct free ports (the sockets are held until all are chosen)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def http(method, url, token=None, body=None, timeout=10):
     req = urllib.request.Request(url, method=method, data=body)
     if token:
