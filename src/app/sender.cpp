@@ -38,18 +38,28 @@ int64_t Sender::Backoff(int attempt, std::optional<std::chrono::milliseconds> re
 }
 
 void Sender::FlushUnrecorded() {
-  std::vector<Event> pending;
+  std::vector<std::pair<std::string, Event>> pending;
   {
     std::lock_guard lock(started_mu_);
     if (unrecorded_.empty()) return;
     pending.swap(unrecorded_);
   }
-  std::vector<Event> still;
-  for (Event& e : pending) {
-    if (!log_.Append(e)) still.push_back(std::move(e));  // appended twice is stored once
+  std::vector<std::pair<std::string, Event>> still;
+  std::vector<std::string> recorded;
+  for (auto& [id, e] : pending) {
+    if (log_.Append(e)) {  // appended twice is stored once
+      recorded.push_back(id);
+    } else {
+      still.emplace_back(std::move(id), std::move(e));
+    }
   }
   std::lock_guard lock(started_mu_);
-  for (Event& e : still) unrecorded_.push_back(std::move(e));
+  for (auto& p : still) unrecorded_.push_back(std::move(p));
+  // Nothing left to do for those messages here (a redelivery finds the record in the log).
+  for (const std::string& id : recorded) {
+    auto it = started_.find(id);
+    if (it != started_.end() && !it->second.running) started_.erase(it);
+  }
 }
 
 ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
@@ -99,7 +109,7 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
     ~Settled() {
       std::lock_guard lock(s.started_mu_);
       if (unrecorded) {
-        s.unrecorded_.push_back(*unrecorded);
+        s.unrecorded_.emplace_back(id, *unrecorded);
         s.started_[id] = {false, std::move(unrecorded)};
       } else {
         s.started_.erase(id);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/probe.hpp"
@@ -68,7 +69,7 @@ class Sender {
   // Batch-done records the log refused, appended again at every call until it takes them:
   // the batch's message may be finished by another process meanwhile (from the first
   // record), and a redelivery's record (re-sent pushes) must still reach the report.
-  std::vector<domain::pipeline::Event> unrecorded_;
+  std::vector<std::pair<std::string, domain::pipeline::Event>> unrecorded_;  // message id
   void FlushUnrecorded();
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};
