@@ -69,6 +69,12 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.data_dir = s.store.data_dir;
   o.max_deliver = static_cast<uint32_t>(s.fanout.max_deliver);
   o.roles = app::Roles::Of(s.roles);
+  o.watchdog.deadline_high_ms = s.watchdog.deadline_high.count();
+  o.watchdog.deadline_regular_ms = s.watchdog.deadline_regular.count();
+  o.watchdog.stall_ms = s.watchdog.stall.count();
+  // Regions of `serve` do not yet replicate their protocol logs to each other (issue 12):
+  // a watcher would see no owner's progress and take over every alert. Off until they do.
+  o.watch = false;
   o.http_host = host;
   o.http_port = port;
   return o;

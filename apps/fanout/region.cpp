@@ -44,6 +44,15 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                    *apns_high_, *fcm_high_),
       sender_regular_(options_.region, options_.retry, registry_, plans_, log, bus_, clock,
                       tracker_, *apns_regular_, *fcm_regular_),
+      watchdog_(options_.region, options_.watchdog, log, clock,
+                [this](const app::Watchdog::Takeover& t) {
+                  // Completion follows every region's progress on it from now on; the units
+                  // done anywhere are not sent again.
+                  tracker_.Adopt(t.alert_id);
+                  return processor_.TakeOver(
+                      app::AlertWork{t.alert_id, t.hash, t.provider, t.priority, t.received_ms},
+                      t.attempt, tracker_.DoneUnits(t.alert_id));
+                }),
       api_(
           [this] {
             app::ApiSettings a = options_.api;
@@ -74,6 +83,7 @@ void EmbeddedRegion::Start() {
     log_.Listen([link = tracker_link_](const domain::pipeline::Event& e) {
       link->users.fetch_add(1);
       if (auto* tracker = link->tracker.load()) tracker->OnEvent(e);
+      if (auto* watchdog = link->watchdog.load()) watchdog->OnEvent(e);
       link->users.fetch_sub(1);
     });
   }
@@ -144,6 +154,22 @@ void EmbeddedRegion::Start() {
           }));
     }
   }
+  // Watch and takeover (DESIGN §5): where this process can resume the work it takes over.
+  if (options_.watch && roles.watchdog && roles.processor && options_.region.regions > 1) {
+    tracker_link_->watchdog = &watchdog_;
+    watchdog_.Recover();
+    watch_stop_ = false;
+    watch_thread_ = std::thread([this] {
+      std::unique_lock lock(watch_mu_);
+      while (!watch_stop_) {
+        lock.unlock();
+        (void)watchdog_.Tick();
+        lock.lock();
+        watch_cv_.wait_for(lock, std::chrono::milliseconds(options_.watchdog.tick_ms),
+                           [this] { return watch_stop_; });
+      }
+    });
+  }
   auto port = http_.Start(options_.http_host, options_.http_port);
   if (!port) throw std::runtime_error(port.error().message);
   port_ = *port;
@@ -154,6 +180,13 @@ void EmbeddedRegion::Start() {
 void EmbeddedRegion::Stop() {
   // Cut the log's way to the tracker and wait for the calls in progress.
   tracker_link_->tracker = nullptr;
+  tracker_link_->watchdog = nullptr;
+  {
+    std::lock_guard lock(watch_mu_);
+    watch_stop_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watch_thread_.joinable()) watch_thread_.join();
   while (tracker_link_->users.load() > 0) std::this_thread::yield();
   if (!started_) return;
   started_ = false;

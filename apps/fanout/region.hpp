@@ -9,10 +9,13 @@
 // identifiers, completion is rebuilt from the log and open alerts are resumed.
 // Lifecycle: construct, Start(), Stop() (also in the destructor). Not copyable.
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "adapters/http/http_server.hpp"
 #include "adapters/memory/file_archive.hpp"
@@ -26,6 +29,7 @@
 #include "app/recovery.hpp"
 #include "app/registry.hpp"
 #include "app/sender.hpp"
+#include "app/watchdog.hpp"
 #include "domain/geo/catalog.hpp"
 #include "domain/geo/geometry.hpp"
 #include "ports/device_feed.hpp"
@@ -41,6 +45,11 @@ struct RegionOptions {
   app::RetrySettings retry;
   app::ApiSettings api;
   app::Roles roles;  // what this process runs (all on the embedded engines)
+  app::WatchdogSettings watchdog;
+  // Watch other regions' alerts and take over the silent ones (DESIGN §5). Only where the
+  // regions see each other's protocol events (the demo's shared log, replicated streams);
+  // regions that share nothing would take over every alert they did not own.
+  bool watch = false;
   std::filesystem::path data_dir;
   uint32_t max_deliver = 0;  // per work item; 0: retry forever
   std::string http_host = "127.0.0.1";
@@ -90,6 +99,8 @@ class EmbeddedRegion {
   void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
     api_.SetDependencyCheck(std::move(check));
   }
+  /// Alerts of other regions watched now.
+  size_t watching() const { return watchdog_.Watching(); }
   /// What the last Start() recovered.
   const app::RecoveryResult& recovered() const { return recovered_; }
 
@@ -111,6 +122,11 @@ class EmbeddedRegion {
   app::Sender sender_high_;
   app::Sender sender_regular_;
   app::Probe probe_{options_.region.name};
+  app::Watchdog watchdog_;
+  std::thread watch_thread_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
   app::Api api_;
   adapters::http::HttpServer http_;
   ports::ProtocolLog& log_;
@@ -120,6 +136,7 @@ class EmbeddedRegion {
   // outlive the region (and a JetStream tail may deliver an event meanwhile).
   struct TrackerLink {
     std::atomic<app::CompletionTracker*> tracker{nullptr};
+    std::atomic<app::Watchdog*> watchdog{nullptr};
     std::atomic<int> users{0};  // listener calls in progress (they may nest: an append inside)
   };
   std::shared_ptr<TrackerLink> tracker_link_ = std::make_shared<TrackerLink>();

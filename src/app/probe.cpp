@@ -30,6 +30,16 @@ void Probe::OnDeadLetter(std::string_view subject) const {
       .Inc();
 }
 
+void Probe::OnTakeover(std::string_view priority, std::string_view reason) const {
+  R().GetCounter("fanout_watchdog_takeovers_total",
+                 "Alerts of a silent region this region took over, by priority and reason "
+                 "(undecided: no processed within the deadline; stalled: no progress).",
+                 {{"region", region_},
+                  {"priority", std::string(priority)},
+                  {"reason", std::string(reason)}})
+      .Inc();
+}
+
 void Probe::OnRecovered(uint64_t messages, uint64_t open_alerts) const {
   R().GetCounter("fanout_recovery_messages_total",
                  "Queued work items a start recovered from the previous process.",

@@ -31,6 +31,8 @@ class Probe {
   void OnDeadLetter(std::string_view subject) const;
   /// Work recovered at start: messages back on their queues, identifiers, open alerts.
   void OnRecovered(uint64_t messages, uint64_t open_alerts) const;
+  /// This region took over another's alert; reason: undecided | stalled.
+  void OnTakeover(std::string_view priority, std::string_view reason) const;
   /// Replicated device updates the local store could not write, as a running total (the
   /// registry counts them; the probe exports the increase since the last call).
   void OnFeedStoreFailures(uint64_t total) const;

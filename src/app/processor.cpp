@@ -203,10 +203,23 @@ bool Processor::Resume(const std::string& alert_id, const std::set<std::string>&
   return true;
 }
 
+bool Processor::TakeOver(const AlertWork& work, uint32_t attempt,
+                         const std::set<std::string>& done) {
+  if (auto plan = plans_.Get(work.alert_id)) {
+    return Planned(*plan, "takeover: " + std::to_string(done.size()) + " units done before", done,
+                   attempt)
+               .kind == ports::WorkBus::Ack::Kind::kDone;
+  }
+  // Never planned by the owner: processed here as if owned (its own bus deduplicates by hash).
+  return static_cast<bool>(
+      bus_.Publish({AlertsSubject(work.priority), "alert:" + work.hash, Encode(work)}));
+}
+
 ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string& notes,
-                                       const std::set<std::string>& skip) {
+                                       const std::set<std::string>& skip, uint32_t attempt) {
   Event processed;
   processed.type = EventType::kProcessed;
+  processed.attempt = attempt;
   processed.alert_id = plan.alert_id;
   processed.count = plan.units;
   processed.targeted = plan.municipalities.size();

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "app/messages.hpp"
 #include "app/probe.hpp"
 #include "app/settings.hpp"
 #include "app/tracker.hpp"
@@ -35,11 +36,17 @@ class Processor {
   /// derived work, not journaled: a unit whose `unit-queued` event is in the log has all its
   /// batches durable, the others are selected again). False if there is no stored plan.
   bool Resume(const std::string& alert_id, const std::set<std::string>& queued = {});
+  /// Takes over an alert another region was responsible for (DESIGN §5; the takeover event
+  /// is recorded already): with its stored plan, records `processed` for this region and
+  /// `attempt` and re-publishes every unit not in `done` (the queuer selects them again; the
+  /// sender skips the batches any region finished); without a plan (the owner never decided),
+  /// processes the alert from its raw bytes. False if the work could not be queued (retry).
+  bool TakeOver(const AlertWork& work, uint32_t attempt, const std::set<std::string>& done);
 
  private:
   /// Records `processed` for a stored plan and queues its units (idempotent).
   ports::WorkBus::Ack Planned(const domain::pipeline::AlertPlan& plan, const std::string& notes,
-                              const std::set<std::string>& skip = {});
+                              const std::set<std::string>& skip = {}, uint32_t attempt = 0);
   ports::WorkBus::Ack PublishUnits(const domain::pipeline::AlertPlan& plan,
                                    const std::set<std::string>& skip);
   /// Appends with this region's name and the time; false if the log refused (retry).

@@ -22,7 +22,7 @@ struct Roles {
   bool processor = true;  // alerts -> plans and units; resumes open alerts at start
   bool queuer = true;     // units -> batches (loads the selection index)
   bool sender = true;     // batches -> APNs/FCM
-  bool watchdog = true;   // (takeover of other regions: not built yet)
+  bool watchdog = true;   // watches other regions' alerts, takes over the silent ones
   bool dashboard = true;  // (dashboards: not built yet)
   bool registry = true;   // /v1/devices (loads the index)
 
@@ -63,6 +63,14 @@ struct PipelineSettings {
   std::string payload_language = "de";
   /// Nice value of the regular-priority threads (workers and push I/O); 0 = unchanged.
   int regular_thread_nice = 10;
+};
+
+/// Watch and takeover of other regions' alerts (DESIGN §5, app/watchdog.hpp).
+struct WatchdogSettings {
+  int64_t deadline_high_ms = 3000;  // no decision (processed) within this: take over
+  int64_t deadline_regular_ms = 10000;
+  int64_t stall_ms = 10000;  // decided, no progress for this long (high: at most deadline_high)
+  int64_t tick_ms = 100;     // how often the deadlines are checked
 };
 
 struct RetrySettings {

@@ -1,5 +1,7 @@
 #include "app/tracker.hpp"
 
+#include <algorithm>
+
 namespace fanout::app {
 
 using domain::pipeline::Event;
@@ -39,7 +41,18 @@ void CompletionTracker::Append(const std::vector<Event>& events) {
 }
 
 void CompletionTracker::OnEvent(const Event& e) {
-  if (e.region != region_) return;
+  if (e.region != region_) {
+    std::vector<Event> out;
+    {
+      std::lock_guard lock(mu_);
+      if (!adopted_.contains(e.alert_id)) return;
+      Alert& a = alerts_[e.alert_id];
+      Import(a, e);
+      Check(e.alert_id, a, e.unit, out);
+    }
+    Append(out);
+    return;
+  }
   switch (e.type) {
     case EventType::kProcessed:
       OnProcessed(e.alert_id, e.count);
@@ -100,35 +113,15 @@ std::vector<std::string> CompletionTracker::Recover() {
     for (const Event& e : events) {
       if (e.type == EventType::kProcessed || e.type == EventType::kTakeover) processing = e.region;
     }
+    const bool processing_took_over = std::any_of(
+        events.begin(), events.end(),
+        [&](const Event& e) { return e.type == EventType::kTakeover && e.region == processing; });
     if (processing != region_) continue;
     std::lock_guard lock(mu_);
     Alert& a = alerts_[id];
-    for (const Event& e : events) {
-      switch (e.type) {
-        case EventType::kProcessed:
-          a.units = e.count;
-          break;
-        case EventType::kUnitQueued:
-          a.units_by_key[e.unit].batches = e.count;
-          break;
-        case EventType::kBatchDone:
-          a.units_by_key[e.unit].done.insert(e.batch);
-          break;
-        case EventType::kUnitDone: {
-          Unit& u = a.units_by_key[e.unit];
-          if (!u.finished) {
-            u.finished = true;
-            a.units_done++;
-          }
-          break;
-        }
-        case EventType::kAlertDone:
-          a.finished = true;
-          break;
-        default:
-          break;
-      }
-    }
+    for (const Event& e : events) Import(a, e);
+    // A region that took the alert over counts every region's progress from now on.
+    if (processing_took_over) adopted_.insert(id);
     // Completions whose events the crash cut off.
     for (auto& [key, unit] : a.units_by_key) Check(id, a, key, out);
     Check(id, a, "", out);
@@ -136,6 +129,58 @@ std::vector<std::string> CompletionTracker::Recover() {
   }
   Append(out);
   return open;
+}
+
+void CompletionTracker::Import(Alert& a, const Event& e) {
+  switch (e.type) {
+    case EventType::kProcessed:
+      a.units = e.count;
+      break;
+    case EventType::kUnitQueued:
+      a.units_by_key[e.unit].batches = e.count;
+      break;
+    case EventType::kBatchDone:
+      a.units_by_key[e.unit].done.insert(e.batch);
+      break;
+    case EventType::kUnitDone: {
+      Unit& u = a.units_by_key[e.unit];
+      if (!u.finished) {
+        u.finished = true;
+        a.units_done++;
+      }
+      break;
+    }
+    case EventType::kAlertDone:
+      a.finished = true;
+      break;
+    default:
+      break;
+  }
+}
+
+void CompletionTracker::Adopt(const std::string& alert_id) {
+  const std::vector<Event> events = log_.Events(alert_id);
+  std::vector<Event> out;
+  {
+    std::lock_guard lock(mu_);
+    adopted_.insert(alert_id);
+    Alert& a = alerts_[alert_id];
+    for (const Event& e : events) Import(a, e);
+    for (auto& [key, unit] : a.units_by_key) Check(alert_id, a, key, out);
+    Check(alert_id, a, "", out);
+  }
+  Append(out);
+}
+
+std::set<std::string> CompletionTracker::DoneUnits(const std::string& alert_id) const {
+  std::lock_guard lock(mu_);
+  std::set<std::string> out;
+  auto it = alerts_.find(alert_id);
+  if (it == alerts_.end()) return out;
+  for (const auto& [key, unit] : it->second.units_by_key) {
+    if (unit.finished) out.insert(key);
+  }
+  return out;
 }
 
 size_t CompletionTracker::Open() const {

@@ -37,6 +37,13 @@ class CompletionTracker {
   /// to resume.
   std::vector<std::string> Recover();
 
+  /// Takes over completion of an alert another region was processing (DESIGN §5): its
+  /// progress so far is read from the log, and from now on the batches and units any region
+  /// records for it count here too (batches are the same whoever queues them).
+  void Adopt(const std::string& alert_id);
+  /// Units of an alert known complete (all batches done, or a unit-done by any region).
+  std::set<std::string> DoneUnits(const std::string& alert_id) const;
+
   /// Alerts processed here and not yet done.
   size_t Open() const;
   /// Whether the batch is known done (its batch-done event was appended, by any process).
@@ -56,6 +63,8 @@ class CompletionTracker {
     bool finished = false;
     std::map<std::string, Unit> units_by_key;
   };
+  // Requires mu_: one event of the alert into its state (any region's).
+  static void Import(Alert& a, const domain::pipeline::Event& e);
   // Requires mu_; returns the events to append after unlocking.
   void Check(const std::string& alert_id, Alert& a, const std::string& unit,
              std::vector<domain::pipeline::Event>& out);
@@ -66,6 +75,7 @@ class CompletionTracker {
   ports::Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, Alert> alerts_;
+  std::set<std::string> adopted_;  // taken over: every region's progress counts
 };
 
 }  // namespace fanout::app

@@ -111,6 +111,7 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
         break;
       case EventType::kTakeover:
         r.takeovers++;
+        r.processing_region = e.region;  // the watcher that took it over serves it now
         r.reasons.push_back("takeover by " + e.region + ": " + e.detail);
         break;
       case EventType::kAlertDone:
