@@ -237,6 +237,8 @@ int RunDemo(const DemoOptions& opt) {
   adapters::memory::MemoryProtocolLog log(shared_state ? &shared_state->log() : nullptr);
   adapters::memory::MemoryDeviceFeed feed;
   adapters::memory::MemoryPlanStore plans(shared_state ? &shared_state->plans() : nullptr);
+  // Raw alerts are replicated between regions too (DESIGN §5.1): one archive stands in.
+  adapters::memory::FileArchive archive(work / "archive");
   adapters::memory::SystemClock clock;
   adapters::capxml::CapDecoder decoder;
 
@@ -283,9 +285,9 @@ int RunDemo(const DemoOptions& opt) {
       fcm.http.thread_nice = high ? 0 : nice;
       return std::make_unique<adapters::fcm::FcmGateway>(fcm);
     };
-    regions.push_back(std::make_unique<EmbeddedRegion>(ro, *catalog, decoder, log, feed, plans,
-                                                       clock, gateways, geometry->get(),
-                                                       RegionEngines{.bus_journal = bus_journal}));
+    regions.push_back(std::make_unique<EmbeddedRegion>(
+        ro, *catalog, decoder, log, feed, plans, clock, gateways, geometry->get(),
+        RegionEngines{.archive = &archive, .bus_journal = bus_journal}));
     regions.back()->Start();
   }
 

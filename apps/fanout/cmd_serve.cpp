@@ -72,9 +72,10 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.watchdog.deadline_high_ms = s.watchdog.deadline_high.count();
   o.watchdog.deadline_regular_ms = s.watchdog.deadline_regular.count();
   o.watchdog.stall_ms = s.watchdog.stall.count();
-  // Regions of `serve` do not yet replicate their protocol logs to each other (issue 12):
-  // a watcher would see no owner's progress and take over every alert. Off until they do.
-  o.watch = false;
+  // Only where the regions see each other's protocol events: the distributed engine with
+  // linked regions (region.names). Embedded regions share nothing; a watcher there would see
+  // no owner's progress and take over every alert.
+  o.watch = s.store.mode == "distributed" && s.region.names.size() > 1;
   o.http_host = host;
   o.http_port = port;
   return o;
@@ -215,9 +216,17 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     bus = std::make_unique<app::PriorityBus>(**high, **regular);
     bus_parts.push_back(std::move(*high));
     bus_parts.push_back(std::move(*regular));
+    // Linked regions (DESIGN §5.1): every region's protocol events, device updates and raw
+    // alerts are sourced into this region's streams across the leafnodes.
+    adapters::jetstream::RegionLink link;
+    link.region = s.region.name;
+    for (const auto& n : s.region.names) {
+      if (n != s.region.name) link.peers.push_back(n);
+    }
     adapters::jetstream::ProtocolLogSettings ls;
     ls.url = s.store.nats_url;
     ls.replicas = s.store.nats_replicas;
+    ls.link = link;
     auto l = adapters::jetstream::JetStreamProtocolLog::Connect(ls);
     if (!l) return fail("protocol log", l.error());
     events = (*l)->ReadFrom(0, SIZE_MAX).size();
@@ -225,18 +234,21 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     adapters::jetstream::DeviceFeedSettings fs_;
     fs_.url = s.store.nats_url;
     fs_.replicas = s.store.nats_replicas;
+    fs_.link = link;
     auto f = adapters::jetstream::JetStreamDeviceFeed::Connect(fs_);
     if (!f) return fail("device feed", f.error());
     feed = std::move(*f);
     adapters::jetstream::PlanStoreSettings ps;
     ps.url = s.store.nats_url;
     ps.replicas = s.store.nats_replicas;
+    ps.link = link;
     auto p = adapters::jetstream::JetStreamPlanStore::Connect(ps);
     if (!p) return fail("plan store", p.error());
     plans = std::move(*p);
     adapters::jetstream::AlertArchiveSettings as;
     as.url = s.store.nats_url;
     as.replicas = s.store.nats_replicas;
+    as.link = link;
     auto a = adapters::jetstream::JetStreamAlertArchive::Connect(as);
     if (!a) return fail("raw alert archive", a.error());
     if (s.cap.max_body_bytes > (*a)->MaxBodyBytes()) {

@@ -84,6 +84,7 @@ void EmbeddedRegion::Start() {
       link->users.fetch_add(1);
       if (auto* tracker = link->tracker.load()) tracker->OnEvent(e);
       if (auto* watchdog = link->watchdog.load()) watchdog->OnEvent(e);
+      if (auto* ingest = link->ingest.load()) ingest->OnEvent(e);
       link->users.fetch_sub(1);
     });
   }
@@ -103,7 +104,12 @@ void EmbeddedRegion::Start() {
     if (!messages) throw std::runtime_error("work journal: " + messages.error().message);
     recovered_.messages = *messages;
   }
-  if (roles.ingest) recovered_.identifiers = ingest_.Recover();
+  if (roles.ingest) {
+    // Alerts received by another region and owned here (multi-region); before Recover, so
+    // none falls between the two.
+    if (options_.region.regions > 1) tracker_link_->ingest = &ingest_;
+    recovered_.identifiers = ingest_.Recover();
+  }
   if (roles.processor) {
     recovered_.open_alerts = app::ResumeOpenAlerts(tracker_, processor_);
   } else {
@@ -181,6 +187,7 @@ void EmbeddedRegion::Stop() {
   // Cut the log's way to the tracker and wait for the calls in progress.
   tracker_link_->tracker = nullptr;
   tracker_link_->watchdog = nullptr;
+  tracker_link_->ingest = nullptr;
   {
     std::lock_guard lock(watch_mu_);
     watch_stop_ = true;

@@ -137,6 +137,7 @@ class EmbeddedRegion {
   struct TrackerLink {
     std::atomic<app::CompletionTracker*> tracker{nullptr};
     std::atomic<app::Watchdog*> watchdog{nullptr};
+    std::atomic<app::Ingest*> ingest{nullptr};  // hands alerts other regions received
     std::atomic<int> users{0};  // listener calls in progress (they may nest: an append inside)
   };
   std::shared_ptr<TrackerLink> tracker_link_ = std::make_shared<TrackerLink>();

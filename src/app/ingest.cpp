@@ -50,6 +50,7 @@ size_t Ingest::Recover() {
   size_t restored = 0;
   for (const std::string& id : log_.AlertIds()) {
     const Event* received = nullptr;  // this region's receipt of accepted bytes
+    const Event* peer = nullptr;      // another region's (replicated to this one)
     bool handled = false;             // the processing went on (or ended) somewhere
     std::vector<Event> events = log_.Events(id);
     for (const Event& e : events) {
@@ -59,9 +60,11 @@ size_t Ingest::Recover() {
       }
       if (e.detail == kUnusable) continue;
       if (!received && e.region == region_.name) received = &e;
+      if (!peer && e.region != region_.name) peer = &e;
       std::lock_guard lock(mu_);
       if (hash_by_id_.emplace(id, e.hash).second) ++restored;
     }
+    if (!received) received = peer;
     if (received && !handled && received->owner == region_.index) {
       // Received and recorded, but the crash came before the processor's message was
       // journaled: hand it over again (a duplicate message id is dropped by the bus).
@@ -69,6 +72,19 @@ size_t Ingest::Recover() {
     }
   }
   return restored;
+}
+
+void Ingest::OnEvent(const Event& e) {
+  if (e.type != EventType::kReceived || e.region == region_.name || e.owner != region_.index ||
+      e.detail == kUnusable) {
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    hash_by_id_.emplace(e.alert_id, e.hash);
+  }
+  // A failure leaves it to the watchdog of the successor (and to Recover at the next start).
+  (void)Hand(e.alert_id, e.hash, e.provider, e.priority, e.t_ms);
 }
 
 IngestOutcome Ingest::Accept(const std::string& provider, const std::string& path_id,

@@ -40,6 +40,10 @@ class Ingest {
   /// but never reached the processor's queue (a crash in between) to it again. Call once,
   /// before serving. Returns how many identifiers were restored.
   size_t Recover();
+  /// An alert another region received and this one owns (DESIGN §1: each region replicates
+  /// what it received; a provider that reaches one region suffices): handed to this region's
+  /// processor like its own receipt (the bus deduplicates by hash). Fed by the log listener.
+  void OnEvent(const domain::pipeline::Event& e);
 
   /// `path_id` is the percent-decoded `{id}` of PUT /v1/alerts/{provider}/{id}.
   IngestOutcome Accept(const std::string& provider, const std::string& path_id,

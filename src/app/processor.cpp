@@ -56,6 +56,8 @@ ports::WorkBus::Ack Processor::Quarantine(const std::string& alert_id, const std
 }
 
 namespace {
+constexpr uint32_t kArchiveWaits = 40;  // x 250 ms for a replicated raw alert to arrive
+
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -77,6 +79,9 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   if (auto planned = plans_.Get(work->alert_id)) return Planned(*planned, "");
   auto bytes = archive_.Get(work->hash);
   if (!bytes) return ports::WorkBus::Ack::Retry();  // archive unavailable: retry later
+  // Received by another region: its raw bytes are replicated separately from its receipt
+  // event and may still be on the way.
+  if (!*bytes && msg.deliveries < kArchiveWaits) return ports::WorkBus::Ack::Retry(250);
   if (!*bytes) {
     return Quarantine(work->alert_id, work->hash, work->provider,
                       "ARCHIVE_MISSING: the raw alert is not in this region's archive");
@@ -228,7 +233,11 @@ ports::WorkBus::Ack Processor::Planned(const AlertPlan& plan, const std::string&
   if (!Record(processed)) return ports::WorkBus::Ack::Retry();
   tracker_.OnProcessed(plan.alert_id, plan.units);
   probe_.OnProcessed(plan.priority, "planned");
-  return PublishUnits(plan, skip);
+  // Units finished by any region (an alert taken over and planned again here) stay finished.
+  std::set<std::string> finished = tracker_.DoneUnits(plan.alert_id);
+  if (finished.empty()) return PublishUnits(plan, skip);
+  finished.insert(skip.begin(), skip.end());
+  return PublishUnits(plan, finished);
 }
 
 ports::WorkBus::Ack Processor::PublishUnits(const AlertPlan& plan,

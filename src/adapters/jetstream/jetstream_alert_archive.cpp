@@ -17,6 +17,7 @@ bool IsHash(const std::string& hash) {
 }  // namespace
 
 struct JetStreamAlertArchive::Impl {
+  AlertArchiveSettings settings;
   std::unique_ptr<NatsConnection> nats;
   kvStore* kv = nullptr;
   ~Impl() {
@@ -30,9 +31,18 @@ Result<std::unique_ptr<JetStreamAlertArchive>, Error> JetStreamAlertArchive::Con
   auto nats = ConnectJetStream(settings.url);
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
-  auto kv = OpenKeyValue(impl->nats->js, settings.bucket, settings.replicas);
+  impl->settings = settings;
+  const RegionLink& link = settings.link;
+  auto kv = OpenKeyValue(impl->nats->js,
+                         link.linked() ? settings.bucket + "_" + link.region : settings.bucket,
+                         settings.replicas);
   if (!kv) return Fail(kv.error());
   impl->kv = *kv;
+  if (auto peers = EnsurePeerBuckets(impl->nats->js, settings.bucket + "_PEERS", settings.bucket,
+                                     link, settings.replicas);
+      !peers) {
+    return Fail(peers.error());
+  }
   return std::unique_ptr<JetStreamAlertArchive>(new JetStreamAlertArchive(std::move(impl)));
 }
 
@@ -65,7 +75,11 @@ Result<std::optional<std::string>, Error> JetStreamAlertArchive::Get(
   if (!IsHash(hash)) return std::optional<std::string>{};
   kvEntry* e = nullptr;
   natsStatus s = kvStore_Get(&e, impl_->kv, ("raw." + hash).c_str());
-  if (s == NATS_NOT_FOUND) return std::optional<std::string>{};
+  if (s == NATS_NOT_FOUND) {
+    // Received by another region only: its copy, replicated here.
+    const AlertArchiveSettings& st = impl_->settings;
+    return GetPeerValue(impl_->nats->js, st.bucket + "_PEERS", st.bucket, st.link, "raw." + hash);
+  }
   if (s != NATS_OK || !e) return Fail(NatsError("archived alert " + hash, s));
   std::string body(static_cast<const char*>(kvEntry_Value(e)),
                    static_cast<size_t>(kvEntry_ValueLen(e)));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/jetstream/region_link.hpp"
 #include "ports/alert_archive.hpp"
 
 namespace fanout::adapters::jetstream {
@@ -16,6 +17,10 @@ struct AlertArchiveSettings {
   std::string url = "nats://127.0.0.1:4222";
   std::string bucket = "FANOUT_ALERTS";
   int replicas = 1;
+  /// Linked regions: this region's bucket is `<bucket>_<region>`, the peers' buckets are
+  /// sourced into the stream `<bucket>_PEERS`, and Get falls back to them (a provider that
+  /// reached only one region: every region can process its alert).
+  RegionLink link;
 };
 
 class JetStreamAlertArchive final : public ports::AlertArchive {

@@ -83,8 +83,8 @@ Result<std::unique_ptr<JetStreamDeviceFeed>, Error> JetStreamDeviceFeed::Connect
   });
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
-  if (auto made = EnsureSubjectStream(impl->nats->js, settings.stream, settings.subject,
-                                      js_LimitsPolicy, settings.replicas, 0, settings.max_age_ms);
+  if (auto made = EnsureReplicatedStream(impl->nats->js, settings.stream, settings.subject,
+                                         settings.link, settings.replicas, 0, settings.max_age_ms);
       !made) {
     return Fail(made.error());
   }
@@ -101,11 +101,12 @@ JetStreamDeviceFeed::~JetStreamDeviceFeed() {
 void JetStreamDeviceFeed::Publish(std::span<const ports::DeviceUpdate> updates) {
   jsCtx* js = impl_->nats->js;
   uint64_t failed = 0;
+  const std::string own = impl_->settings.link.Own(impl_->settings.subject);
   for (const auto& u : updates) {
     std::string body = u.device ? app::DeviceToJson(*u.device) : std::string();
     natsMsg* m = nullptr;
-    natsStatus s = natsMsg_Create(&m, impl_->settings.subject.c_str(), nullptr, body.data(),
-                                  static_cast<int>(body.size()));
+    natsStatus s =
+        natsMsg_Create(&m, own.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
     if (s == NATS_OK) s = natsMsgHeader_Set(m, kId, u.device_id.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, kOrigin, u.origin_region.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(m, kReason, u.reason.c_str());
@@ -168,8 +169,9 @@ Result<uint64_t, Error> JetStreamDeviceFeed::Listen(uint64_t after_position, Lis
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
-  s = js_Subscribe(&listening->sub, js, settings.subject.c_str(), &Impl::OnMessage, listening.get(),
-                   nullptr, &so, &jerr);
+  const std::string all = settings.link.All(settings.subject);
+  s = js_Subscribe(&listening->sub, js, all.c_str(), &Impl::OnMessage, listening.get(), nullptr,
+                   &so, &jerr);
   if (s != NATS_OK) return Fail(NatsError("listen on " + settings.stream, s, jerr));
   std::lock_guard lock(impl_->mu);
   const uint64_t handle = ++impl_->next_handle;

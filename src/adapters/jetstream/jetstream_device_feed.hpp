@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/jetstream/region_link.hpp"
 #include "ports/device_feed.hpp"
 
 namespace fanout::adapters::jetstream {
@@ -22,6 +23,9 @@ struct DeviceFeedSettings {
   /// Updates kept: older ones go; a registry whose snapshot is older must start from a newer
   /// one (its Listen is refused). 0: no age limit.
   int64_t max_age_ms = 7LL * 24 * 3600 * 1000;
+  /// Linked regions: this region publishes to `<subject>.<region>`, and the stream sources
+  /// every peer's updates (register once, known everywhere: DESIGN §4).
+  RegionLink link;
 };
 
 class JetStreamDeviceFeed final : public ports::DeviceFeed {

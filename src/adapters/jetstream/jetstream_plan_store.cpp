@@ -56,7 +56,10 @@ Result<std::unique_ptr<JetStreamPlanStore>, Error> JetStreamPlanStore::Connect(
   auto nats = ConnectJetStream(settings.url);
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
-  auto kv = OpenKeyValue(impl->nats->js, settings.bucket, settings.replicas);
+  const RegionLink& link = settings.link;
+  auto kv = OpenKeyValue(impl->nats->js,
+                         link.linked() ? settings.bucket + "_" + link.region : settings.bucket,
+                         settings.replicas);
   if (!kv) return Fail(kv.error());
   impl->kv = *kv;
   return std::unique_ptr<JetStreamPlanStore>(new JetStreamPlanStore(std::move(impl)));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/jetstream/region_link.hpp"
 #include "ports/plan_store.hpp"
 
 namespace fanout::adapters::jetstream {
@@ -18,6 +19,9 @@ struct PlanStoreSettings {
   std::string url = "nats://127.0.0.1:4222";
   std::string bucket = "FANOUT_PLANS";
   int replicas = 1;
+  /// Linked regions: the bucket is `<bucket>_<region>` (each region's own; a region that
+  /// takes an alert over recomputes its plan deterministically from the raw alert).
+  RegionLink link;
 };
 
 class JetStreamPlanStore final : public ports::PlanStore {

@@ -30,6 +30,7 @@ struct JetStreamProtocolLog::Impl {
   }
 
   ProtocolLogSettings settings;
+  std::string own_subject;  // where this region appends
   std::unique_ptr<NatsConnection> nats;
   natsSubscription* tail = nullptr;
 
@@ -91,6 +92,7 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
     const ProtocolLogSettings& settings) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
+  impl->own_subject = settings.link.Own(settings.subject);
   auto nats = ConnectJetStream(settings.url, [&](jsOptions& jo) {
     jo.PublishAsync.MaxPending = 4096;
     jo.PublishAsync.StallWait = 10000;
@@ -100,8 +102,8 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
   impl->nats = std::move(*nats);
   // A log: kept, read by everybody.
   if (auto made =
-          EnsureSubjectStream(impl->nats->js, settings.stream, settings.subject, js_LimitsPolicy,
-                              settings.replicas, settings.dedup_window_ms, 0);
+          EnsureReplicatedStream(impl->nats->js, settings.stream, settings.subject, settings.link,
+                                 settings.replicas, settings.dedup_window_ms, 0);
       !made) {
     return Fail(made.error());
   }
@@ -118,8 +120,9 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
   so.Stream = settings.stream.c_str();
   so.Ordered = true;  // in order, gap-free, re-created by the library after a disconnect
   so.Config.DeliverPolicy = js_DeliverAll;
-  s = js_Subscribe(&impl->tail, impl->nats->js, settings.subject.c_str(), &Impl::OnMessage,
-                   impl.get(), nullptr, &so, &jerr);
+  const std::string all = settings.link.All(settings.subject);
+  s = js_Subscribe(&impl->tail, impl->nats->js, all.c_str(), &Impl::OnMessage, impl.get(), nullptr,
+                   &so, &jerr);
   if (s != NATS_OK) return Fail(NatsError("tail " + settings.stream, s, jerr));
   if (!impl->WaitFor(stored)) {
     return Fail(Error{Error::Kind::kRetryLater, "protocol log " + settings.stream +
@@ -148,14 +151,14 @@ Result<bool, Error> JetStreamProtocolLog::Append(const Event& e) {
   // wait: every process's tail runs through here, and a round trip per event would hold up
   // everyone's read-your-writes. The stream deduplicates it like any other.
   if (tl_tail_of == impl_.get()) {
-    natsStatus s = js_PublishAsync(impl_->nats->js, impl_->settings.subject.c_str(), body.data(),
+    natsStatus s = js_PublishAsync(impl_->nats->js, impl_->own_subject.c_str(), body.data(),
                                    static_cast<int>(body.size()), &po);
     if (s != NATS_OK) return Fail(NatsError("append to " + impl_->settings.stream, s));
     return true;
   }
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_Publish(&ack, impl_->nats->js, impl_->settings.subject.c_str(), body.data(),
+  natsStatus s = js_Publish(&ack, impl_->nats->js, impl_->own_subject.c_str(), body.data(),
                             static_cast<int>(body.size()), &po, &jerr);
   if (s != NATS_OK || !ack) {
     if (ack) jsPubAck_Destroy(ack);

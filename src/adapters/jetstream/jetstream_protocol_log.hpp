@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/jetstream/region_link.hpp"
 #include "ports/protocol_log.hpp"
 
 namespace fanout::adapters::jetstream {
@@ -29,6 +30,9 @@ struct ProtocolLogSettings {
   int64_t dedup_window_ms = 24LL * 3600 * 1000;
   /// Longest wait for an appended event to come back through the tail.
   int64_t append_wait_ms = 2000;
+  /// Linked regions: this region appends to `<subject>.<region>`, and the stream sources
+  /// every peer's events (DESIGN §5.1); the view holds every region's events.
+  RegionLink link;
 };
 
 class JetStreamProtocolLog final : public ports::ProtocolLog {

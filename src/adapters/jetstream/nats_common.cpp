@@ -84,6 +84,92 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
   return EnsureStream(js, cfg);
 }
 
+Result<void, Error> EnsureReplicatedStream(jsCtx* js, const std::string& name,
+                                           const std::string& base_subject, const RegionLink& link,
+                                           int replicas, int64_t dedup_window_ms,
+                                           int64_t max_age_ms) {
+  if (!link.linked()) {
+    return EnsureSubjectStream(js, name, base_subject, js_LimitsPolicy, replicas, dedup_window_ms,
+                               max_age_ms);
+  }
+  const std::string own = link.Own(base_subject);
+  const size_t n = link.peers.size();
+  std::vector<std::string> filters(n), prefixes(n);
+  std::vector<jsExternalStream> externals(n);
+  std::vector<jsStreamSource> sources(n);
+  std::vector<jsStreamSource*> source_ptrs(n);
+  for (size_t i = 0; i < n; ++i) {
+    filters[i] = base_subject + "." + link.peers[i];
+    prefixes[i] = "$JS." + link.peers[i] + ".API";
+    externals[i] = jsExternalStream{prefixes[i].c_str(), nullptr};
+    jsStreamSource& src = sources[i];
+    src = jsStreamSource{};
+    src.Name = name.c_str();
+    src.FilterSubject = filters[i].c_str();
+    src.External = &externals[i];
+    source_ptrs[i] = &src;
+  }
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name.c_str();
+  const char* subjects[] = {own.c_str()};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Retention = js_LimitsPolicy;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = replicas;
+  cfg.Duplicates = dedup_window_ms * 1'000'000;
+  cfg.MaxAge = max_age_ms * 1'000'000;
+  cfg.Sources = source_ptrs.data();
+  cfg.SourcesLen = static_cast<int>(n);
+  return EnsureStream(js, cfg);
+}
+
+Result<void, Error> EnsurePeerBuckets(jsCtx* js, const std::string& name, const std::string& bucket,
+                                      const RegionLink& link, int replicas) {
+  if (!link.linked()) return {};
+  const size_t n = link.peers.size();
+  std::vector<std::string> streams(n), prefixes(n);
+  std::vector<jsExternalStream> externals(n);
+  std::vector<jsStreamSource> sources(n);
+  std::vector<jsStreamSource*> source_ptrs(n);
+  for (size_t i = 0; i < n; ++i) {
+    streams[i] = "KV_" + bucket + "_" + link.peers[i];
+    prefixes[i] = "$JS." + link.peers[i] + ".API";
+    externals[i] = jsExternalStream{prefixes[i].c_str(), nullptr};
+    sources[i] = jsStreamSource{};
+    sources[i].Name = streams[i].c_str();
+    sources[i].External = &externals[i];
+    source_ptrs[i] = &sources[i];
+  }
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name.c_str();
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = replicas;
+  cfg.Sources = source_ptrs.data();
+  cfg.SourcesLen = static_cast<int>(n);
+  return EnsureStream(js, cfg);
+}
+
+Result<std::optional<std::string>, Error> GetPeerValue(jsCtx* js, const std::string& name,
+                                                       const std::string& bucket,
+                                                       const RegionLink& link,
+                                                       const std::string& key) {
+  for (const std::string& peer : link.peers) {
+    const std::string subject = "$KV." + bucket + "_" + peer + "." + key;
+    natsMsg* m = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetLastMsg(&m, js, name.c_str(), subject.c_str(), nullptr, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) continue;
+    if (s != NATS_OK || !m) return Fail(NatsError("peer value " + subject, s, jerr));
+    std::string value(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+    natsMsg_Destroy(m);
+    return std::optional<std::string>(std::move(value));
+  }
+  return std::optional<std::string>{};
+}
+
 Result<kvStore*, Error> OpenKeyValue(jsCtx* js, const std::string& bucket, int replicas,
                                      int64_t ttl_ms) {
   kvConfig cfg;

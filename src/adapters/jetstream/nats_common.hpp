@@ -5,8 +5,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "adapters/jetstream/region_link.hpp"
 #include "domain/common/result.hpp"
 
 namespace fanout::adapters::jetstream {
@@ -37,6 +40,28 @@ Result<void, Error> EnsureStream(jsCtx* js, jsStreamConfig& cfg);
 Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
                                         const std::string& subject, jsRetentionPolicy retention,
                                         int replicas, int64_t dedup_window_ms, int64_t max_age_ms);
+
+/// A log stream replicated between linked regions: it captures this region's own subject and
+/// sources every peer's stream of the same name, filtered to that peer's own subject (no
+/// cycles), through the peer's domain (`$JS.<peer>.API`). JetStream keeps the sources
+/// current and catches up by itself after a link outage; messages keep their Nats-Msg-Id,
+/// so a fact recorded in two regions is stored once per stream. Without peers: like
+/// EnsureSubjectStream.
+Result<void, Error> EnsureReplicatedStream(jsCtx* js, const std::string& name,
+                                           const std::string& base_subject, const RegionLink& link,
+                                           int replicas, int64_t dedup_window_ms,
+                                           int64_t max_age_ms);
+
+/// A stream that holds the peers' key-value buckets `<bucket>_<peer>` (their KV streams,
+/// sourced through each peer's domain), read with GetPeerValue. Nothing when not linked.
+Result<void, Error> EnsurePeerBuckets(jsCtx* js, const std::string& name, const std::string& bucket,
+                                      const RegionLink& link, int replicas);
+/// The latest value of `key` in any peer's bucket held by the stream `name` (see
+/// EnsurePeerBuckets); nullopt when no peer has it.
+Result<std::optional<std::string>, Error> GetPeerValue(jsCtx* js, const std::string& name,
+                                                       const std::string& bucket,
+                                                       const RegionLink& link,
+                                                       const std::string& key);
 
 /// Creates a key-value bucket (file storage, history 1) or binds to the existing one of that
 /// name (several processes start in any order); `ttl_ms` > 0 expires entries after that

@@ -502,6 +502,27 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
                             std::to_string(regions - 1));
   for (const auto& p : s.region.peers)
     if (!IsHttpUrl(p)) bad("region.peers", "'" + p + "' is not an http:// or https:// URL");
+  if (!s.region.names.empty()) {
+    std::set<std::string> names;
+    for (const auto& n : s.region.names) {
+      if (n.empty() || !std::all_of(n.begin(), n.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-';
+          }))
+        bad("region.names", "'" + n + "' must be non-empty letters, digits and '-'");
+      if (!names.insert(n).second) bad("region.names", "'" + n + "' is listed twice");
+    }
+    if (s.region.names.size() != regions) {
+      bad("region.names", "lists " + std::to_string(s.region.names.size()) +
+                              " regions but region.peers + this one are " +
+                              std::to_string(regions));
+    } else if (s.region.index >= 0 && static_cast<size_t>(s.region.index) < regions &&
+               s.region.names[static_cast<size_t>(s.region.index)] != s.region.name) {
+      bad("region.names", "entry " + std::to_string(s.region.index) + " (region.index) is '" +
+                              s.region.names[static_cast<size_t>(s.region.index)] +
+                              "', not region.name '" + s.region.name + "'");
+    }
+  }
 
   if (!ValidListen(s.http.listen))
     bad("http.listen",
@@ -510,6 +531,10 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
   if (s.store.mode != "embedded" && s.store.mode != "distributed")
     bad("store.mode", "'" + s.store.mode + "' must be \"embedded\" or \"distributed\"");
   if (s.store.data_dir.empty()) bad("store.data_dir", "must not be empty");
+  if (s.store.mode == "distributed" && regions > 1 && s.region.names.empty())
+    bad("region.names",
+        "the distributed engine with peers needs every region's name (its JetStream domain), "
+        "e.g. [\"eu-central\", \"eu-west\"]");
   if (s.store.mode == "distributed") {
     // One URL or a cluster's nodes, comma-separated.
     std::string_view urls = s.store.nats_url;
@@ -738,6 +763,7 @@ Settings ExampleSettings(const ExampleOptions& options) {
     s.region.index = index;
     s.http.listen = "127.0.0.1:" + std::to_string(8080 + index);
     s.store.data_dir = fs::path("data") / options.region;
+    s.region.names = options.regions;
     for (size_t i = 0; i < options.regions.size(); ++i) {
       if (static_cast<int>(i) != index) {
         s.region.peers.push_back("http://127.0.0.1:" + std::to_string(8080 + i));

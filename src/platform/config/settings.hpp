@@ -20,6 +20,7 @@ struct RegionSettings {
   std::string name;                // region.name
   int index = 0;                   // region.index: 0..peers.size()
   std::vector<std::string> peers;  // region.peers: the other regions' base URLs
+  std::vector<std::string> names;  // region.names: every region's name, by index ([] = unnamed)
   bool operator==(const RegionSettings&) const = default;
 };
 

@@ -30,6 +30,11 @@ const SettingSpec kSettings[] = {
     {"region.peers", T::kStringList, R"(["http://127.0.0.1:8081"])",
      "The other regions' base URLs (ingest forwarding and replication), in no particular order.",
      FIELD(region.peers)},
+    {"region.names", T::kStringList, "[]",
+     "Every region's name in index order (this one at region.index). Needed by the distributed "
+     "engine with peers: region i is the NATS JetStream domain names[i], whose streams this "
+     "region sources (DESIGN §5.1). [] = this region alone.",
+     FIELD(region.names)},
     // --- [http]
     {"http.listen", T::kString, R"("127.0.0.1:8080")",
      "host:port of the HTTP API, dashboards, /metrics and the operator page (IPv6: [::1]:8080).",
