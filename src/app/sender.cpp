@@ -284,6 +284,8 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.last_push_ms = total.last_push_ms;
   done.latency = total.latency;
   done.redelivered = redelivered + work->progress.redelivered;
+  // Pushed under a takeover: kept next to the owner's record of the same batch, if any.
+  if (tracker_.Adopted(work->alert_id)) done.attempt = 1;
   if (gone > 0) {
     total.reasons.push_back(std::to_string(gone) +
                             " device(s) unregistered before the batch was redelivered");

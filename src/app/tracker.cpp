@@ -41,6 +41,17 @@ void CompletionTracker::Append(const std::vector<Event>& events) {
 }
 
 void CompletionTracker::OnEvent(const Event& e) {
+  // This region took the alert over (whichever of its processes did): every region's
+  // progress on it counts here from now on.
+  if (e.type == EventType::kTakeover && e.region == region_) {
+    bool known;
+    {
+      std::lock_guard lock(mu_);
+      known = adopted_.contains(e.alert_id);
+    }
+    if (!known) Adopt(e.alert_id);
+    return;
+  }
   if (e.region != region_) {
     std::vector<Event> out;
     {
@@ -170,6 +181,11 @@ void CompletionTracker::Adopt(const std::string& alert_id) {
     Check(alert_id, a, "", out);
   }
   Append(out);
+}
+
+bool CompletionTracker::Adopted(const std::string& alert_id) const {
+  std::lock_guard lock(mu_);
+  return adopted_.contains(alert_id);
 }
 
 std::set<std::string> CompletionTracker::DoneUnits(const std::string& alert_id) const {

@@ -41,6 +41,8 @@ class CompletionTracker {
   /// progress so far is read from the log, and from now on the batches and units any region
   /// records for it count here too (batches are the same whoever queues them).
   void Adopt(const std::string& alert_id);
+  /// Whether this region took the alert over (its batch records say so).
+  bool Adopted(const std::string& alert_id) const;
   /// Units of an alert known complete (all batches done, or a unit-done by any region).
   std::set<std::string> DoneUnits(const std::string& alert_id) const;
 

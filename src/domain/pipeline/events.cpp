@@ -47,6 +47,7 @@ std::string IdempotencyKey(const Event& e) {
       // the batch first must not hide that its pushes went out twice. Its time tells two
       // redeliveries apart; the same record appended again keeps its key.
       if (e.redelivered > 0) k += "|r" + std::to_string(e.t_ms);
+      if (e.attempt > 0) k += "|t" + e.region;
       break;
     case EventType::kAlertDone:
       break;

@@ -76,6 +76,9 @@ struct Event {
 
   // owned / processed / takeover: the processing attempt (0 first; a takeover or a
   // recovery that re-plans counts up), so each is recorded once per (alert, region, attempt).
+  // batch-done: > 0 when pushed by a region that took the alert over; its record is kept
+  // next to the original region's, so a batch pushed by both (a partition, or the owner's
+  // record replicated late) shows as re-sent in the report.
   uint32_t attempt = 0;
   // batch-done: pushes of this batch sent again because its message was redelivered after
   // a crash (at-least-once: the phone may show them once thanks to the collapse id).

@@ -1,6 +1,7 @@
 #include "domain/pipeline/report.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace fanout::domain::pipeline {
@@ -34,7 +35,7 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
   LatencyHistogram total_hist{};
   // A unit or batch may be reported twice after a takeover; count each once.
   std::set<std::string> units_queued, units_done;
-  std::set<std::pair<std::string, uint32_t>> batches_done;
+  std::map<std::pair<std::string, uint32_t>, std::string> batches_done;  // -> first region
   bool done = false, quarantined = false, skipped = false, processed = false;
   for (const Event& e : events) {
     switch (e.type) {
@@ -78,9 +79,12 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
         }
         break;
       case EventType::kBatchDone:
-        if (!batches_done.insert({e.unit, e.batch}).second) {
-          // Another record of a batch already counted: only the pushes it re-sent.
-          if (FlowReport* f = flow_of(e.unit)) f->redelivered += e.redelivered;
+        if (auto [first, fresh] = batches_done.try_emplace({e.unit, e.batch}, e.region); !fresh) {
+          // Another record of a batch already counted: only the pushes it re-sent — all of
+          // its accepted ones when another region pushed the batch too (takeover).
+          if (FlowReport* f = flow_of(e.unit)) {
+            f->redelivered += first->second != e.region ? e.accepted : e.redelivered;
+          }
           break;
         }
         if (FlowReport* f = flow_of(e.unit)) {

@@ -123,5 +123,29 @@ TEST(Report, DerivedFromEventsCountingDuplicatesOnce) {
   EXPECT_EQ(DeriveReport("a1", ev).status, "quarantined");
 }
 
+// A partition (or the owner's records replicated after the takeover): the watcher pushed a
+// batch the owner had pushed too. Both records are kept (the taker's key names its region),
+// the report counts the batch once and every push of the second record as re-sent.
+TEST(Report, ABatchPushedByTheOwnerAndByTheTakerShowsAsReSent) {
+  Event owner = E(EventType::kBatchDone, "eu-west", 1010);
+  owner.unit = "fcm/all/3";
+  owner.accepted = 5;
+  Event taker = owner;
+  taker.region = "eu-central";
+  taker.attempt = 1;  // pushed under a takeover
+  taker.t_ms = 4000;
+  EXPECT_NE(IdempotencyKey(owner), IdempotencyKey(taker));
+  Event t = E(EventType::kTakeover, "eu-central", 3900);
+  t.detail = "region #1 made no progress for 3000 ms";
+  for (const auto& order :
+       {std::vector<Event>{owner, t, taker}, std::vector<Event>{t, taker, owner}}) {
+    AlertReport rep = DeriveReport("a1", order);
+    EXPECT_EQ(rep.total.accepted, 5u);
+    EXPECT_EQ(rep.total.redelivered, 5u);
+    EXPECT_EQ(rep.takeovers, 1u);
+    EXPECT_EQ(rep.processing_region, "eu-central");
+  }
+}
+
 }  // namespace
 }  // namespace fanout::domain::pipeline
