@@ -167,11 +167,17 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   };
 
   adapters::memory::SystemClock clock;
-  if (!s.region.peers.empty()) {
+  if (!s.region.peers.empty() && s.store.mode == "distributed") {
+    logger.Info(
+        "region {} of {} ({}): linked through NATS leafnodes; protocol events, device updates "
+        "and raw alerts are replicated, alerts of silent regions are taken over",
+        s.region.index, s.region.peers.size() + 1, CLI::detail::join(s.region.names, ", "));
+  } else if (!s.region.peers.empty()) {
     logger.Warn(
-        "{} peer region(s) configured: this region processes only the alerts it owns "
-        "(owner = hash mod {}); replication to peers and takeover are not built yet, so "
-        "providers must send every alert to every region",
+        "{} peer region(s) configured on the embedded engine: this region processes only the "
+        "alerts it owns (owner = hash mod {}) and shares nothing with its peers (no "
+        "replication, no takeover: that needs store.mode = \"distributed\"), so providers must "
+        "send every alert to every region",
         s.region.peers.size(), s.region.peers.size() + 1);
   }
   const auto recovery_start = std::chrono::steady_clock::now();
@@ -189,6 +195,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   std::unique_ptr<ports::AlertArchive> archive;  // distributed: raw alerts on JetStream
   size_t events = 0, stored_plans = 0;
   std::function<std::vector<std::string>()> dependencies;  // for /readyz (distributed)
+  std::function<void()> scrape;                            // before /metrics (distributed)
   if (distributed) {
 #if !FANOUT_HAVE_DISTRIBUTED
     std::cerr << "fanout serve: store.mode = \"distributed\" needs libnats and libpq, which "
@@ -260,6 +267,16 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     }
     auto* archive_js = a->get();
     archive = std::move(*a);
+    if (link.linked()) {
+      // Replication from each peer region on /metrics (lag, and how long it has been silent).
+      scrape = [log_js = static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get()),
+                probe = std::make_shared<app::Probe>(s.region.name)] {
+        for (const auto& p : log_js->Replication()) {
+          probe->OnReplication(p.peer, p.lag,
+                               p.idle_ms < 0 ? -1.0 : static_cast<double>(p.idle_ms) / 1000.0);
+        }
+      };
+    }
     std::unique_ptr<adapters::postgres::PostgresDeviceStore> pg;
     try {
       pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
@@ -317,6 +334,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
                           clock, gateways, geometry->get(), engines);
     region.Start();
     if (dependencies) region.SetDependencyCheck(dependencies);
+    if (scrape) region.SetScrapeHook(scrape);
     const auto& r = region.recovered();
     logger.Info(
         "recovered in {:.0f} ms: {} events, {} plans, {} queued work items, {} identifiers, "

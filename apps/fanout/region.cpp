@@ -1,5 +1,6 @@
 #include "region.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -64,6 +65,7 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
             // Registry figures are sampled at scrape time.
             probe_.OnDevices(registry_.size());
             probe_.OnFeedStoreFailures(registry_.feed_store_failures());
+            if (scrape_hook_) scrape_hook_();
             return metrics::Registry::Default().Render();
           }),
       http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
@@ -107,7 +109,11 @@ void EmbeddedRegion::Start() {
   if (roles.ingest) {
     // Alerts received by another region and owned here (multi-region); before Recover, so
     // none falls between the two.
-    if (options_.region.regions > 1) tracker_link_->ingest = &ingest_;
+    if (options_.region.regions > 1) {
+      ingest_.SetPeerHandOffWindow(
+          std::min(options_.watchdog.deadline_high_ms, options_.watchdog.deadline_regular_ms));
+      tracker_link_->ingest = &ingest_;
+    }
     recovered_.identifiers = ingest_.Recover();
   }
   if (roles.processor) {

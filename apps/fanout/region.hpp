@@ -95,6 +95,8 @@ class EmbeddedRegion {
     return high ? sender_high_.counters() : sender_regular_.counters();
   }
   size_t pending() const { return bus_.Pending(); }
+  /// Runs before every /metrics scrape (gauges read from the engines, e.g. replication).
+  void SetScrapeHook(std::function<void()> hook) { scrape_hook_ = std::move(hook); }
   /// Dependencies `/readyz` checks besides the region's own start (distributed engines).
   void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
     api_.SetDependencyCheck(std::move(check));
@@ -123,6 +125,7 @@ class EmbeddedRegion {
   app::Sender sender_regular_;
   app::Probe probe_{options_.region.name};
   app::Watchdog watchdog_;
+  std::function<void()> scrape_hook_;
   std::thread watch_thread_;
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;

@@ -64,7 +64,7 @@ size_t Ingest::Recover() {
       std::lock_guard lock(mu_);
       if (hash_by_id_.emplace(id, e.hash).second) ++restored;
     }
-    if (!received) received = peer;
+    if (!received && peer && clock_.NowMs() - peer->t_ms <= peer_window_ms_) received = peer;
     if (received && !handled && received->owner == region_.index) {
       // Received and recorded, but the crash came before the processor's message was
       // journaled: hand it over again (a duplicate message id is dropped by the bus).
@@ -83,6 +83,7 @@ void Ingest::OnEvent(const Event& e) {
     std::lock_guard lock(mu_);
     hash_by_id_.emplace(e.alert_id, e.hash);
   }
+  if (clock_.NowMs() - e.t_ms > peer_window_ms_) return;  // stale: the watchdogs' part
   // A failure leaves it to the watchdog of the successor (and to Recover at the next start).
   (void)Hand(e.alert_id, e.hash, e.provider, e.priority, e.t_ms);
 }

@@ -44,6 +44,10 @@ class Ingest {
   /// what it received; a provider that reaches one region suffices): handed to this region's
   /// processor like its own receipt (the bus deduplicates by hash). Fed by the log listener.
   void OnEvent(const domain::pipeline::Event& e);
+  /// A receipt by another region older than this is not handed over any more (its
+  /// successors' watchdogs have taken it, or will): a region catching up after an outage
+  /// must not redo alerts the others served. Default: the high-priority deadline.
+  void SetPeerHandOffWindow(int64_t ms) { peer_window_ms_ = ms; }
 
   /// `path_id` is the percent-decoded `{id}` of PUT /v1/alerts/{provider}/{id}.
   IngestOutcome Accept(const std::string& provider, const std::string& path_id,
@@ -69,6 +73,7 @@ class Ingest {
   ports::WorkBus& bus_;
   ports::Clock& clock_;
   std::mutex mu_;
+  int64_t peer_window_ms_ = 3000;
   std::map<std::string, std::string> hash_by_id_;  // accepted alerts: identifier -> hash
   Probe probe_{region_.name};
 };

@@ -40,6 +40,18 @@ void Probe::OnTakeover(std::string_view priority, std::string_view reason) const
       .Inc();
 }
 
+void Probe::OnReplication(std::string_view peer, uint64_t lag, double idle_s) const {
+  R().GetGauge("fanout_replication_lag_messages",
+               "Protocol events of a linked peer region not yet replicated to this region.",
+               {{"region", region_}, {"from", std::string(peer)}})
+      .Set(static_cast<double>(lag));
+  R().GetGauge("fanout_replication_idle_seconds",
+               "Seconds since this region's copy of a peer's protocol events last heard from "
+               "it (-1: never); grows while the link or the peer is down.",
+               {{"region", region_}, {"from", std::string(peer)}})
+      .Set(idle_s);
+}
+
 void Probe::OnRecovered(uint64_t messages, uint64_t open_alerts) const {
   R().GetCounter("fanout_recovery_messages_total",
                  "Queued work items a start recovered from the previous process.",

@@ -33,6 +33,9 @@ class Probe {
   void OnRecovered(uint64_t messages, uint64_t open_alerts) const;
   /// This region took over another's alert; reason: undecided | stalled.
   void OnTakeover(std::string_view priority, std::string_view reason) const;
+  /// Replication of the protocol log from a linked peer region: messages behind, and seconds
+  /// since the peer was last heard (-1: never).
+  void OnReplication(std::string_view peer, uint64_t lag, double idle_s) const;
   /// Replicated device updates the local store could not write, as a running total (the
   /// registry counts them; the probe exports the increase since the last call).
   void OnFeedStoreFailures(uint64_t total) const;

@@ -75,6 +75,8 @@ int64_t LatestExpiry(const domain::cap::Alert& a) {
 ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   auto work = DecodeAlertWork(msg.payload);
   if (!work) return ports::WorkBus::Ack::GiveUp("undecodable alert work item");
+  // Another region took it over (this one was silent): its to do now, not ours.
+  if (tracker_.MovedAway(work->alert_id)) return ports::WorkBus::Ack::Done();
   // A redelivery (crash, retry) of an alert planned before: the stored plan is the plan.
   if (auto planned = plans_.Get(work->alert_id)) return Planned(*planned, "");
   auto bytes = archive_.Get(work->hash);

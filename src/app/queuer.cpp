@@ -23,6 +23,8 @@ Queuer::Queuer(RegionSettings region, PipelineSettings pipeline, const Registry&
 ports::WorkBus::Ack Queuer::Handle(const ports::BusMessage& msg) {
   auto work = DecodeUnitWork(msg.payload);
   if (!work) return ports::WorkBus::Ack::GiveUp("undecodable unit work item");
+  // Another region took the alert over: it selects every unfinished unit itself.
+  if (tracker_.MovedAway(work->alert_id)) return ports::WorkBus::Ack::Done();
   auto unit = domain::pipeline::UnitKey::Parse(work->unit);
   auto plan = plans_.Get(work->alert_id);
   if (!unit || !plan) return ports::WorkBus::Ack::Retry();  // plan not visible yet

@@ -67,6 +67,9 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   if (!work) return ports::WorkBus::Ack::GiveUp("undecodable batch work item");
   auto unit = domain::pipeline::UnitKey::Parse(work->unit);
   if (!unit) return ports::WorkBus::Ack::GiveUp("bad unit '" + work->unit + "'");
+  // Another region took the alert over (a returning region's leftover work): it pushes
+  // every batch not recorded done itself.
+  if (tracker_.MovedAway(work->alert_id)) return ports::WorkBus::Ack::Done();
   auto plan = plans_.Get(work->alert_id);
   if (!plan) return ports::WorkBus::Ack::Retry();  // plan not visible here yet
   FlushUnrecorded();

@@ -43,10 +43,16 @@ void CompletionTracker::Append(const std::vector<Event>& events) {
 void CompletionTracker::OnEvent(const Event& e) {
   // This region took the alert over (whichever of its processes did): every region's
   // progress on it counts here from now on.
+  if (e.type == EventType::kTakeover && e.region != region_) {
+    std::lock_guard lock(mu_);
+    moved_.insert(e.alert_id);
+    return;
+  }
   if (e.type == EventType::kTakeover && e.region == region_) {
     bool known;
     {
       std::lock_guard lock(mu_);
+      moved_.erase(e.alert_id);
       known = adopted_.contains(e.alert_id);
     }
     if (!known) Adopt(e.alert_id);
@@ -124,6 +130,14 @@ std::vector<std::string> CompletionTracker::Recover() {
     for (const Event& e : events) {
       if (e.type == EventType::kProcessed || e.type == EventType::kTakeover) processing = e.region;
     }
+    std::string taker;  // the region that took it over last
+    for (const Event& e : events) {
+      if (e.type == EventType::kTakeover) taker = e.region;
+    }
+    if (!taker.empty() && taker != region_) {
+      std::lock_guard lock(mu_);
+      moved_.insert(id);
+    }
     const bool processing_took_over = std::any_of(
         events.begin(), events.end(),
         [&](const Event& e) { return e.type == EventType::kTakeover && e.region == processing; });
@@ -181,6 +195,11 @@ void CompletionTracker::Adopt(const std::string& alert_id) {
     Check(alert_id, a, "", out);
   }
   Append(out);
+}
+
+bool CompletionTracker::MovedAway(const std::string& alert_id) const {
+  std::lock_guard lock(mu_);
+  return moved_.contains(alert_id);
 }
 
 bool CompletionTracker::Adopted(const std::string& alert_id) const {

@@ -43,6 +43,9 @@ class CompletionTracker {
   void Adopt(const std::string& alert_id);
   /// Whether this region took the alert over (its batch records say so).
   bool Adopted(const std::string& alert_id) const;
+  /// Whether another region took the alert over last (DESIGN §5): its work left in this
+  /// region's queues is dropped, the taker does every unfinished unit itself.
+  bool MovedAway(const std::string& alert_id) const;
   /// Units of an alert known complete (all batches done, or a unit-done by any region).
   std::set<std::string> DoneUnits(const std::string& alert_id) const;
 
@@ -78,6 +81,7 @@ class CompletionTracker {
   mutable std::mutex mu_;
   std::map<std::string, Alert> alerts_;
   std::set<std::string> adopted_;  // taken over: every region's progress counts
+  std::set<std::string> moved_;    // taken over by another region last
 };
 
 }  // namespace fanout::app

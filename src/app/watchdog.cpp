@@ -85,10 +85,16 @@ std::vector<std::string> Watchdog::Tick() {
   {
     std::lock_guard lock(mu_);
     for (auto& [id, w] : watches_) {
-      if (!w.responsible_known || w.responsible == region_.index) continue;
+      if (!w.responsible_known) continue;
       if (!w.decided && w.hash.empty()) continue;  // nothing to process it from yet
-      const uint32_t rank = (region_.index + n - w.responsible % n) % n;
-      if (rank == 0) continue;
+      uint32_t rank = (region_.index + n - w.responsible % n) % n;
+      if (rank == 0) {
+        // This region's own alert that nobody decided: its processor has it (ingest hands it
+        // on receipt); a receipt that came while this region was away is its successors'
+        // part, and only if all of them stay silent does it act itself, last in line.
+        if (w.decided) continue;
+        rank = n;
+      }
       const int64_t deadline = DeadlineNs(w);
       if (now - w.last_sign_ns < static_cast<int64_t>(rank) * deadline) continue;
       Takeover t;

@@ -12,7 +12,8 @@
 //   deadline). Progress is per alert: a batch or unit of any unit counts.
 // With N regions the successors of the responsible region r are r+1, r+2, ... (mod N); the
 // k-th successor acts after k deadlines of silence, so exactly one region takes over first,
-// and the next only if that one also stays silent (its takeover resets the clock).
+// and the next only if that one also stays silent (its takeover resets the clock). The
+// responsible region itself comes last (after N deadlines) for an alert nobody decided.
 // A takeover is appended as a protocol event with its reason before the work starts; the
 // region's TakeOverFn then resumes the unfinished units (or processes the alert from its raw
 // bytes when the owner never planned it). Engine-agnostic: fed by the protocol log's

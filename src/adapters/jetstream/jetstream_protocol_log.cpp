@@ -132,6 +132,35 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
   return std::unique_ptr<JetStreamProtocolLog>(new JetStreamProtocolLog(std::move(impl)));
 }
 
+std::vector<JetStreamProtocolLog::PeerSource> JetStreamProtocolLog::Replication() const {
+  std::vector<PeerSource> out;
+  if (!impl_->settings.link.linked()) return out;
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&info, impl_->nats->js, impl_->settings.stream.c_str(), nullptr, &jerr) !=
+          NATS_OK ||
+      !info) {
+    return out;
+  }
+  for (int i = 0; i < info->SourcesLen; ++i) {
+    const jsStreamSourceInfo* src = info->Sources[i];
+    if (!src) continue;
+    PeerSource p;
+    // "$JS.<peer>.API"
+    std::string prefix = src->External && src->External->APIPrefix ? src->External->APIPrefix : "";
+    if (prefix.starts_with("$JS.") && prefix.ends_with(".API")) {
+      p.peer = prefix.substr(4, prefix.size() - 8);
+    } else {
+      p.peer = src->Name ? src->Name : "";
+    }
+    p.lag = src->Lag;
+    p.idle_ms = src->Active < 0 ? -1 : src->Active / 1'000'000;
+    out.push_back(std::move(p));
+  }
+  jsStreamInfo_Destroy(info);
+  return out;
+}
+
 JetStreamProtocolLog::JetStreamProtocolLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 JetStreamProtocolLog::~JetStreamProtocolLog() { StopSubscription(impl_->tail); }
@@ -145,7 +174,13 @@ Result<bool, Error> JetStreamProtocolLog::Append(const Event& e) {
   const std::string body = domain::pipeline::EncodeEvent(e);
   jsPubOptions po;
   jsPubOptions_Init(&po);
-  po.MsgId = key.c_str();
+  // The stream deduplicates this region's repeats; the same fact recorded by two linked
+  // regions (a takeover racing the owner) is stored twice and recorded once by every view.
+  // A shared id would be worse: nats-server 2.9 refuses a sourced message whose id its
+  // stream has seen and retries that message for ever, stopping the replication.
+  const std::string msg_id =
+      impl_->settings.link.linked() ? key + "@" + impl_->settings.link.region : key;
+  po.MsgId = msg_id.c_str();
   po.ExpectStream = impl_->settings.stream.c_str();
   // On the tail thread (a listener appending a completion it derived) the publish does not
   // wait: every process's tail runs through here, and a round trip per event would hold up

@@ -54,6 +54,15 @@ class JetStreamProtocolLog final : public ports::ProtocolLog {
 
   /// Whether its NATS connection is up (readiness).
   bool Connected() const;
+  /// Replication from each linked peer region (the stream's sources): messages behind, and
+  /// how long since the source last heard from the peer (-1: never). Empty when not linked
+  /// or when the server cannot be asked.
+  struct PeerSource {
+    std::string peer;
+    uint64_t lag = 0;
+    int64_t idle_ms = -1;
+  };
+  std::vector<PeerSource> Replication() const;
 
  private:
   struct Impl;

@@ -1,5 +1,7 @@
 #include "adapters/jetstream/nats_common.hpp"
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace fanout::adapters::jetstream {
@@ -84,6 +86,36 @@ Result<void, Error> EnsureSubjectStream(jsCtx* js, const std::string& name,
   return EnsureStream(js, cfg);
 }
 
+namespace {
+// A stream sourcing other domains' streams: kept as it is when it exists (a restart while a
+// peer is down must not need the peer). Creating one makes the server check each source
+// against its origin stream, which it cannot while the leafnode to the peer is still coming
+// up (or the peer has not created it yet): retried for a while, then refused clearly.
+Result<void, Error> EnsureSourcingStream(jsCtx* js, jsStreamConfig& cfg) {
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&info, js, cfg.Name, nullptr, &jerr) == NATS_OK && info) {
+    jsStreamInfo_Destroy(info);
+    return {};
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    info = nullptr;
+    jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_AddStream(&info, js, &cfg, nullptr, &jerr);
+    if (info) jsStreamInfo_Destroy(info);
+    if (s == NATS_OK || jerr == JSStreamNameExistErr) return {};
+    if (jerr != JSStreamInvalidConfig || std::chrono::steady_clock::now() > deadline) {
+      return Fail(NatsError("create stream " + std::string(cfg.Name) +
+                                " (sourcing the peer regions' streams: are their servers up "
+                                "and linked by a leafnode?)",
+                            s, jerr));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+}  // namespace
+
 Result<void, Error> EnsureReplicatedStream(jsCtx* js, const std::string& name,
                                            const std::string& base_subject, const RegionLink& link,
                                            int replicas, int64_t dedup_window_ms,
@@ -101,7 +133,7 @@ Result<void, Error> EnsureReplicatedStream(jsCtx* js, const std::string& name,
   for (size_t i = 0; i < n; ++i) {
     filters[i] = base_subject + "." + link.peers[i];
     prefixes[i] = "$JS." + link.peers[i] + ".API";
-    externals[i] = jsExternalStream{prefixes[i].c_str(), nullptr};
+    externals[i] = jsExternalStream{prefixes[i].c_str(), ""};  // libnats writes both fields
     jsStreamSource& src = sources[i];
     src = jsStreamSource{};
     src.Name = name.c_str();
@@ -122,7 +154,7 @@ Result<void, Error> EnsureReplicatedStream(jsCtx* js, const std::string& name,
   cfg.MaxAge = max_age_ms * 1'000'000;
   cfg.Sources = source_ptrs.data();
   cfg.SourcesLen = static_cast<int>(n);
-  return EnsureStream(js, cfg);
+  return EnsureSourcingStream(js, cfg);
 }
 
 Result<void, Error> EnsurePeerBuckets(jsCtx* js, const std::string& name, const std::string& bucket,
@@ -136,7 +168,7 @@ Result<void, Error> EnsurePeerBuckets(jsCtx* js, const std::string& name, const 
   for (size_t i = 0; i < n; ++i) {
     streams[i] = "KV_" + bucket + "_" + link.peers[i];
     prefixes[i] = "$JS." + link.peers[i] + ".API";
-    externals[i] = jsExternalStream{prefixes[i].c_str(), nullptr};
+    externals[i] = jsExternalStream{prefixes[i].c_str(), ""};  // libnats writes both fields
     sources[i] = jsStreamSource{};
     sources[i].Name = streams[i].c_str();
     sources[i].External = &externals[i];
@@ -149,7 +181,7 @@ Result<void, Error> EnsurePeerBuckets(jsCtx* js, const std::string& name, const 
   cfg.Replicas = replicas;
   cfg.Sources = source_ptrs.data();
   cfg.SourcesLen = static_cast<int>(n);
-  return EnsureStream(js, cfg);
+  return EnsureSourcingStream(js, cfg);
 }
 
 Result<std::optional<std::string>, Error> GetPeerValue(jsCtx* js, const std::string& name,
