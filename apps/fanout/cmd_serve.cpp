@@ -268,6 +268,22 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     auto* archive_js = a->get();
     archive = std::move(*a);
     if (link.linked()) {
+      // A returning region catches up with what the others did while it was away before it
+      // works (its queues may hold work of alerts another region has taken over since).
+      const int64_t wait_ms =
+          2 * std::max(s.watchdog.stall.count(), s.watchdog.deadline_regular.count());
+      const auto t_catch = std::chrono::steady_clock::now();
+      if (static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get())->CatchUp(wait_ms)) {
+        logger.Info(
+            "caught up with the peer regions' protocol events in {:.0f} ms",
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_catch)
+                .count());
+      } else {
+        logger.Warn(
+            "not caught up with every peer region after {} ms (a peer down or not linked): "
+            "starting with what is replicated so far",
+            wait_ms);
+      }
       // Replication from each peer region on /metrics (lag, and how long it has been silent).
       scrape = [log_js = static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get()),
                 probe = std::make_shared<app::Probe>(s.region.name)] {

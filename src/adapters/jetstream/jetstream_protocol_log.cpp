@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include "adapters/jetstream/nats_common.hpp"
@@ -159,6 +160,32 @@ std::vector<JetStreamProtocolLog::PeerSource> JetStreamProtocolLog::Replication(
   }
   jsStreamInfo_Destroy(info);
   return out;
+}
+
+bool JetStreamProtocolLog::CatchUp(int64_t timeout_ms) const {
+  if (!impl_->settings.link.linked()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const size_t peers = impl_->settings.link.peers.size();
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::vector<PeerSource> sources = Replication();
+    const bool current = sources.size() == peers &&
+                         std::all_of(sources.begin(), sources.end(), [](const PeerSource& p) {
+                           return p.lag == 0 && p.idle_ms >= 0 && p.idle_ms < 2000;
+                         });
+    if (current) {
+      jsStreamInfo* info = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      if (js_GetStreamInfo(&info, impl_->nats->js, impl_->settings.stream.c_str(), nullptr,
+                           &jerr) == NATS_OK &&
+          info) {
+        const uint64_t last = info->State.LastSeq;
+        jsStreamInfo_Destroy(info);
+        if (impl_->WaitFor(last)) return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
 }
 
 JetStreamProtocolLog::JetStreamProtocolLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -63,6 +63,10 @@ class JetStreamProtocolLog final : public ports::ProtocolLog {
     int64_t idle_ms = -1;
   };
   std::vector<PeerSource> Replication() const;
+  /// Waits until every peer's events are replicated (each source heard from within the last
+  /// 2 s and nothing behind) and the view holds them, so that a returning region knows what
+  /// the others did before it works. False after `timeout_ms` (a peer down or unlinked).
+  bool CatchUp(int64_t timeout_ms) const;
 
  private:
   struct Impl;

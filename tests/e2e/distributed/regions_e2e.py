@@ -261,8 +261,8 @@ def main():
             return found, r, twice
 
         linked()
-        for scenario in args.scenarios.split(","):
-            ident = "reg-%s-%d" % (scenario, os.getpid())
+        for k, scenario in enumerate(args.scenarios.split(",")):
+            ident = "reg-%s-%d-%d" % (scenario, os.getpid(), k)
             t0 = time.monotonic()
             print("scenario %s" % scenario)
             found = []
@@ -337,7 +337,23 @@ def main():
                                 time.monotonic() - t_kill))
                 if not r.get("takeovers"):
                     found.append("no takeover recorded")
+                both = sim_deliveries(sim_port, ident)
                 restart(victim)
+                # The returning owner's records of what it pushed before it died replicate:
+                # the report now counts the devices warned twice.
+                counts = {}
+                for d in both:
+                    counts[d["token"]] = counts.get(d["token"], 0) + 1
+                twice = sum(1 for c in counts.values() if c == 2)
+                reported = wait_for("merge", lambda: report(serves[0].api, admin, ident).get(
+                    "total", {}).get("redelivered", 0) >= twice, 30)
+                print("  during: %d devices warned twice, reported after the owner returned: %s"
+                      % (twice, report(serves[0].api, admin, ident).get("total", {}).get(
+                          "redelivered")))
+                if not reported:
+                    found.append("the %d devices warned twice are not all in the report" % twice)
+                if len(sim_deliveries(sim_port, ident)) != len(both):
+                    found.append("the returning owner pushed its leftover work")
             elif scenario == "after":
                 victim = n - 1
                 body = alert_owned_by(ident, victim, n)
