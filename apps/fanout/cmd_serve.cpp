@@ -294,11 +294,13 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
       };
     }
     std::unique_ptr<adapters::postgres::PostgresDeviceStore> pg;
-    try {
-      pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
-    } catch (const std::exception& e) {
-      std::cerr << "fanout serve: device store (PostgreSQL): " << e.what() << "\n";
-      return 1;
+    if (!s.store.postgres_url.empty()) {
+      try {
+        pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
+      } catch (const std::exception& e) {
+        std::cerr << "fanout serve: device store (PostgreSQL): " << e.what() << "\n";
+        return 1;
+      }
     }
     // Not ready while NATS or PostgreSQL is away (the adapters reconnect by themselves).
     dependencies = [high_js, regular_js,
@@ -311,12 +313,22 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
           !feed_js->Connected() || !plans_js->Connected() || !archive_js->Connected()) {
         problems.push_back("nats: not connected (reconnecting)");
       }
+      if (!pg_store) return problems;
       if (auto ping = pg_store->Ping(); !ping) {
         problems.push_back("postgresql: " + ping.error().message);
       }
       return problems;
     };
-    store = std::move(pg);
+    if (pg) {
+      store = std::move(pg);
+    } else {
+      // DESIGN §5.1: a region's PostgreSQL is optional; without one its devices are in SQLite
+      // under the data dir (the region's processes on one host share the file).
+      logger.Info("store.postgres_url is empty: devices in {}",
+                  (s.store.data_dir / "devices.db").string());
+      store = std::make_unique<adapters::sqlite::SqliteDeviceStore>(s.store.data_dir /
+                                                                    "devices.db");
+    }
 #endif
   } else {
     try {

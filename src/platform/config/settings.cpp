@@ -551,9 +551,11 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
                                 "' must be nats:// URLs (comma-separated for a cluster) in "
                                 "distributed mode");
     }
-    if (!s.store.postgres_url.starts_with("postgresql://") &&
+    if (!s.store.postgres_url.empty() && !s.store.postgres_url.starts_with("postgresql://") &&
         !s.store.postgres_url.starts_with("postgres://"))
-      bad("store.postgres_url", "must be a postgresql:// URI in distributed mode");
+      bad("store.postgres_url",
+          "must be a postgresql:// URI in distributed mode, or empty (devices in SQLite under "
+          "store.data_dir)");
   }
   if (s.geo.data_dir.empty()) bad("geo.data_dir", "must not be empty");
 

@@ -58,7 +58,9 @@ const SettingSpec kSettings[] = {
      "so a node may die without losing acknowledged work; 1 on a single server.",
      FIELD(store.nats_replicas), 1, 5},
     {"store.postgres_url", T::kString, R"("postgresql://fanout@127.0.0.1/fanout")",
-     "PostgreSQL connection URI (distributed only).", FIELD(store.postgres_url), 0, 0, true},
+     "PostgreSQL connection URI (distributed only; empty: the region's devices in SQLite under "
+     "store.data_dir, for a region on one host).",
+     FIELD(store.postgres_url), 0, 0, true},
     // --- [geo]
     {"geo.data_dir", T::kPath, R"("data/geo")",
      "Folder with the municipality, district and state geodata and the DWD warn-cell list.",
