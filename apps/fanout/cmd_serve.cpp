@@ -326,8 +326,8 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
       // under the data dir (the region's processes on one host share the file).
       logger.Info("store.postgres_url is empty: devices in {}",
                   (s.store.data_dir / "devices.db").string());
-      store = std::make_unique<adapters::sqlite::SqliteDeviceStore>(s.store.data_dir /
-                                                                    "devices.db");
+      store =
+          std::make_unique<adapters::sqlite::SqliteDeviceStore>(s.store.data_dir / "devices.db");
     }
 #endif
   } else {
