@@ -287,9 +287,10 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
       // Replication from each peer region on /metrics (lag, and how long it has been silent).
       scrape = [log_js = static_cast<adapters::jetstream::JetStreamProtocolLog*>(log.get()),
                 probe = std::make_shared<app::Probe>(s.region.name)] {
-        for (const auto& p : log_js->Replication()) {
-          probe->OnReplication(p.peer, p.lag,
-                               p.idle_ms < 0 ? -1.0 : static_cast<double>(p.idle_ms) / 1000.0);
+        for (const auto& source : log_js->Replication()) {
+          probe->OnReplication(
+              source.peer, source.lag,
+              source.idle_ms < 0 ? -1.0 : static_cast<double>(source.idle_ms) / 1000.0);
         }
       };
     }
