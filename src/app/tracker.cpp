@@ -156,17 +156,24 @@ std::vector<std::string> CompletionTracker::Recover() {
   return open;
 }
 
-void CompletionTracker::Import(Alert& a, const Event& e) {
+void CompletionTracker::Import(Alert& a, const Event& e) const {
   switch (e.type) {
     case EventType::kProcessed:
       a.units = e.count;
       break;
-    case EventType::kUnitQueued:
-      a.units_by_key[e.unit].batches = e.count;
+    case EventType::kUnitQueued: {
+      Unit& u = a.units_by_key[e.unit];
+      u.batches = e.count;
+      if (e.region != region_) u.queued_elsewhere = true;
       break;
-    case EventType::kBatchDone:
-      a.units_by_key[e.unit].done.insert(e.batch);
+    }
+    case EventType::kBatchDone: {
+      Unit& u = a.units_by_key[e.unit];
+      u.done.insert(e.batch);
+      // Pushing there means its queuer had published the unit's batches.
+      if (e.region != region_ && e.attempt == 0) u.queued_elsewhere = true;
       break;
+    }
     case EventType::kUnitDone: {
       Unit& u = a.units_by_key[e.unit];
       if (!u.finished) {
@@ -232,6 +239,15 @@ bool CompletionTracker::BatchDone(const std::string& alert_id, const std::string
   if (a == alerts_.end()) return false;
   auto u = a->second.units_by_key.find(unit);
   return u != a->second.units_by_key.end() && u->second.done.contains(batch);
+}
+
+bool CompletionTracker::QueuedElsewhere(const std::string& alert_id,
+                                        const std::string& unit) const {
+  std::lock_guard lock(mu_);
+  auto a = alerts_.find(alert_id);
+  if (a == alerts_.end()) return false;
+  auto u = a->second.units_by_key.find(unit);
+  return u != a->second.units_by_key.end() && u->second.queued_elsewhere;
 }
 
 std::set<std::string> CompletionTracker::QueuedUnits(const std::string& alert_id) const {

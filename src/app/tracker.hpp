@@ -46,6 +46,10 @@ class CompletionTracker {
   /// Whether another region took the alert over last (DESIGN §5): its work left in this
   /// region's queues is dropped, the taker does every unfinished unit itself.
   bool MovedAway(const std::string& alert_id) const;
+  /// Whether a batch of this unit, pushed here under a takeover, may have been pushed by
+  /// another region too: that region had queued the unit (its senders may have had the
+  /// batch in flight when it died, before its batch-done was recorded or replicated).
+  bool QueuedElsewhere(const std::string& alert_id, const std::string& unit) const;
   /// Units of an alert known complete (all batches done, or a unit-done by any region).
   std::set<std::string> DoneUnits(const std::string& alert_id) const;
 
@@ -61,6 +65,7 @@ class CompletionTracker {
     int64_t batches = -1;  // unknown until the queuer reports
     std::set<uint32_t> done;
     bool finished = false;
+    bool queued_elsewhere = false;  // another region's unit-queued or first batch is known
   };
   struct Alert {
     int64_t units = -1;
@@ -69,7 +74,7 @@ class CompletionTracker {
     std::map<std::string, Unit> units_by_key;
   };
   // Requires mu_: one event of the alert into its state (any region's).
-  static void Import(Alert& a, const domain::pipeline::Event& e);
+  void Import(Alert& a, const domain::pipeline::Event& e) const;
   // Requires mu_; returns the events to append after unlocking.
   void Check(const std::string& alert_id, Alert& a, const std::string& unit,
              std::vector<domain::pipeline::Event>& out);

@@ -208,6 +208,9 @@ TEST(Watchdog, AdoptingTrackerCountsEveryRegionsBatches) {
   EXPECT_FALSE(t1.BatchDone("a", "apns/all/0", 0));      // not r1's alert yet
   t1.Adopt("a");
   EXPECT_TRUE(t1.BatchDone("a", "apns/all/0", 0));
+  // The old owner queued unit 0: its remaining batch may be in flight there.
+  EXPECT_TRUE(t1.QueuedElsewhere("a", "apns/all/0"));
+  EXPECT_FALSE(t1.QueuedElsewhere("a", "fcm/all/0"));
   EXPECT_EQ(t1.DoneUnits("a"), std::set<std::string>{"apns/all/1"});
   EXPECT_EQ(t1.Open(), 1u);
   add(EventType::kBatchDone, "r0", "apns/all/0", 1, 0);  // the old owner finishes a batch

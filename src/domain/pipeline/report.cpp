@@ -35,7 +35,11 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
   LatencyHistogram total_hist{};
   // A unit or batch may be reported twice after a takeover; count each once.
   std::set<std::string> units_queued, units_done;
-  std::map<std::pair<std::string, uint32_t>, std::string> batches_done;  // -> first region
+  struct BatchSeen {
+    std::string region;        // the first record's
+    uint64_t redelivered = 0;  // counted for this batch so far
+  };
+  std::map<std::pair<std::string, uint32_t>, BatchSeen> batches_done;
   bool done = false, quarantined = false, skipped = false, processed = false;
   for (const Event& e : events) {
     switch (e.type) {
@@ -79,12 +83,19 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
         }
         break;
       case EventType::kBatchDone:
-        if (auto [first, fresh] = batches_done.try_emplace({e.unit, e.batch}, e.region); !fresh) {
-          // Another record of a batch already counted: only the pushes it re-sent — all of
-          // its accepted ones when another region pushed the batch too (takeover).
-          if (FlowReport* f = flow_of(e.unit)) {
-            f->redelivered += first->second != e.region ? e.accepted : e.redelivered;
+        if (auto [first, fresh] =
+                batches_done.try_emplace({e.unit, e.batch}, BatchSeen{e.region, e.redelivered});
+            !fresh) {
+          // Another record of a batch already counted: only the pushes it re-sent — its
+          // accepted ones when another region pushed the batch too (takeover), unless the
+          // taker's record counted them as possibly re-sent already.
+          BatchSeen& seen = first->second;
+          uint64_t more = e.redelivered;
+          if (seen.region != e.region) {
+            more = e.accepted > seen.redelivered ? e.accepted - seen.redelivered : 0;
           }
+          seen.redelivered += more;
+          if (FlowReport* f = flow_of(e.unit)) f->redelivered += more;
           break;
         }
         if (FlowReport* f = flow_of(e.unit)) {
