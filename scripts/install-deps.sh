@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages Fanout needs to build, test and run — only those missing.
 # Needs root (or sudo). Usage: scripts/install-deps.sh [--with-services]
 #   --with-services  also the servers the distributed/integration tests start (PostgreSQL,
-#                    PostGIS, NATS) and the load generator h2load.
+#                    PostGIS, NATS), the load generator h2load, and Chromium with Node.js
+#                    for the console's browser test (playwright-core comes from npm:
+#                    scripts/test.sh runs `npm ci` in tests/e2e/console).
 set -euo pipefail
 
 packages=(
@@ -15,7 +17,7 @@ packages=(
 )
 if [[ "${1:-}" == "--with-services" ]]; then
   packages+=(postgresql-15 postgresql-15-postgis-3 postgresql-common nats-server libnats-dev
-             nghttp2-client)
+             nghttp2-client chromium nodejs npm)
 fi
 
 missing=()

@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-services
+# playwright-core (drives Debian's Chromium; no browser download), pinned by package-lock.json.
+if [[ ! -d tests/e2e/console/node_modules/playwright-core ]]; then
+  npm ci --prefix tests/e2e/console --no-audit --no-fund >&2
+fi
 cmake --preset asan -DFANOUT_STRICT=ON >/dev/null
 cmake --build --preset asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/geo/catalog.hpp"
 #include "domain/geo/geometry.hpp"
 #include "ports/alert_decoder.hpp"
 #include "ports/clock.hpp"
@@ -19,6 +20,19 @@ namespace fanout::testing {
 /// A geometry index over axis-aligned boxes, one per municipality index: an area hits the
 /// boxes its polygons' bounding boxes or its points overlap. Enough to prove that shapes
 /// reach the index; the real intersection is tested in adapters/geos.
+/// Four municipalities whose keys the app tests know by heart: Münster (a kreisfreie Stadt, the
+/// only NRW entry), München, Fürstenfeldbruck (Kreis 09179) and Augsburg (Oberbayern and
+/// Schwaben), with their label points.
+inline domain::geo::GeoCatalog SmallCatalog() {
+  std::vector<domain::geo::Municipality> m{
+      {"055150000000", "05515000", "Münster", 51.96, 7.62},
+      {"091620000000", "09162000", "München", 48.14, 11.58},
+      {"091790113113", "09179113", "Fürstenfeldbruck", 48.18, 11.25},
+      {"097610000000", "09761000", "Augsburg", 48.37, 10.89},
+  };
+  return domain::geo::GeoCatalog(std::move(m), {});
+}
+
 class FakeGeometryIndex final : public domain::geo::GeometryIndex {
  public:
   struct Box {

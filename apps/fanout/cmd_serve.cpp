@@ -11,6 +11,7 @@
 #include "adapters/capxml/cap_decoder.hpp"
 #include "adapters/fcm/fcm_gateway.hpp"
 #include "adapters/geofiles/geo_files.hpp"
+#include "adapters/geofiles/geojson_shapes.hpp"
 #include "adapters/geos/geos_index.hpp"
 #include "adapters/memory/memory_device_feed.hpp"
 #include "adapters/memory/memory_plan_store.hpp"
@@ -66,6 +67,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.api.provider_tokens = s.auth.provider_tokens;
   o.api.device_token = s.auth.device_token;
   o.api.admin_token = s.auth.admin_token;
+  o.api.dashboard_max_age_s = s.http.dashboard_max_age.count();
   o.data_dir = s.store.data_dir;
   o.max_deliver = static_cast<uint32_t>(s.fanout.max_deliver);
   o.roles = app::Roles::Of(s.roles);
@@ -76,6 +78,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   // linked regions (region.names). Embedded regions share nothing; a watcher there would see
   // no owner's progress and take over every alert.
   o.watch = s.store.mode == "distributed" && s.region.names.size() > 1;
+  o.region_names = s.region.names;
   o.http_host = host;
   o.http_port = port;
   return o;
@@ -359,8 +362,10 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   engines.bus = bus.get();
   engines.bus_journal = state ? &state->bus() : nullptr;
   try {
+    adapters::geofiles::GeoJsonShapes shapes(s.geo.data_dir);  // the console's map
     EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, *log, *feed, *plans,
                           clock, gateways, geometry->get(), engines);
+    region.SetShapes(&shapes);
     region.Start();
     if (dependencies) region.SetDependencyCheck(dependencies);
     if (scrape) region.SetScrapeHook(scrape);

@@ -54,6 +54,11 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                       app::AlertWork{t.alert_id, t.hash, t.provider, t.priority, t.received_ms},
                       t.attempt, tracker_.DoneUnits(t.alert_id));
                 }),
+      dashboards_(options_.providers, log, archive_, decoder, catalog, geometry, clock),
+      console_(options_.region,
+               options_.region_names.empty() ? std::vector<std::string>{options_.region.name}
+                                             : options_.region_names,
+               options_.api.admin_token, log, clock),
       api_(
           [this] {
             app::ApiSettings a = options_.api;
@@ -87,6 +92,7 @@ void EmbeddedRegion::Start() {
       if (auto* tracker = link->tracker.load()) tracker->OnEvent(e);
       if (auto* watchdog = link->watchdog.load()) watchdog->OnEvent(e);
       if (auto* ingest = link->ingest.load()) ingest->OnEvent(e);
+      if (auto* dashboards = link->dashboards.load()) dashboards->OnEvent(e);
       link->users.fetch_sub(1);
     });
   }
@@ -182,6 +188,32 @@ void EmbeddedRegion::Start() {
       }
     });
   }
+  // Dashboards (DESIGN §7.2) from the replicated log and archive: rebuilt from the log at
+  // start, then kept current by its listener; the work runs on their own thread, never on
+  // the appending one.
+  if (roles.dashboard) {
+    tracker_link_->dashboards = &dashboards_;
+    dashboards_.Recover();
+    dashboard_thread_ = std::thread([this] {
+      while (tracker_link_->dashboards.load()) {
+        dashboards_.Wait(500);
+        (void)dashboards_.Pump();
+      }
+    });
+    api_.SetDashboards(&dashboards_);
+  }
+  // The operator console (GET /): live alerts from the log, areas from the dashboards.
+  console_.SetDashboards(roles.dashboard ? &dashboards_ : nullptr);
+  console_.SetHealth([this] {
+    std::string out = "{\"roles\":\"" + options_.roles.ToString() +
+                      "\",\"devices\":" + std::to_string(registry_.size()) +
+                      ",\"open_alerts\":" + std::to_string(tracker_.Open()) +
+                      ",\"queued_work\":" + std::to_string(bus_.Pending()) +
+                      ",\"watching\":" + std::to_string(watchdog_.Watching());
+    if (health_extra_) out += ",\"engine\":" + health_extra_();
+    return out + "}";
+  });
+  api_.SetConsole(&console_);
   auto port = http_.Start(options_.http_host, options_.http_port);
   if (!port) throw std::runtime_error(port.error().message);
   port_ = *port;
@@ -194,6 +226,9 @@ void EmbeddedRegion::Stop() {
   tracker_link_->tracker = nullptr;
   tracker_link_->watchdog = nullptr;
   tracker_link_->ingest = nullptr;
+  tracker_link_->dashboards = nullptr;
+  dashboards_.Stop();
+  if (dashboard_thread_.joinable()) dashboard_thread_.join();
   {
     std::lock_guard lock(watch_mu_);
     watch_stop_ = true;

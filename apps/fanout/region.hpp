@@ -16,12 +16,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "adapters/http/http_server.hpp"
 #include "adapters/memory/file_archive.hpp"
 #include "adapters/memory/memory_bus.hpp"
 #include "adapters/sqlite/sqlite_device_store.hpp"
 #include "app/api.hpp"
+#include "app/dashboards.hpp"
 #include "app/ingest.hpp"
 #include "app/probe.hpp"
 #include "app/processor.hpp"
@@ -46,6 +48,7 @@ struct RegionOptions {
   app::ApiSettings api;
   app::Roles roles;  // what this process runs (all on the embedded engines)
   app::WatchdogSettings watchdog;
+  std::vector<std::string> region_names;  // every region in index order (console); empty: own
   // Watch other regions' alerts and take over the silent ones (DESIGN §5). Only where the
   // regions see each other's protocol events (the demo's shared log, replicated streams);
   // regions that share nothing would take over every alert they did not own.
@@ -103,6 +106,12 @@ class EmbeddedRegion {
   }
   /// Alerts of other regions watched now.
   size_t watching() const { return watchdog_.Watching(); }
+  /// The region's dashboards (role `dashboard`).
+  app::Dashboards& dashboards() { return dashboards_; }
+  /// Shapes for the console's map (the project's geodata); without them no map is drawn.
+  void SetShapes(const ports::AreaShapes* shapes) { console_.SetShapes(shapes); }
+  /// More health facts for the console (JSON object text, merged under "engine").
+  void SetHealthExtra(std::function<std::string()> extra) { health_extra_ = std::move(extra); }
   /// What the last Start() recovered.
   const app::RecoveryResult& recovered() const { return recovered_; }
 
@@ -125,6 +134,10 @@ class EmbeddedRegion {
   app::Sender sender_regular_;
   app::Probe probe_{options_.region.name};
   app::Watchdog watchdog_;
+  app::Dashboards dashboards_;
+  std::thread dashboard_thread_;
+  app::Console console_;
+  std::function<std::string()> health_extra_;
   std::function<void()> scrape_hook_;
   std::thread watch_thread_;
   std::mutex watch_mu_;
@@ -141,6 +154,7 @@ class EmbeddedRegion {
     std::atomic<app::CompletionTracker*> tracker{nullptr};
     std::atomic<app::Watchdog*> watchdog{nullptr};
     std::atomic<app::Ingest*> ingest{nullptr};  // hands alerts other regions received
+    std::atomic<app::Dashboards*> dashboards{nullptr};
     std::atomic<int> users{0};  // listener calls in progress (they may nest: an append inside)
   };
   std::shared_ptr<TrackerLink> tracker_link_ = std::make_shared<TrackerLink>();

@@ -142,7 +142,17 @@ HttpResponse Api::Handle(const HttpRequest& req) {
     seg.push_back(*d);
   }
   const std::string& m = req.method;
-  if (seg.empty() && m == "GET") return OperatorPage();
+  if (seg.empty() && m == "GET") {
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = Console::Page();
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; script-src 'unsafe-inline'; style-src "
+                           "'unsafe-inline'; frame-ancestors 'none'");
+    return r;
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "console") return ConsoleCall(req, seg);
   if (seg.size() == 1 && seg[0] == "healthz" && m == "GET") return Json(200, {{"status", "ok"}});
   if (seg.size() == 1 && seg[0] == "readyz" && m == "GET") {
     if (!ready_) return Json(503, {{"status", "starting"}});
@@ -165,6 +175,12 @@ HttpResponse Api::Handle(const HttpRequest& req) {
                  std::string("this process does not run the ") + role +
                      " role (roles: " + settings_.roles.ToString() + ")");
   };
+  if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "dashboard") {
+    if (m != "GET" && m != "HEAD")
+      return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
+    if (!dashboards_) return not_served("dashboard");
+    return GetDashboard(req, seg[2]);
+  }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "alerts") {
     if (seg.size() == 4 && m == "PUT") {
       if (!settings_.roles.ingest) return not_served("ingest");
@@ -188,6 +204,34 @@ HttpResponse Api::Handle(const HttpRequest& req) {
     return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
   }
   return Error(404, "NOT_FOUND", "no such resource: " + std::string(target));
+}
+
+HttpResponse Api::GetDashboard(const HttpRequest& req, const std::string& file) {
+  constexpr std::string_view kSuffix = ".json";
+  if (file.size() != 12 + kSuffix.size() || !file.ends_with(kSuffix)) {
+    return Error(404, "UNKNOWN_REGION_KEY",
+                 "a dashboard is /v1/dashboard/{12-digit ARS of any level}.json, e.g. "
+                 "/v1/dashboard/091620000000.json");
+  }
+  const std::string key = file.substr(0, 12);
+  auto page = dashboards_->Get(key);
+  if (!page) {
+    return Error(404, "UNKNOWN_REGION_KEY",
+                 "region key " + key + " names no Land, district or municipality");
+  }
+  HttpResponse r;
+  r.headers.emplace_back("ETag", page->etag);
+  r.headers.emplace_back("Cache-Control",
+                         "public, max-age=" + std::to_string(settings_.dashboard_max_age_s));
+  auto inm = req.headers.find("if-none-match");
+  if (inm != req.headers.end() && (inm->second == page->etag || inm->second == "*" ||
+                                   inm->second.find(page->etag) != std::string::npos)) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  r.body = req.method == "HEAD" ? std::string() : page->body;
+  return r;
 }
 
 HttpResponse Api::PutAlert(const HttpRequest& req, const std::string& provider,
@@ -272,45 +316,72 @@ HttpResponse Api::DeleteDevice(const std::string& id) {
   return resp;
 }
 
-HttpResponse Api::OperatorPage() {
-  std::string html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Fanout " +
-                     region_.name + "</title></head><body><h1>Fanout region " + region_.name +
-                     "</h1><p>Devices: " + std::to_string(registry_.size()) +
-                     "</p><table border=1><tr><th>alert</th><th>status"
-                     "</th><th>priority</th><th>targeted</th><th>sent</th></tr>";
-  auto esc = [](const std::string& s) {
-    std::string o;
-    for (char c : s) {
-      switch (c) {
-        case '<':
-          o += "&lt;";
-          break;
-        case '>':
-          o += "&gt;";
-          break;
-        case '&':
-          o += "&amp;";
-          break;
-        case '"':
-          o += "&quot;";
-          break;
-        default:
-          o += c;
+HttpResponse Api::ConsoleCall(const HttpRequest& req, const std::vector<std::string>& seg) {
+  if (!console_) return Error(404, "NOT_FOUND", "this process has no operator console");
+  const std::string& m = req.method;
+  const std::string what = seg.size() >= 3 ? seg[2] : "";
+  if (what == "login" && m == "POST") {
+    auto ct = req.headers.find("content-type");
+    const std::string session =
+        console_->Login(req.body, ct == req.headers.end() ? "" : ct->second);
+    if (session.empty()) return Error(401, "UNAUTHORIZED", "not this region's admin token");
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    r.headers.emplace_back("Set-Cookie", std::string(Console::kCookie) + "=" + session +
+                                             "; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
+    return r;
+  }
+  if (what == "logout" && m == "POST") {
+    auto c = req.headers.find("cookie");
+    if (c != req.headers.end()) {
+      const std::string prefix = std::string(Console::kCookie) + "=";
+      if (size_t at = c->second.find(prefix); at != std::string::npos) {
+        size_t end = c->second.find(';', at);
+        console_->Logout(c->second.substr(at + prefix.size(), end == std::string::npos
+                                                                  ? std::string::npos
+                                                                  : end - at - prefix.size()));
       }
     }
-    return o;
-  };
-  for (const auto& id : log_.AlertIds()) {
-    auto rep = domain::pipeline::DeriveReport(id, log_.Events(id));
-    html += "<tr><td>" + esc(id) + "</td><td>" + esc(rep.status) + "</td><td>" + esc(rep.priority) +
-            "</td><td>" + std::to_string(rep.total.targeted) + "</td><td>" +
-            std::to_string(rep.total.accepted) + "</td></tr>";
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    r.headers.emplace_back("Set-Cookie", std::string(Console::kCookie) +
+                                             "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    return r;
   }
-  html += "</table></body></html>";
-  HttpResponse r;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = std::move(html);
-  return r;
+  if (!console_->Authorized(req.headers)) {
+    return Error(401, "UNAUTHORIZED", "the console needs the admin token (sign in at /)");
+  }
+  if (m != "GET") return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
+  if (what == "state" && seg.size() == 3) {
+    HttpResponse r;
+    r.body = console_->State();
+    return r;
+  }
+  if (what == "events" && seg.size() == 3) {
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.stream = [c = console_, last = std::string()](std::string& chunk) mutable {
+      return c->NextEvent(last, chunk);
+    };
+    return r;
+  }
+  if (what == "map.json" && seg.size() == 3) {
+    HttpResponse r;
+    r.body = console_->Outline();
+    if (r.body.empty()) return Error(404, "NOT_FOUND", "no geodata for the map");
+    r.headers.emplace_back("Cache-Control", "private, max-age=86400");
+    return r;
+  }
+  if (what == "area" && seg.size() == 4 && seg[3].ends_with(".json")) {
+    HttpResponse r;
+    r.body = console_->Area(seg[3].substr(0, seg[3].size() - 5));
+    if (r.body.empty()) return Error(404, "NOT_FOUND", "no area known for this alert here");
+    return r;
+  }
+  return Error(404, "NOT_FOUND", "no such console resource");
 }
 
 }  // namespace fanout::app

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "app/console.hpp"
+#include "app/dashboards.hpp"
 #include "app/ingest.hpp"
 #include "app/registry.hpp"
 #include "app/settings.hpp"
@@ -30,6 +32,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// A streamed body (server-sent events): the transport calls it for each next chunk until
+  /// it returns false or the client goes away; `body` is then ignored.
+  std::function<bool(std::string& chunk)> stream;
 };
 
 struct ApiSettings {
@@ -39,6 +44,8 @@ struct ApiSettings {
   /// The process's roles: alerts are accepted only with `ingest`, device calls answered only
   /// with `registry` (elsewhere 421 ROLE_NOT_SERVED, naming the roles served here).
   Roles roles;
+  /// Cache-Control max-age of dashboard responses (`http.dashboard_max_age_s`).
+  int64_t dashboard_max_age_s = 5;
 };
 
 class Api {
@@ -50,6 +57,10 @@ class Api {
   void SetReady(bool ready) { ready_ = ready; }
   /// What `/readyz` also asks once started: the unavailable dependencies (e.g. "nats: ...",
   /// "postgresql: ..."); any makes the region not ready (503 "degraded" with the list).
+  /// The region's dashboards (role `dashboard`); without them the route answers 421.
+  void SetDashboards(Dashboards* d) { dashboards_ = d; }
+  /// The operator console behind `GET /` and `/v1/console/*`.
+  void SetConsole(Console* c) { console_ = c; }
   void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
     dependency_check_ = std::move(check);
   }
@@ -61,7 +72,8 @@ class Api {
   HttpResponse PutDevice(const HttpRequest& req, const std::string& id);
   HttpResponse GetDevice(const std::string& id);
   HttpResponse DeleteDevice(const std::string& id);
-  HttpResponse OperatorPage();
+  HttpResponse ConsoleCall(const HttpRequest& req, const std::vector<std::string>& seg);
+  HttpResponse GetDashboard(const HttpRequest& req, const std::string& file);
   bool HasToken(const HttpRequest& req, const std::string& token) const;
 
   ApiSettings settings_;
@@ -72,6 +84,8 @@ class Api {
   std::function<std::string()> metrics_text_;
   std::atomic<bool> ready_{false};
   std::function<std::vector<std::string>()> dependency_check_;
+  Dashboards* dashboards_ = nullptr;
+  Console* console_ = nullptr;
 };
 
 /// Percent-decodes a path segment; nullopt for malformed escapes or an encoded NUL.

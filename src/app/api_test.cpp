@@ -194,3 +194,36 @@ TEST(ApiRoles, AProcessServesOnlyItsRolesCalls) {
 
 }  // namespace
 }  // namespace fanout::app
+
+namespace fanout::app {
+namespace {
+
+// The dashboard route: no token needed, ETag/304, Cache-Control, 404 for an unknown key, 421
+// where the process does not run the dashboard role.
+TEST_F(ApiTest, DashboardsAnswerWithETagAndCacheControl) {
+  EXPECT_EQ(Call("GET", "/v1/dashboard/091620000000.json").status, 421);
+  domain::geo::GeoCatalog catalog({{"091620000000", "09162000", "München", 48.14, 11.58}}, {});
+  Dashboards dashboards(ProviderSettings{}, log_, archive_, decoder_, catalog, nullptr, clock_);
+  api_.SetDashboards(&dashboards);
+  HttpResponse r = Call("GET", "/v1/dashboard/091620000000.json");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "[]");
+  std::string etag, cache;
+  for (const auto& [k, v] : r.headers) {
+    if (k == "ETag") etag = v;
+    if (k == "Cache-Control") cache = v;
+  }
+  EXPECT_EQ(etag.size(), 34u);  // quoted, 32 hex digits
+  EXPECT_EQ(cache, "public, max-age=5");
+  HttpRequest again{"GET", "/v1/dashboard/090000000000.json", {{"if-none-match", etag}}, ""};
+  HttpResponse not_modified = api_.Handle(again);
+  EXPECT_EQ(not_modified.status, 304);  // Bayern's list is München's: both empty
+  EXPECT_TRUE(not_modified.body.empty());
+  EXPECT_EQ(Call("GET", "/v1/dashboard/099990000000.json").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/dashboard/0916.json").status, 404);
+  EXPECT_EQ(Call("PUT", "/v1/dashboard/091620000000.json").status, 405);
+  api_.SetDashboards(nullptr);
+}
+
+}  // namespace
+}  // namespace fanout::app

@@ -35,16 +35,6 @@ using domain::pipeline::EventType;
 using ports::PushOutcome;
 namespace dp = domain::pipeline;
 
-domain::geo::GeoCatalog SmallCatalog() {
-  std::vector<domain::geo::Municipality> m{
-      {"055150000000", "05515000", "Münster", 51.96, 7.62},
-      {"091620000000", "09162000", "München", 48.14, 11.58},
-      {"091790113113", "09179113", "Fürstenfeldbruck", 48.18, 11.25},
-      {"097610000000", "09761000", "Augsburg", 48.37, 10.89},
-  };
-  return domain::geo::GeoCatalog(std::move(m), {});
-}
-
 domain::cap::CheckResult Usable(std::string id, std::string severity, std::string ars,
                                 std::string msg_type = "Alert", std::string status = "Actual") {
   domain::cap::Alert a;
@@ -124,7 +114,7 @@ class PipelineTest : public ::testing::Test {
   explicit PipelineTest(int sender_workers = 2, RetrySettings retry = RetrySettings{3, 100, 1000})
       : archive_(std::filesystem::temp_directory_path() /
                  ("fanout-pipeline-" + std::to_string(::getpid()))),
-        catalog_(SmallCatalog()),
+        catalog_(testing::SmallCatalog()),
         registry_("r0", store_, feed_, ProviderSettings{}, kShards),
         peer_registry_("r1", peer_store_, feed_, ProviderSettings{}, kShards),
         ingest_(region_, ProviderSettings{}, Pipeline(), decoder_, archive_, log_, bus_, clock_),

@@ -41,6 +41,20 @@ HttpServer::HttpServer(Handler handler, size_t max_body_bytes)
     app::HttpResponse out = handler_(r);
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    if (out.stream) {
+      // Server-sent events: chunks until the stream ends or the client goes away (one of
+      // the server's threads is held meanwhile).
+      res.set_chunked_content_provider(
+          out.content_type, [stream = std::move(out.stream)](size_t, httplib::DataSink& sink) {
+            std::string chunk;
+            if (!sink.is_writable() || !stream(chunk)) {
+              sink.done();
+              return true;
+            }
+            return sink.write(chunk.data(), chunk.size());
+          });
+      return;
+    }
     if (!out.content_type.empty()) res.set_content(out.body, out.content_type);
   };
   server_->Get(".*", bridge);
