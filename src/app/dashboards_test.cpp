@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "adapters/memory/file_archive.hpp"
@@ -241,6 +243,46 @@ TEST_F(DashboardsTest, AnAlertWhoseBytesAreStillReplicatingEntersWhenTheyArrive)
   p.attempt = 1;
   ASSERT_TRUE(log_.Append(p).has_value());
   EXPECT_EQ(Ids("091620000000"), IdList{"late"});
+}
+
+}  // namespace
+}  // namespace fanout::app
+
+namespace fanout::app {
+namespace {
+
+// Many readers while alerts come and go: every answer is a whole list whose ETag is its body's
+// (no torn or stale-tagged page), and at the end every reader sees the final state.
+TEST_F(DashboardsTest, ConcurrentReadersSeeWholePagesWithTheirOwnETag) {
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> reads{0}, torn{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 8; ++r) {
+    readers.emplace_back([&, r] {
+      const char* key = r % 2 ? "090000000000" : "091620000000";
+      while (!stop) {
+        auto page = dash_->Get(key);
+        if (!page) continue;
+        json list = json::parse(page->body, nullptr, false);
+        if (list.is_discarded() || !list.is_array() || list.size() != page->alerts ||
+            page->etag != "\"" + platform::Sha256Hex(page->body).substr(0, 32) + "\"") {
+          ++torn;
+        }
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    Process(S(id, "091620000000"));
+    if (i % 2) Process(S("x" + id, "091620000000", "Cancel", {id}));
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(torn.load(), 0u);
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(Ids("091620000000").size(), 20u);  // the 20 not cancelled
+  EXPECT_EQ(Ids("090000000000"), Ids("091620000000"));
 }
 
 }  // namespace
