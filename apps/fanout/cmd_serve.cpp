@@ -52,6 +52,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.providers.default_levels = s.providers.default_levels;
   o.providers.allow_non_actual = s.providers.allow_non_actual;
   o.providers.default_lifetime_s = s.providers.default_lifetime.count();
+  for (const auto& [p, secs] : s.providers.lifetimes) o.providers.lifetime_s[p] = secs;
   o.providers.known.clear();
   for (const auto& [p, _] : s.auth.provider_tokens) o.providers.known.push_back(p);
   o.pipeline.shards = static_cast<uint32_t>(s.fanout.shards);

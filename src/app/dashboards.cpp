@@ -176,7 +176,7 @@ bool Dashboards::ApplyLocked(const std::string& alert_id, const std::string& has
           expires_text = info.expires;
         }
       }
-      if (e.expires_s == 0) e.expires_s = e.sent_s + providers_.default_lifetime_s;
+      if (e.expires_s == 0) e.expires_s = e.sent_s + providers_.LifetimeOf(provider);
 
       // Headline per language (NINA's i18nTitle); the German one leads when there is one.
       json titles = json::object();

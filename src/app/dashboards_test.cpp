@@ -8,8 +8,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "adapters/memory/file_archive.hpp"
 #include "adapters/memory/memory_protocol_log.hpp"
@@ -94,10 +94,12 @@ class DashboardsTest : public ::testing::Test {
   static ProviderSettings Providers() {
     ProviderSettings p;
     p.default_lifetime_s = 3600;
+    p.lifetime_s["AP3"] = 600;  // not the provider of these alerts (AP2)
     return p;
   }
   // What ingest and the processing region record: the bytes, `received`, `processed`.
-  void Process(const Spec& s, bool store_bytes = true, const std::string& region = "r0") {
+  void Process(const Spec& s, bool store_bytes = true, const std::string& region = "r0",
+               const std::string& provider = "AP2") {
     const std::string body = "body-" + s.id;
     decoder_.Add(body, Make(s));
     if (store_bytes) {
@@ -108,7 +110,7 @@ class DashboardsTest : public ::testing::Test {
     r.alert_id = s.id;
     r.region = region;
     r.hash = platform::Sha256Hex(s.id);
-    r.provider = "AP2";
+    r.provider = provider;
     ASSERT_TRUE(log_.Append(r).has_value());
     Event p;
     p.type = EventType::kProcessed;
@@ -196,9 +198,12 @@ TEST_F(DashboardsTest, AnAlertLeavesAtItsExpiryOrAfterTheDefaultLifetime) {
   Spec timed = S("timed", "091620000000");
   timed.expires = "2026-11-28T10:30:00+01:00";  // 30 min after sent (= now)
   Process(timed);
-  Process(S("untimed", "091620000000"));  // sent + 3600 s
+  Process(S("untimed", "091620000000"));                   // sent + 3600 s
+  Process(S("short", "091620000000"), true, "r0", "AP3");  // AP3's own lifetime: 600 s
+  EXPECT_EQ(Ids("091620000000"), (IdList{"short", "timed", "untimed"}));
+  clock_.Advance(10 * 60 * 1000);
   EXPECT_EQ(Ids("091620000000"), (IdList{"timed", "untimed"}));
-  clock_.Advance(30 * 60 * 1000);
+  clock_.Advance(20 * 60 * 1000);
   EXPECT_EQ(Ids("091620000000"), IdList{"untimed"});
   clock_.Advance(30 * 60 * 1000);
   EXPECT_EQ(Ids("091620000000"), IdList{});

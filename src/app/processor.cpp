@@ -179,7 +179,7 @@ ports::WorkBus::Ack Processor::Handle(const ports::BusMessage& msg) {
   plan->expires_epoch_s = LatestExpiry(alert);
   if (plan->expires_epoch_s == 0) {
     const int64_t sent_s = domain::cap::ParseCapTime(alert.sent).value_or(received_s);
-    plan->expires_epoch_s = sent_s + providers_.default_lifetime_s;
+    plan->expires_epoch_s = sent_s + providers_.LifetimeOf(work->provider);
   }
 
   PayloadInput in;

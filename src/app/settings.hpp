@@ -45,6 +45,12 @@ struct ProviderSettings {
   std::vector<std::string> allow_non_actual;
   /// Lifetime of an alert without `expires`, seconds.
   int64_t default_lifetime_s = 24 * 3600;
+  /// Per provider, overriding default_lifetime_s.
+  std::map<std::string, int64_t> lifetime_s;
+  int64_t LifetimeOf(const std::string& provider) const {
+    auto it = lifetime_s.find(provider);
+    return it == lifetime_s.end() ? default_lifetime_s : it->second;
+  }
 };
 
 struct PipelineSettings {

@@ -579,6 +579,11 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
   for (const auto& p : s.providers.high_priority) known_provider("providers.high_priority", p);
   for (const auto& p : s.providers.allow_non_actual)
     known_provider("providers.allow_non_actual", p);
+  for (const auto& [p, seconds] : s.providers.lifetimes) {
+    known_provider("providers.lifetimes_s", p);
+    if (seconds < 1 || seconds > 31536000)
+      bad("providers.lifetimes_s." + p, std::to_string(seconds) + " is not 1..31536000 seconds");
+  }
   for (const auto& [p, level] : s.providers.default_levels) {
     known_provider("providers.default_levels", p);
     if (level < 0 || level > 4)

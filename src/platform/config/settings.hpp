@@ -59,6 +59,7 @@ struct ProvidersSettings {
   std::map<std::string, int> default_levels;  // provider -> 0..4
   std::vector<std::string> allow_non_actual;  // providers whose status != Actual is pushed
   std::chrono::seconds default_lifetime{0};
+  std::map<std::string, int> lifetimes;  // provider -> seconds, overrides default_lifetime
   bool operator==(const ProvidersSettings&) const = default;
 };
 

@@ -96,6 +96,10 @@ const SettingSpec kSettings[] = {
     {"providers.default_lifetime_s", T::kSeconds, "86400",
      "Dashboard lifetime of an alert without `expires`, seconds.",
      FIELD(providers.default_lifetime), 1, 31536000},
+    {"providers.lifetimes_s", T::kIntMap, "{}",
+     "Provider -> dashboard lifetime (seconds) of its alerts without `expires`, overriding "
+     "providers.default_lifetime_s (e.g. { AP2 = 21600 }).",
+     FIELD(providers.lifetimes), 1, 31536000},
     // --- [push]
     {"push.request_timeout_ms", T::kMilliseconds, "10000",
      "Timeout of one push request (APNs or FCM), milliseconds.", FIELD(push.request_timeout), 1,

@@ -242,6 +242,17 @@ TEST(Settings, TableEntryOverrideAddsToTheDefaultTable) {
   EXPECT_EQ(f->providers.default_levels, (std::map<std::string, int>{{"AP3", 0}}));
 }
 
+TEST(Settings, ProviderLifetimesOverrideTheDefaultForKnownProvidersOnly) {
+  auto r = Load(kMinimal, {"providers.lifetimes_s.AP2=21600"});
+  ASSERT_TRUE(r) << Errors(r);
+  EXPECT_EQ(r->providers.lifetimes, (std::map<std::string, int>{{"AP2", 21600}}));
+  auto unknown = Load(kMinimal, {"providers.lifetimes_s.XY=600"});
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(Errors(unknown), HasSubstr("providers.lifetimes_s"));
+  auto zero = Load(kMinimal, {"providers.lifetimes_s.AP2=0"});
+  ASSERT_FALSE(zero);
+}
+
 TEST(Settings, OverrideWinsOverTheFile) {
   std::string text = std::string(kMinimal) + "[fanout]\nshards = 16\n";
   auto r = Load(text, {"fanout.shards=8"});

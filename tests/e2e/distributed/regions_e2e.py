@@ -115,7 +115,9 @@ def owner_of(body, n):
 def alert_owned_by(ident, owner, n):
     """An alert `ident` whose hash makes region `owner` its owner (the headline varies)."""
     for i in range(1000):
-        body = alert_xml(ident, "Regions test %s #%d" % (ident, i))
+        # Active until 2099: on every region's dashboards at the end.
+        body = alert_xml(ident, "Regions test %s #%d" % (ident, i),
+                         expires="2099-01-01T00:00:00+01:00")
         if owner_of(body, n) == owner:
             return body
     raise SystemExit("no headline gives owner %d" % owner)
@@ -425,6 +427,21 @@ def main():
             print("  %s: %s (%.1f s)" % (scenario, "ok" if not found else "FAILED",
                                          time.monotonic() - t0))
             failures += ["%s: %s" % (scenario, f) for f in found]
+        # Dashboards derive from replicated state only: every region serves the same list (one
+        # entry per scenario's alert, all on München) with the same ETag.
+        want = len(args.scenarios.split(","))
+        for key in (IN_AREA, "090000000000"):
+            def same():
+                pages = [http("GET", s.api + "/v1/dashboard/%s.json" % key) for s in serves]
+                bodies = {b for c, b in pages if c == 200}
+                return bodies if len(bodies) == 1 and len(json.loads(next(iter(bodies)))) == want \
+                    else None
+            if wait_for("dashboards", same, 30):
+                print("dashboard %s: identical in all %d regions (%d alerts)" % (key, n, want))
+            else:
+                failures.append("dashboard %s differs between regions or lacks alerts: %s" % (
+                    key, [len(json.loads(b)) if c == 200 else c for c, b in
+                          (http("GET", s.api + "/v1/dashboard/%s.json" % key) for s in serves)]))
         for what, seconds in timings:
             print("time: %s: %.3f s" % (what, seconds))
     finally:

@@ -62,7 +62,8 @@ def config_tokens(text):
     return ap, admin
 
 
-def alert_xml(identifier, headline, sender="e2e@fanout.invalid"):
+def alert_xml(identifier, headline, sender="e2e@fanout.invalid", expires=None):
+    expires = "<expires>%s</expires>" % expires if expires else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>{identifier}</identifier>
@@ -78,6 +79,7 @@ def alert_xml(identifier, headline, sender="e2e@fanout.invalid"):
     <urgency>Immediate</urgency>
     <severity>Severe</severity>
     <certainty>Observed</certainty>
+    {expires}
     <headline>{headline}</headline>
     <area>
       <areaDesc>München</areaDesc>
