@@ -23,7 +23,7 @@ ROW = re.compile(r"^(\S+)\s+(\S+)\s+(high|regular)\s+(\S+)\s+")
 TAKEOVER = re.compile(r"takeovers: (\d+), by (\S+), (-?\d+) ms after receipt, (-?\d+) ms after "
                       r"the silence began; done (-?\d+) ms later")
 DUPS = re.compile(r"duplicates (\d+), unexpected (\d+) \(pushes the reports count as re-sent: "
-                  r"(\d+)\)")
+                  r"(\d+), possibly re-sent: (\d+)\)")
 
 
 def quantile(v, q):
@@ -73,9 +73,11 @@ def main():
             dups = DUPS.search(out.stdout)
             ok = out.returncode == 0
             failures += 0 if ok else 1
-            print("run %d kill@%gs: %s, %d alerts taken over, duplicates %s, reported re-sent %s"
+            print("run %d kill@%gs: %s, %d alerts taken over, duplicates %s, reported re-sent %s, "
+                  "possibly re-sent %s"
                   % (run + 1, at, "ok" if ok else "FAILED (exit %d)" % out.returncode, taken,
-                     dups.group(1) if dups else "?", dups.group(3) if dups else "?"),
+                     dups.group(1) if dups else "?", dups.group(3) if dups else "?",
+                     dups.group(4) if dups else "?"),
                   flush=True)
             if not ok:
                 sys.stdout.write(out.stdout[-3000:] + out.stderr[-2000:])

@@ -49,6 +49,7 @@ json FlowJson(const domain::pipeline::FlowReport& f) {
               {"failed", f.failed},
               {"invalid", f.invalid},
               {"redelivered", f.redelivered},
+              {"possibly_redelivered", f.possibly_redelivered},
               {"first_push_ms", f.first_push_ms},
               {"last_push_ms", f.last_push_ms},
               {"p50_ms", f.p50_ms},

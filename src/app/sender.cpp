@@ -289,14 +289,10 @@ ports::WorkBus::Ack Sender::Handle(const ports::BusMessage& msg) {
   done.redelivered = redelivered + work->progress.redelivered;
   // Pushed under a takeover: kept next to the owner's record of the same batch, if any.
   // When the owner had queued the unit, its senders may have pushed this batch before they
-  // died without a record anyone can see: the pushes count as possibly re-sent (an upper
-  // bound, never fewer; the report counts a batch at most once more if the owner's record
-  // turns up later).
+  // died without a record anyone can read: attempt 2 makes the report count the pushes as
+  // possibly re-sent (moved to re-sent if the owner's record turns up later).
   if (tracker_.Adopted(work->alert_id)) {
-    done.attempt = 1;
-    if (tracker_.QueuedElsewhere(work->alert_id, work->unit)) {
-      done.redelivered = std::max(done.redelivered, total.accepted);
-    }
+    done.attempt = tracker_.QueuedElsewhere(work->alert_id, work->unit) ? 2 : 1;
   }
   if (gone > 0) {
     total.reasons.push_back(std::to_string(gone) +

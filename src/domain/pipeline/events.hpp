@@ -78,7 +78,8 @@ struct Event {
   // recovery that re-plans counts up), so each is recorded once per (alert, region, attempt).
   // batch-done: > 0 when pushed by a region that took the alert over; its record is kept
   // next to the original region's, so a batch pushed by both (a partition, or the owner's
-  // record replicated late) shows as re-sent in the report.
+  // record replicated late) shows as re-sent in the report. 2: the region before had queued
+  // the unit, so it may have pushed the batch without a record (report: possibly re-sent).
   uint32_t attempt = 0;
   // batch-done: pushes of this batch sent again because its message was redelivered after
   // a crash (at-least-once: the phone may show them once thanks to the collapse id).

@@ -36,8 +36,9 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
   // A unit or batch may be reported twice after a takeover; count each once.
   std::set<std::string> units_queued, units_done;
   struct BatchSeen {
-    std::string region;        // the first record's
-    uint64_t redelivered = 0;  // counted for this batch so far
+    std::string region;     // the first record's
+    bool both = false;      // recorded by two regions: counted re-sent once
+    uint64_t possibly = 0;  // counted possibly re-sent (a taker's record, attempt 2)
   };
   std::map<std::pair<std::string, uint32_t>, BatchSeen> batches_done;
   bool done = false, quarantined = false, skipped = false, processed = false;
@@ -82,22 +83,28 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
           }
         }
         break;
-      case EventType::kBatchDone:
-        if (auto [first, fresh] =
-                batches_done.try_emplace({e.unit, e.batch}, BatchSeen{e.region, e.redelivered});
-            !fresh) {
-          // Another record of a batch already counted: only the pushes it re-sent — its
-          // accepted ones when another region pushed the batch too (takeover), unless the
-          // taker's record counted them as possibly re-sent already.
+      case EventType::kBatchDone: {
+        auto [first, fresh] = batches_done.try_emplace({e.unit, e.batch}, BatchSeen{e.region});
+        if (!fresh) {
+          // Another record of a batch already counted: only the pushes it re-sent — all of
+          // its accepted ones when another region pushed the batch too (a takeover), which
+          // confirms what a taker's record counted as possibly re-sent.
           BatchSeen& seen = first->second;
-          uint64_t more = e.redelivered;
-          if (seen.region != e.region) {
-            more = e.accepted > seen.redelivered ? e.accepted - seen.redelivered : 0;
+          FlowReport* f = flow_of(e.unit);
+          if (seen.region == e.region) {
+            if (f) f->redelivered += e.redelivered;
+          } else if (!seen.both) {
+            seen.both = true;
+            if (f) {
+              f->redelivered += e.accepted;
+              f->possibly_redelivered -= seen.possibly;
+            }
+            seen.possibly = 0;
           }
-          seen.redelivered += more;
-          if (FlowReport* f = flow_of(e.unit)) f->redelivered += more;
           break;
         }
+        if (e.attempt == 2) first->second.possibly = e.accepted;
+        if (FlowReport* f = flow_of(e.unit)) f->possibly_redelivered += first->second.possibly;
         if (FlowReport* f = flow_of(e.unit)) {
           f->accepted += e.accepted;
           f->failed += e.failed;
@@ -119,6 +126,7 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
           }
         }
         break;
+      }
       case EventType::kUnitDone:
         if (units_done.insert(e.unit).second) {
           if (FlowReport* f = flow_of(e.unit)) f->units_done++;
@@ -150,6 +158,7 @@ AlertReport DeriveReport(const std::string& alert_id, const std::vector<Event>& 
     r.total.failed += f.failed;
     r.total.invalid += f.invalid;
     r.total.redelivered += f.redelivered;
+    r.total.possibly_redelivered += f.possibly_redelivered;
     MergeTimes(r.total, f.first_push_ms, f.last_push_ms);
   }
   r.total.p50_ms = HistogramQuantileMs(total_hist, 0.50);

@@ -20,6 +20,10 @@ struct FlowReport {
   // Pushes sent a second time because their batch was in flight when a region crashed
   // (at-least-once; the collapse id keeps one notification on the phone).
   uint64_t redelivered = 0;
+  // Pushes a region that took the alert over sent for batches the region before it had queued
+  // and left no record of: that region may have pushed them before it died (an upper bound;
+  // a record that turns up later moves the batch to `redelivered`).
+  uint64_t possibly_redelivered = 0;
   int64_t first_push_ms = 0;  // wall clock, 0 when none
   int64_t last_push_ms = 0;
   double p50_ms = 0;  // ingest -> accepted
