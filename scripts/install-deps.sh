@@ -17,7 +17,11 @@ packages=(
 )
 if [[ "${1:-}" == "--with-services" ]]; then
   packages+=(postgresql-15 postgresql-15-postgis-3 postgresql-common nats-server libnats-dev
-             nghttp2-client chromium nodejs npm)
+             nghttp2-client chromium)
+  # Node.js and npm: Debian's, unless a Node.js with its own npm is installed already
+  # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+  if ! command -v node >/dev/null; then packages+=(nodejs); fi
+  if ! command -v npm >/dev/null; then packages+=(npm); fi
 fi
 
 missing=()
