@@ -69,6 +69,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.api.device_token = s.auth.device_token;
   o.api.admin_token = s.auth.admin_token;
   o.api.dashboard_max_age_s = s.http.dashboard_max_age.count();
+  o.api.auth_failures_per_minute = static_cast<uint32_t>(s.http.auth_failures_per_minute);
   o.data_dir = s.store.data_dir;
   o.max_deliver = static_cast<uint32_t>(s.fanout.max_deliver);
   o.roles = app::Roles::Of(s.roles);

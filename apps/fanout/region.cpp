@@ -59,6 +59,7 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                options_.region_names.empty() ? std::vector<std::string>{options_.region.name}
                                              : options_.region_names,
                options_.api.admin_token, log, clock),
+      auth_throttle_({options_.api.auth_failures_per_minute, 60'000, 100'000}),
       api_(
           [this] {
             app::ApiSettings a = options_.api;
@@ -214,6 +215,7 @@ void EmbeddedRegion::Start() {
     return out + "}";
   });
   api_.SetConsole(&console_);
+  api_.SetAuthThrottle(&auth_throttle_, &clock_);
   auto port = http_.Start(options_.http_host, options_.http_port);
   if (!port) throw std::runtime_error(port.error().message);
   port_ = *port;

@@ -137,6 +137,7 @@ class EmbeddedRegion {
   app::Dashboards dashboards_;
   std::thread dashboard_thread_;
   app::Console console_;
+  app::AuthThrottle auth_throttle_;
   std::function<std::string()> health_extra_;
   std::function<void()> scrape_hook_;
   std::thread watch_thread_;

@@ -1,10 +1,9 @@
 #include "app/api.hpp"
 
-#include <openssl/crypto.h>
-
 #include <nlohmann/json.hpp>
 
 #include "app/device_json.hpp"
+#include "platform/crypto/crypto.hpp"
 
 namespace fanout::app {
 
@@ -125,11 +124,12 @@ bool Api::HasToken(const HttpRequest& req, const std::string& token) const {
   if (it == req.headers.end()) return false;
   const std::string& h = it->second;
   constexpr std::string_view kBearer = "Bearer ";
-  if (h.size() != kBearer.size() + token.size()) return false;
-  if (h.compare(0, kBearer.size(), kBearer) != 0 && h.compare(0, kBearer.size(), "bearer ") != 0) {
+  if (h.size() < kBearer.size() || (h.compare(0, kBearer.size(), kBearer) != 0 &&
+                                    h.compare(0, kBearer.size(), "bearer ") != 0)) {
     return false;
   }
-  return CRYPTO_memcmp(h.data() + kBearer.size(), token.data(), token.size()) == 0;
+  // The configured token may be stored hashed (`sha256:<hex>`).
+  return platform::SecretMatches(std::string_view(h).substr(kBearer.size()), token);
 }
 
 HttpResponse Api::Handle(const HttpRequest& req) {
@@ -188,7 +188,7 @@ HttpResponse Api::Handle(const HttpRequest& req) {
       return PutAlert(req, seg[2], seg[3]);
     }
     if (!HasToken(req, settings_.admin_token)) {
-      return Error(401, "UNAUTHORIZED", "reports need the admin token");
+      return Denied(req, "reports need the admin token");
     }
     if (seg.size() == 3 && m == "GET") return GetAlert(seg[2]);
     if (seg.size() == 2 && m == "GET") return ListAlerts();
@@ -197,7 +197,7 @@ HttpResponse Api::Handle(const HttpRequest& req) {
   if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "devices") {
     if (!settings_.roles.registry) return not_served("registry");
     if (!HasToken(req, settings_.device_token)) {
-      return Error(401, "UNAUTHORIZED", "device calls need the device token");
+      return Denied(req, "device calls need the device token");
     }
     if (m == "PUT") return PutDevice(req, seg[2]);
     if (m == "GET") return GetDevice(seg[2]);
@@ -205,6 +205,19 @@ HttpResponse Api::Handle(const HttpRequest& req) {
     return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
   }
   return Error(404, "NOT_FOUND", "no such resource: " + std::string(target));
+}
+
+HttpResponse Api::Denied(const HttpRequest& req, const std::string& message) {
+  if (throttle_ && throttle_clock_) {
+    if (int64_t wait = throttle_->Failed(req.remote, throttle_clock_->NowMs()); wait > 0) {
+      HttpResponse r = Error(429, "TOO_MANY_FAILED_AUTHENTICATIONS",
+                             "too many failed authentications from this client; retry after " +
+                                 std::to_string(wait) + " s");
+      r.headers.emplace_back("Retry-After", std::to_string(wait));
+      return r;
+    }
+  }
+  return Error(401, "UNAUTHORIZED", message);
 }
 
 HttpResponse Api::GetDashboard(const HttpRequest& req, const std::string& file) {
@@ -245,7 +258,7 @@ HttpResponse Api::PutAlert(const HttpRequest& req, const std::string& provider,
                      "this token belongs to provider " + other + ", not " + provider);
       }
     }
-    return Error(401, "UNAUTHORIZED", "missing or wrong provider token for " + provider);
+    return Denied(req, "missing or wrong provider token for " + provider);
   }
   IngestOutcome out = ingest_.Accept(provider, id, req.body);
   if (out.http_status == 202) {
@@ -325,7 +338,7 @@ HttpResponse Api::ConsoleCall(const HttpRequest& req, const std::vector<std::str
     auto ct = req.headers.find("content-type");
     const std::string session =
         console_->Login(req.body, ct == req.headers.end() ? "" : ct->second);
-    if (session.empty()) return Error(401, "UNAUTHORIZED", "not this region's admin token");
+    if (session.empty()) return Denied(req, "not this region's admin token");
     HttpResponse r;
     r.status = 204;
     r.content_type.clear();
@@ -352,7 +365,7 @@ HttpResponse Api::ConsoleCall(const HttpRequest& req, const std::vector<std::str
     return r;
   }
   if (!console_->Authorized(req.headers)) {
-    return Error(401, "UNAUTHORIZED", "the console needs the admin token (sign in at /)");
+    return Denied(req, "the console needs the admin token (sign in at /)");
   }
   if (m != "GET") return Error(405, "METHOD_NOT_ALLOWED", m + " is not supported here");
   if (what == "state" && seg.size() == 3) {

@@ -10,12 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "app/auth_throttle.hpp"
 #include "app/console.hpp"
 #include "app/dashboards.hpp"
 #include "app/ingest.hpp"
 #include "app/registry.hpp"
 #include "app/settings.hpp"
 #include "domain/pipeline/report.hpp"
+#include "ports/clock.hpp"
 #include "ports/protocol_log.hpp"
 
 namespace fanout::app {
@@ -25,6 +27,7 @@ struct HttpRequest {
   std::string target;                          // raw path (+ query), percent-encoded as received
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string remote;  // the client's address (throttling failed authentications)
 };
 
 struct HttpResponse {
@@ -46,6 +49,9 @@ struct ApiSettings {
   Roles roles;
   /// Cache-Control max-age of dashboard responses (`http.dashboard_max_age_s`).
   int64_t dashboard_max_age_s = 5;
+  /// Failed authentications per client and minute before 429 (`http.auth_failures_per_minute`;
+  /// 0: never).
+  uint32_t auth_failures_per_minute = 20;
 };
 
 class Api {
@@ -61,6 +67,11 @@ class Api {
   void SetDashboards(Dashboards* d) { dashboards_ = d; }
   /// The operator console behind `GET /` and `/v1/console/*`.
   void SetConsole(Console* c) { console_ = c; }
+  /// Failed authentications per client beyond the throttle's limit answer 429.
+  void SetAuthThrottle(AuthThrottle* t, ports::Clock* clock) {
+    throttle_ = t;
+    throttle_clock_ = clock;
+  }
   void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
     dependency_check_ = std::move(check);
   }
@@ -75,6 +86,8 @@ class Api {
   HttpResponse ConsoleCall(const HttpRequest& req, const std::vector<std::string>& seg);
   HttpResponse GetDashboard(const HttpRequest& req, const std::string& file);
   bool HasToken(const HttpRequest& req, const std::string& token) const;
+  /// 401 with `message`, or 429 + Retry-After once the client failed too often.
+  HttpResponse Denied(const HttpRequest& req, const std::string& message);
 
   ApiSettings settings_;
   RegionSettings region_;
@@ -86,6 +99,8 @@ class Api {
   std::function<std::vector<std::string>()> dependency_check_;
   Dashboards* dashboards_ = nullptr;
   Console* console_ = nullptr;
+  AuthThrottle* throttle_ = nullptr;
+  ports::Clock* throttle_clock_ = nullptr;
 };
 
 /// Percent-decodes a path segment; nullopt for malformed escapes or an encoded NUL.

@@ -10,6 +10,7 @@
 #include "adapters/memory/memory_bus.hpp"
 #include "adapters/memory/memory_device_feed.hpp"
 #include "adapters/memory/memory_protocol_log.hpp"
+#include "platform/crypto/crypto.hpp"
 #include "testing/fakes.hpp"
 
 namespace fanout::app {
@@ -43,12 +44,13 @@ class ApiTest : public ::testing::Test {
 
   HttpResponse Call(std::string method, std::string target, std::string token = "",
                     std::string body = "") {
-    HttpRequest r{std::move(method), std::move(target), {}, std::move(body)};
+    HttpRequest r{std::move(method), std::move(target), {}, std::move(body), remote_};
     if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
     return api_.Handle(r);
   }
 
   std::filesystem::path dir_;
+  std::string remote_ = "192.0.2.1";  // TEST-NET-1
   testing::ManualClock clock_;
   testing::FakeAlertDecoder decoder_;
   testing::FakeDeviceStore store_;
@@ -172,7 +174,7 @@ TEST(ApiRoles, AProcessServesOnlyItsRolesCalls) {
   Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
   api.SetReady(true);
   auto call = [&](std::string method, std::string target, std::string token) {
-    HttpRequest r{std::move(method), std::move(target), {}, "<alert/>"};
+    HttpRequest r{std::move(method), std::move(target), {}, "<alert/>", "192.0.2.1"};
     r.headers["authorization"] = "Bearer " + token;
     return api.Handle(r);
   };
@@ -215,7 +217,8 @@ TEST_F(ApiTest, DashboardsAnswerWithETagAndCacheControl) {
   }
   EXPECT_EQ(etag.size(), 34u);  // quoted, 32 hex digits
   EXPECT_EQ(cache, "public, max-age=5");
-  HttpRequest again{"GET", "/v1/dashboard/090000000000.json", {{"if-none-match", etag}}, ""};
+  HttpRequest again{
+      "GET", "/v1/dashboard/090000000000.json", {{"if-none-match", etag}}, "", "192.0.2.1"};
   HttpResponse not_modified = api_.Handle(again);
   EXPECT_EQ(not_modified.status, 304);  // Bayern's list is München's: both empty
   EXPECT_TRUE(not_modified.body.empty());
@@ -223,6 +226,78 @@ TEST_F(ApiTest, DashboardsAnswerWithETagAndCacheControl) {
   EXPECT_EQ(Call("GET", "/v1/dashboard/0916.json").status, 404);
   EXPECT_EQ(Call("PUT", "/v1/dashboard/091620000000.json").status, 405);
   api_.SetDashboards(nullptr);
+}
+
+}  // namespace
+}  // namespace fanout::app
+
+namespace fanout::app {
+namespace {
+
+// Guessing tokens: after the limit a client's wrong tokens get 429 + Retry-After, while a
+// valid token from the same address still works and other clients are not affected; the
+// window passes and 401s come back.
+TEST_F(ApiTest, FailedAuthenticationsAreThrottledPerClientNeverAValidToken) {
+  AuthThrottle throttle({/*max_failures=*/5, /*window_ms=*/60'000, /*max_clients=*/100});
+  api_.SetAuthThrottle(&throttle, &clock_);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Call("PUT", "/v1/alerts/AP1/x", "guess-" + std::to_string(i), "<alert/>").status,
+              401);
+  }
+  HttpResponse slow = Call("GET", "/v1/alerts/x", "guess");
+  EXPECT_EQ(slow.status, 429);
+  std::string retry;
+  for (const auto& [k, v] : slow.headers) {
+    if (k == "Retry-After") retry = v;
+  }
+  EXPECT_EQ(retry, "60");
+  // A valid token from the same address is never refused.
+  EXPECT_EQ(Call("PUT", "/v1/alerts/AP1/a%2Fb%20c", "t-ap1", "<alert/>").status, 202);
+  remote_ = "198.51.100.7";  // another client: unaffected
+  EXPECT_EQ(Call("GET", "/v1/alerts/x", "guess").status, 401);
+  remote_ = "192.0.2.1";
+  clock_.Advance(30'000);
+  HttpResponse later = Call("GET", "/v1/alerts/x", "guess");
+  EXPECT_EQ(later.status, 429);
+  clock_.Advance(30'000);  // the window has passed
+  EXPECT_EQ(Call("GET", "/v1/alerts/x", "guess").status, 401);
+  EXPECT_EQ(throttle.Throttled(clock_.NowMs()), 0u);
+  api_.SetAuthThrottle(nullptr, nullptr);
+}
+
+}  // namespace
+}  // namespace fanout::app
+
+namespace fanout::app {
+namespace {
+
+// Tokens may be configured as their SHA-256 (issue 14): the clear token still works, the hash
+// itself is not a token.
+TEST(ApiHashedTokens, AHashedAdminTokenAcceptsTheClearToken) {
+  testing::ManualClock clock;
+  testing::FakeAlertDecoder decoder;
+  testing::FakeDeviceStore store;
+  adapters::memory::MemoryDeviceFeed feed;
+  adapters::memory::MemoryBus bus;
+  adapters::memory::MemoryProtocolLog log;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("fanout-api-hashed-" + std::to_string(::getpid()));
+  adapters::memory::FileArchive archive(dir);
+  Registry registry("r0", store, feed, ProviderSettings{}, 4);
+  Ingest ingest(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder,
+                archive, log, bus, clock);
+  const std::string hashed = "sha256:" + platform::Sha256Hex("t-admin");
+  Api api(ApiSettings{{}, "", hashed, Roles{}}, RegionSettings{"r0", 0, 1}, ingest, registry, log);
+  auto get = [&](const std::string& token) {
+    return api
+        .Handle(HttpRequest{
+            "GET", "/v1/alerts", {{"authorization", "Bearer " + token}}, "", "192.0.2.1"})
+        .status;
+  };
+  EXPECT_EQ(get("t-admin"), 200);
+  EXPECT_EQ(get(hashed), 401);
+  EXPECT_EQ(get("t-admiN"), 401);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "app/console.hpp"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -22,8 +20,9 @@ namespace {
 
 constexpr int64_t kSessionMs = 12 * 3600 * 1000;
 
-bool SameSecret(const std::string& a, const std::string& b) {
-  return !b.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+// The admin token as configured: itself or `sha256:<hex>` of it.
+bool SameSecret(const std::string& presented, const std::string& configured) {
+  return platform::SecretMatches(presented, configured);
 }
 
 // One value of an application/x-www-form-urlencoded body.

@@ -41,8 +41,8 @@ class ConsoleTest : public ::testing::Test {
 
   HttpResponse Call(std::string method, std::string target,
                     std::map<std::string, std::string> headers = {}, std::string body = "") {
-    return api_.Handle(
-        HttpRequest{std::move(method), std::move(target), std::move(headers), std::move(body)});
+    return api_.Handle(HttpRequest{std::move(method), std::move(target), std::move(headers),
+                                   std::move(body), "192.0.2.1"});
   }
   static std::string Header(const HttpResponse& r, const std::string& name) {
     for (const auto& [k, v] : r.headers) {

@@ -38,6 +38,7 @@ HttpServer::HttpServer(Handler handler, size_t max_body_bytes)
       r.headers[name] = v;
     }
     r.body = req.body;
+    r.remote = req.remote_addr;
     app::HttpResponse out = handler_(r);
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);

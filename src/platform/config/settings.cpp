@@ -564,6 +564,12 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
   std::map<std::string, std::string> token_owner;
   auto token = [&](const std::string& key, const std::string& value) {
     if (value.empty()) return bad(key, "token must not be empty");
+    // Stored hashed: `sha256:` and the 64 hex digits of the token's SHA-256.
+    if (value.starts_with("sha256:") &&
+        (value.size() != 7 + 64 ||
+         value.find_first_not_of("0123456789abcdefABCDEF", 7) != std::string::npos)) {
+      return bad(key, "a hashed token is sha256: followed by 64 hex digits");
+    }
     auto [it, fresh] = token_owner.emplace(value, key);
     if (!fresh) bad(key, "token is the same as " + it->second + "'s; every token must differ");
   };

@@ -28,6 +28,7 @@ struct HttpSettings {
   std::string listen;  // http.listen: "host:port" (IPv6 as "[::1]:8080")
   int threads = 0;
   std::chrono::seconds dashboard_max_age{0};
+  int auth_failures_per_minute = 0;
   bool operator==(const HttpSettings&) const = default;
 };
 

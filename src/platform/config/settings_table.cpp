@@ -40,6 +40,11 @@ const SettingSpec kSettings[] = {
      "host:port of the HTTP API, dashboards, /metrics and the operator page (IPv6: [::1]:8080).",
      FIELD(http.listen)},
     {"http.threads", T::kInt, "2", "HTTP server worker threads.", FIELD(http.threads), 1, 256},
+    {"http.auth_failures_per_minute", T::kInt, "20",
+     "Failed authentications (wrong or missing token) one client address may make per minute; "
+     "beyond that its wrong tokens are answered 429 with Retry-After. A valid token is never "
+     "refused. 0: no limit.",
+     FIELD(http.auth_failures_per_minute), 0, 1000000},
     {"http.dashboard_max_age_s", T::kSeconds, "5",
      "Cache-Control max-age of dashboard responses, seconds.", FIELD(http.dashboard_max_age), 0,
      86400},
@@ -77,13 +82,15 @@ const SettingSpec kSettings[] = {
     // --- [auth]
     {"auth.provider_tokens", T::kStringMap, "{}",
      "Provider name -> bearer token for PUT /v1/alerts/{provider}/...; the keys are the "
-     "configured providers (e.g. AP1..AP4).",
+     "configured providers (e.g. AP1..AP4). A token may be stored as `sha256:<hex>` of it.",
      FIELD(auth.provider_tokens), 0, 0, true},
-    {"auth.device_token", T::kString, R"("")", "Bearer token for the /v1/devices API.",
+    {"auth.device_token", T::kString, R"("")",
+     "Bearer token for the /v1/devices API (clear, or `sha256:<hex>` of it).",
      FIELD(auth.device_token), 0, 0, true},
     {"auth.admin_token", T::kString, R"("")",
-     "Bearer token for delivery reports and the operator page.", FIELD(auth.admin_token), 0, 0,
-     true},
+     "Bearer token for delivery reports and the operator console (clear, or `sha256:<hex>` "
+     "of it).",
+     FIELD(auth.admin_token), 0, 0, true},
     // --- [providers]
     {"providers.high_priority", T::kStringList, R"(["AP1"])",
      "Providers whose every alert is high priority.", FIELD(providers.high_priority)},

@@ -253,6 +253,16 @@ TEST(Settings, ProviderLifetimesOverrideTheDefaultForKnownProvidersOnly) {
   ASSERT_FALSE(zero);
 }
 
+TEST(Settings, TokensMayBeStoredHashed) {
+  const std::string hash(64, 'a');
+  auto r = Load(kMinimal, {"auth.admin_token=\"sha256:" + hash + "\""});
+  ASSERT_TRUE(r) << Errors(r);
+  EXPECT_EQ(r->auth.admin_token, "sha256:" + hash);
+  auto shorter = Load(kMinimal, {"auth.admin_token=\"sha256:abc\""});
+  ASSERT_FALSE(shorter);
+  EXPECT_THAT(Errors(shorter), HasSubstr("64 hex digits"));
+}
+
 TEST(Settings, OverrideWinsOverTheFile) {
   std::string text = std::string(kMinimal) + "[fanout]\nshards = 16\n";
   auto r = Load(text, {"fanout.shards=8"});

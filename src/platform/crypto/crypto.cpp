@@ -1,9 +1,11 @@
 #include "platform/crypto/crypto.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -79,6 +81,19 @@ std::string FastUuid() {
   std::string out;
   FastUuid(out);
   return out;
+}
+
+bool SecretMatches(std::string_view presented, std::string_view configured) {
+  if (configured.empty()) return false;
+  constexpr std::string_view kSha = "sha256:";
+  if (configured.starts_with(kSha)) {
+    std::string want(configured.substr(kSha.size()));
+    for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string got = Sha256Hex(presented);
+    return want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0;
+  }
+  return presented.size() == configured.size() &&
+         CRYPTO_memcmp(presented.data(), configured.data(), configured.size()) == 0;
 }
 
 }  // namespace fanout::platform

@@ -17,4 +17,9 @@ std::string RandomUuid();
 void FastUuid(std::string& out);
 std::string FastUuid();
 
+/// Whether a presented secret (a bearer token) matches a configured one, in constant time
+/// for a given length: the configured value is either the token itself or `sha256:<hex>` of
+/// it (issue 14: secrets stored hashed). An empty configured value matches nothing.
+bool SecretMatches(std::string_view presented, std::string_view configured);
+
 }  // namespace fanout::platform

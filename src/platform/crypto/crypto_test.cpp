@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <regex>
 #include <set>
 
@@ -36,6 +38,20 @@ TEST(Crypto, UuidsAreCanonicalVersion4AndUnique) {
   }
   EXPECT_EQ(seen.size(), 2000u);
   EXPECT_TRUE(std::regex_match(FastUuid(), kV4));
+}
+
+TEST(Crypto, SecretsMatchAsGivenOrAsTheirSha256) {
+  const std::string token = "s3cret-token";
+  EXPECT_TRUE(SecretMatches(token, token));
+  EXPECT_TRUE(SecretMatches(token, "sha256:" + Sha256Hex(token)));
+  std::string upper = Sha256Hex(token);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_TRUE(SecretMatches(token, "sha256:" + upper));
+  EXPECT_FALSE(SecretMatches("s3cret-tokeN", token));
+  EXPECT_FALSE(SecretMatches("s3cret-tokeN", "sha256:" + Sha256Hex(token)));
+  EXPECT_FALSE(SecretMatches("sha256:" + Sha256Hex(token), "sha256:" + Sha256Hex(token)));
+  EXPECT_FALSE(SecretMatches("", ""));
+  EXPECT_FALSE(SecretMatches(token, ""));
 }
 
 }  // namespace
