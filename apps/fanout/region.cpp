@@ -94,6 +94,9 @@ void EmbeddedRegion::Start() {
       if (auto* watchdog = link->watchdog.load()) watchdog->OnEvent(e);
       if (auto* ingest = link->ingest.load()) ingest->OnEvent(e);
       if (auto* dashboards = link->dashboards.load()) dashboards->OnEvent(e);
+      if (auto* sla = link->sla.load(); sla && e.type == domain::pipeline::EventType::kAlertDone) {
+        (*sla)(e);
+      }
       link->users.fetch_sub(1);
     });
   }
@@ -203,6 +206,24 @@ void EmbeddedRegion::Start() {
     });
     api_.SetDashboards(&dashboards_);
   }
+  // SLA per alert (receipt -> alert-done), observed once: by the processor processes of the
+  // region that recorded the alert-done.
+  if (roles.processor) {
+    sla_ = [this](const domain::pipeline::Event& done) {
+      if (done.region != options_.region.name) return;
+      int64_t received = 0;
+      std::string priority;
+      for (const auto& e : log_.Events(done.alert_id)) {
+        if (e.type != domain::pipeline::EventType::kReceived) continue;
+        if (received == 0 || e.t_ms < received) received = e.t_ms;
+        if (priority.empty()) priority = e.priority;
+      }
+      if (received > 0 && done.t_ms >= received) {
+        probe_.OnAlertDone(priority, static_cast<double>(done.t_ms - received) / 1000.0);
+      }
+    };
+    tracker_link_->sla = &sla_;
+  }
   // The operator console (GET /): live alerts from the log, areas from the dashboards.
   console_.SetDashboards(roles.dashboard ? &dashboards_ : nullptr);
   console_.SetHealth([this] {
@@ -229,6 +250,7 @@ void EmbeddedRegion::Stop() {
   tracker_link_->watchdog = nullptr;
   tracker_link_->ingest = nullptr;
   tracker_link_->dashboards = nullptr;
+  tracker_link_->sla = nullptr;
   dashboards_.Stop();
   if (dashboard_thread_.joinable()) dashboard_thread_.join();
   {

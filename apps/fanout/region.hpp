@@ -138,6 +138,7 @@ class EmbeddedRegion {
   std::thread dashboard_thread_;
   app::Console console_;
   app::AuthThrottle auth_throttle_;
+  std::function<void(const domain::pipeline::Event&)> sla_;  // alert-done -> SLA histogram
   std::function<std::string()> health_extra_;
   std::function<void()> scrape_hook_;
   std::thread watch_thread_;
@@ -156,6 +157,7 @@ class EmbeddedRegion {
     std::atomic<app::Watchdog*> watchdog{nullptr};
     std::atomic<app::Ingest*> ingest{nullptr};  // hands alerts other regions received
     std::atomic<app::Dashboards*> dashboards{nullptr};
+    std::atomic<std::function<void(const domain::pipeline::Event&)>*> sla{nullptr};
     std::atomic<int> users{0};  // listener calls in progress (they may nest: an append inside)
   };
   std::shared_ptr<TrackerLink> tracker_link_ = std::make_shared<TrackerLink>();

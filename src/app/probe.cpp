@@ -106,6 +106,15 @@ void Probe::OnPushLatencies(std::string_view priority, const std::vector<double>
   for (double v : seconds) h.Observe(v);
 }
 
+void Probe::OnAlertDone(std::string_view priority, double seconds) const {
+  static const std::vector<double> kSlaBuckets = {0.25, 0.5, 1,   2,   3,   5,    10,  20,
+                                                  30,   60,  120, 300, 600, 1200, 1800};
+  R().GetHistogram("fanout_alert_receipt_to_done_seconds",
+                   "Per alert: first receipt (any region) to alert-done (its last push final).",
+                   kSlaBuckets, {{"region", region_}, {"priority", std::string(priority)}})
+      .Observe(seconds);
+}
+
 void Probe::OnDevices(uint64_t count) const {
   R().GetGauge("fanout_registry_devices", "Devices in this region's registry.",
                {{"region", region_}})

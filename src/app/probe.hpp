@@ -25,6 +25,9 @@ class Probe {
                uint64_t failed, uint64_t invalid, uint64_t retries) const;
   void OnPushLatencies(std::string_view priority, const std::vector<double>& seconds) const;
   void OnDevices(uint64_t count) const;
+  /// An alert this region completed: seconds from its first receipt (any region) to its
+  /// alert-done — the SLA figure (DESIGN §8).
+  void OnAlertDone(std::string_view priority, double seconds) const;
   /// A protocol event the log refused (the work item is retried).
   void OnLogFailure() const;
   /// A work item given up as a dead letter (subject: its queue).

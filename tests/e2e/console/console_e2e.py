@@ -198,6 +198,12 @@ def main():
         time.sleep(1)
         check("a Cancel before its Alert keeps it off", ids(region.api, IN_AREA), [])
 
+        # The SLA histogram: one observation per completed alert (a1, u1, c1, c2, a2 so far).
+        _, metrics = http("GET", region.api + "/metrics")
+        counts = [float(line.split()[-1]) for line in metrics.decode().splitlines()
+                  if line.startswith("fanout_alert_receipt_to_done_seconds_count")]
+        check("SLA histogram: one observation per completed alert", sum(counts), 5.0)
+
         a3 = "con-a3-" + tag
         put(a3, cap(a3, headline="Unwetter, zweite Warnung"))
         wait_done(region.api, admin, a3, 60)
