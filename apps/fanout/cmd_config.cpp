@@ -13,6 +13,7 @@
 #include "paths.hpp"
 #include "platform/config/example_keys.hpp"
 #include "platform/config/settings.hpp"
+#include "platform/crypto/crypto.hpp"
 
 namespace fanout::cli {
 namespace {
@@ -66,6 +67,19 @@ int RunExample(const ExampleArgs& args) {
     opts.auth = other->auth;
   }
   cfg::Settings example = cfg::ExampleSettings(opts);
+  // Secrets stored hashed (issue 14): the file holds `sha256:<hex>` of each new token; the
+  // clear tokens go to standard error, once, for the operator to hand out. Tokens copied with
+  // --tokens-from stay as the other file has them.
+  std::vector<std::pair<std::string, std::string>> clear;
+  if (!opts.auth) {
+    auto hash = [&clear](const std::string& name, std::string& token) {
+      clear.emplace_back(name, token);
+      token = "sha256:" + platform::Sha256Hex(token);
+    };
+    for (auto& [provider, token] : example.auth.provider_tokens) hash(provider, token);
+    hash("device_token", example.auth.device_token);
+    hash("admin_token", example.auth.admin_token);
+  }
   if (!opts.keys_dir.empty()) {
     auto keys = cfg::WriteExampleKeys(example);
     if (!keys) {
@@ -78,6 +92,12 @@ int RunExample(const ExampleArgs& args) {
               << (keys->service_account_written ? " generated" : " exists, kept") << "\n";
   }
   std::cout << cfg::RenderExampleConfig(example, opts);
+  std::cout.flush();
+  if (!clear.empty()) {
+    std::cerr << "fanout config example: the tokens, shown this once (the config stores their "
+                 "SHA-256):\n";
+    for (const auto& [name, token] : clear) std::cerr << name << " = " << token << "\n";
+  }
   return 0;
 }
 

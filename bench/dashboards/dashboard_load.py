@@ -73,12 +73,13 @@ def main():
     args = p.parse_args()
     os.environ["FANOUT_DATA_DIR"] = args.data_dir
     work = tempfile.mkdtemp(prefix="fanout-dashbench-")
-    text = subprocess.run([args.fanout, "config", "example"], check=True, capture_output=True,
-                          text=True).stdout
+    example = subprocess.run([args.fanout, "config", "example"], check=True,
+                             capture_output=True, text=True)
+    text = example.stdout
     config = os.path.join(work, "fanout.toml")
     with open(config, "w") as f:
         f.write(text)
-    ap2, admin = config_tokens(text)
+    ap2, admin = config_tokens(example.stderr)
     subprocess.run([args.fanout, "devices", "generate", "--count", str(args.devices), "--seed",
                     "5", "--geo-dir", os.path.join(args.data_dir, "geo"), "--data-dir",
                     os.path.join(work, "data")], check=True, stdout=subprocess.DEVNULL,

@@ -41,13 +41,14 @@ def main():
     procs, sim = [], None
     try:
         nats.start()
-        text = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
-                               nats.url, "--postgres", pg.url], check=True,
-                              capture_output=True, text=True).stdout
+        example = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
+                                  nats.url, "--postgres", pg.url], check=True,
+                                 capture_output=True, text=True)
+        text = example.stdout
         config = os.path.join(work, "fanout.toml")
         with open(config, "w") as f:
             f.write(text)
-        ap2, admin = config_tokens(text)
+        ap2, admin = config_tokens(example.stderr)
         devices, _ = make_devices(args.devices, 0, seed=13, prefix="lat")
         write_jsonl(os.path.join(work, "d.jsonl"), devices)
         subprocess.run([args.fanout, "devices", "import", os.path.join(work, "d.jsonl"),

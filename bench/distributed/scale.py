@@ -61,13 +61,14 @@ def main():
     results = {}
     try:
         nats.start()
-        text = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
-                               nats.url, "--postgres", pg.url], check=True,
-                              capture_output=True, text=True).stdout
+        example = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
+                                  nats.url, "--postgres", pg.url], check=True,
+                                 capture_output=True, text=True)
+        text = example.stdout
         config = os.path.join(work, "fanout.toml")
         with open(config, "w") as f:
             f.write(text)
-        ap2, admin = config_tokens(text)
+        ap2, admin = config_tokens(example.stderr)
         devices, expected = make_devices(args.devices, 0, seed=12, prefix="scale")
         write_jsonl(os.path.join(work, "devices.jsonl"), devices)
         for target in (["--postgres", pg.url], ["--data-dir", os.path.join(work, "data-emb")]):

@@ -37,11 +37,11 @@ run_one() {  # BINARY TAG
   local bin=$1 tag=$2
   local d=$work/$tag
   mkdir -p "$d"
-  FANOUT_DATA_DIR=$REPO/data "$bin" config example >"$d/fanout.toml" 2>/dev/null
+  FANOUT_DATA_DIR=$REPO/data "$bin" config example >"$d/fanout.toml" 2>"$d/tokens.txt"
   start_local_region "$bin" "$d/fanout.toml" "$d" --set log.level=warn ||
     { echo "serve did not become ready: $(tail -5 "$d/serve.log")" >&2; exit 1; }
   local sim_pid=${pids[-2]} serve_pid=${pids[-1]} token
-  token=$(grep -o 'AP2 = "[0-9a-f]*"' "$d/fanout.toml" | head -1 | sed 's/.*"\(.*\)"/\1/')
+  token=$(grep -o '^AP2 = [0-9a-f]*$' "$d/tokens.txt" | sed 's/.* = //')
   "$CLIENT" --url "$api" --token "$token" --alert "$ALERT" --provider AP2 \
     --requests "$REQUESTS" --connections "$CONNECTIONS" --tag "$tag"
   kill "$serve_pid" "$sim_pid" 2>/dev/null || true

@@ -38,9 +38,10 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
     os.environ["FANOUT_DATA_DIR"] = args.data_dir
-    text = subprocess.run([args.fanout, "config", "example"], check=True, capture_output=True,
-                          text=True).stdout
-    ap2, admin = crash.config_tokens(text)
+    example = subprocess.run([args.fanout, "config", "example"], check=True,
+                             capture_output=True, text=True)
+    text = example.stdout
+    ap2, admin = crash.config_tokens(example.stderr)
     devices, expected = crash.make_devices(args.devices * 4 // 5, args.devices // 5, seed=3)
     print("| alerts done | events | plans | devices | restart → ready (median of %d) | "
           "`recovered in` (median) |" % args.runs)

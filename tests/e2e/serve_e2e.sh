@@ -27,15 +27,18 @@ if [[ ${FANOUT_E2E_DISTRIBUTED:-0} == 1 ]]; then
   mode=distributed
   FANOUT_DATA_DIR=$DATA "$FANOUT" config example --distributed --nats "$FANOUT_NATS_URL" \
     --postgres "postgresql://${PGUSER:-postgres}@/${PGDATABASE:-postgres}?host=$PGHOST&port=$PGPORT" \
-    >"$work/fanout.toml" 2>/dev/null
+    >"$work/fanout.toml" 2>"$work/tokens.txt"
 else
-  FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
+  FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>"$work/tokens.txt"
 fi
-token() { grep -o "$1 = \"[0-9a-f]*\"" "$work/fanout.toml" | head -1 | sed 's/.*"\(.*\)"/\1/'; }
+# The config stores the tokens' SHA-256; the clear tokens come once on standard error.
+token() { grep -o "^$1 = [0-9a-f]*\$" "$work/tokens.txt" | head -1 | sed 's/.* = //'; }
 AP2=$(token AP2)
-DEV=$(grep -o '^device_token = "[0-9a-f]*"' "$work/fanout.toml" | sed 's/.*"\(.*\)"/\1/')
-ADMIN=$(grep -o '^admin_token = "[0-9a-f]*"' "$work/fanout.toml" | sed 's/.*"\(.*\)"/\1/')
-[[ -n $AP2 && -n $DEV && -n $ADMIN ]] || fail "tokens not found in the example config"
+DEV=$(token device_token)
+ADMIN=$(token admin_token)
+[[ -n $AP2 && -n $DEV && -n $ADMIN ]] || fail "tokens not printed by config example"
+grep -q "^admin_token = \"sha256:" "$work/fanout.toml" || fail "the config does not store the admin token hashed"
+grep -q "$ADMIN" "$work/fanout.toml" && fail "the clear admin token is in the config"
 
 start_local_region "$FANOUT" "$work/fanout.toml" "$work" || fail "serve did not become ready"
 

@@ -810,10 +810,12 @@ std::string RenderExampleConfig(const Settings& example, const ExampleOptions& o
                      "`.\n"
                      "# Every key is listed with its meaning; `fanout config docs` has the "
                      "reference.\n";
-  head += options.auth ? "# The tokens below are the other regions' (--tokens-from): use them as\n"
-                         "# `Authorization: Bearer <token>`.\n#\n"
-                       : "# The tokens below are random: use them as `Authorization: Bearer "
-                         "<token>`.\n#\n";
+  head += options.auth
+              ? "# The tokens below are the other regions' (--tokens-from): use them as\n"
+                "# `Authorization: Bearer <token>`.\n#\n"
+              : "# The tokens below are stored as the SHA-256 of random tokens; the clear\n"
+                "# tokens were printed once on standard error (`NAME = <token>`): send\n"
+                "# them as `Authorization: Bearer <token>`.\n#\n";
   if (options.regions.empty()) {
     head +=
         "# One region on its own (no peers). A second region from the same file:\n"

@@ -62,9 +62,9 @@ psql -X -q -v geojson_rows="$work/gem.tsv" -v csv_file="$DATA/geo/de_gemeinden_v
 if [[ $distributed == 1 ]]; then
   pg_url="postgresql://${PGUSER:-postgres}@/$db?host=$PGHOST&port=$PGPORT"
   FANOUT_DATA_DIR=$DATA "$FANOUT" config example --distributed --region area --regions area \
-    --nats "$FANOUT_NATS_URL" --postgres "$pg_url" >"$work/fanout.toml" 2>/dev/null
+    --nats "$FANOUT_NATS_URL" --postgres "$pg_url" >"$work/fanout.toml" 2>"$work/tokens.txt"
 else
-  FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>/dev/null
+  FANOUT_DATA_DIR=$DATA "$FANOUT" config example >"$work/fanout.toml" 2>"$work/tokens.txt"
 fi
 sed -i 's/^default_levels = .*/default_levels = { AP1 = 4, AP2 = 4, AP3 = 2, AP4 = 4 }/' "$work/fanout.toml"
 python3 - "$work" <<'EOF'
@@ -73,8 +73,11 @@ w = sys.argv[1]
 c = tomllib.load(open(f"{w}/fanout.toml", "rb"))
 open(f"{w}/default_levels.tsv", "w").write(
     "".join(f"{p}\t{l}\n" for p, l in c["providers"]["default_levels"].items()))
-json.dump({"providers": c["auth"]["provider_tokens"], "admin": c["auth"]["admin_token"]},
-          open(f"{w}/tokens.json", "w"))
+# The config stores the tokens' SHA-256; the clear ones came on standard error.
+clear = dict(line.strip().split(" = ", 1) for line in open(f"{w}/tokens.txt")
+             if " = " in line and not line.startswith("fanout"))
+json.dump({"providers": {p: clear[p] for p in c["auth"]["provider_tokens"]},
+           "admin": clear["admin_token"]}, open(f"{w}/tokens.json", "w"))
 EOF
 cat "$work/default_levels.tsv" | tr '\n' ' ' | sed 's/^/default_levels from the config: /;s/$/\n/'
 python3 "$here/oracle.py" alerts "$here/alerts" "$work"

@@ -118,12 +118,13 @@ def main():
     os.environ["FANOUT_DATA_DIR"] = args.data_dir
     os.makedirs(args.out_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="fanout-console-")
-    text = subprocess.run([args.fanout, "config", "example"], check=True, capture_output=True,
-                          text=True).stdout
+    example = subprocess.run([args.fanout, "config", "example"], check=True,
+                             capture_output=True, text=True)
+    text = example.stdout
     config = os.path.join(work, "fanout.toml")
     with open(config, "w") as f:
         f.write(text)
-    ap2, admin = config_tokens(text)
+    ap2, admin = config_tokens(example.stderr)
     devices, expected = make_devices(args.devices, args.devices // 5, seed=21, prefix="con")
     write_jsonl(os.path.join(work, "devices.jsonl"), devices)
     subprocess.run([args.fanout, "devices", "import", os.path.join(work, "devices.jsonl"),

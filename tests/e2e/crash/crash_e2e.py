@@ -148,8 +148,9 @@ def main():
     p.add_argument("--scenarios", default="before,middle,after")
     args = p.parse_args()
     env = dict(os.environ, FANOUT_DATA_DIR=args.data_dir)
-    text = subprocess.run([args.fanout, "config", "example"], check=True, capture_output=True,
-                          text=True, env=env).stdout
+    example = subprocess.run([args.fanout, "config", "example"], check=True,
+                             capture_output=True, text=True, env=env)
+    text = example.stdout
     tmp = tempfile.mkdtemp(prefix="fanout-crash-cfg-")
     args.config = os.path.join(tmp, "fanout.toml")
     with open(args.config, "w") as f:
@@ -160,7 +161,7 @@ def main():
     try:
         for name in args.scenarios.split(","):
             failures += ["%s: %s" % (name, f)
-                         for f in scenario(name, args, config_tokens(text), devices, expected)]
+                         for f in scenario(name, args, config_tokens(example.stderr), devices, expected)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for f in failures:

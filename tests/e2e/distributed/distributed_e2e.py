@@ -42,8 +42,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from fanout_e2e import (IN_AREA, Serve, alert_xml, config_tokens, delivery_failures, free_port,  # noqa: E402
-                        free_ports, http,
+from fanout_e2e import (IN_AREA, Serve, alert_xml, clear_tokens, config_tokens,  # noqa: E402
+                        delivery_failures, free_port, free_ports, http,
                         make_devices, sim_deliveries, wait_done, write_jsonl)
 
 BATCH = 250
@@ -270,15 +270,15 @@ def main():
     finished = False
     try:
         nats.start()
-        text = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
-                               nats.url, "--postgres", pg.url], check=True,
-                              capture_output=True, text=True).stdout
+        example = subprocess.run([args.fanout, "config", "example", "--distributed", "--nats",
+                                  nats.url, "--postgres", pg.url], check=True,
+                                 capture_output=True, text=True)
+        text = example.stdout
         config = os.path.join(work, "fanout.toml")
         with open(config, "w") as f:
             f.write(text)
-        ap2, admin = config_tokens(text)
-        device_token = [line.split('"')[1] for line in text.splitlines()
-                        if line.startswith("device_token")][0]
+        ap2, admin = config_tokens(example.stderr)
+        device_token = clear_tokens(example.stderr)["device_token"]
         devices, expected = make_devices(args.devices, args.devices // 4, seed=11, prefix="dist")
         write_jsonl(os.path.join(work, "devices.jsonl"), devices)
         subprocess.run([args.fanout, "devices", "import", os.path.join(work, "devices.jsonl"),

@@ -38,7 +38,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from fanout_e2e import (IN_AREA, Serve, alert_xml, config_tokens, delivery_failures,  # noqa: E402
+from fanout_e2e import (IN_AREA, Serve, alert_xml, clear_tokens, delivery_failures,  # noqa: E402
                         free_port, free_ports, http, make_devices, report, sim_deliveries,
                         wait_done, write_jsonl)
 
@@ -187,7 +187,7 @@ def main():
         for d in domains:
             d.start()
         # Each region's config from `fanout config example`, sharing region 0's tokens.
-        configs, first = [], None
+        configs, first, tokens = [], None, {}
         for i, name in enumerate(names):
             db = "fanout_regions_%d" % i
             create_database(db)
@@ -196,15 +196,15 @@ def main():
                    pg_url(db)]
             if first:
                 cmd += ["--tokens-from", first]
-            text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            example = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            text = example.stdout
+            tokens = tokens or clear_tokens(example.stderr)  # region 0's; the others copy them
             path = os.path.join(work, "%s.toml" % name)
             with open(path, "w") as f:
                 f.write(text)
             first = first or path
             configs.append((path, text, pg_url(db)))
-        ap2, admin = config_tokens(configs[0][1])
-        device_token = [line.split('"')[1] for line in configs[0][1].splitlines()
-                        if line.startswith("device_token")][0]
+        ap2, admin, device_token = tokens["AP2"], tokens["admin_token"], tokens["device_token"]
         devices, expected = make_devices(args.devices, args.devices // 4, seed=12, prefix="reg")
         write_jsonl(os.path.join(work, "devices.jsonl"), devices)
         for _, _, url in configs:  # every region's store holds the devices at the start

@@ -4,6 +4,7 @@ a `fanout serve` process, pushsim's delivery log and alert reports."""
 import json
 import os
 import random
+import re
 import signal
 import socket
 import string
@@ -48,18 +49,23 @@ def http(method, url, token=None, body=None, timeout=10):
         return e.code, e.read()
 
 
-def config_tokens(text):
-    """(AP2 token, admin token) of an example config."""
-    ap = admin = None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("provider_tokens") and 'AP2 = "' in line:
-            ap = line.split('AP2 = "')[1].split('"')[0]
-        if line.startswith("admin_token"):
-            admin = line.split('"')[1]
-    if not ap or not admin:
-        raise SystemExit("AP2 or admin token not in the example config")
-    return ap, admin
+def clear_tokens(stderr):
+    """The clear tokens `fanout config example` prints once on standard error
+    (`NAME = <token>` lines; the config itself stores their SHA-256)."""
+    tokens = {}
+    for line in stderr.splitlines():
+        m = re.match(r"^(AP\d+|device_token|admin_token) = ([0-9a-f]+)$", line.strip())
+        if m:
+            tokens[m.group(1)] = m.group(2)
+    return tokens
+
+
+def config_tokens(stderr):
+    """(AP2 token, admin token) from `fanout config example`'s standard error."""
+    t = clear_tokens(stderr)
+    if "AP2" not in t or "admin_token" not in t:
+        raise SystemExit("AP2 or admin token not on config example's standard error")
+    return t["AP2"], t["admin_token"]
 
 
 def alert_xml(identifier, headline, sender="e2e@fanout.invalid", expires=None):
