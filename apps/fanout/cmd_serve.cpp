@@ -62,7 +62,8 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.pipeline.sender_workers_regular = s.fanout.sender_workers_regular;
   o.pipeline.max_body_bytes = static_cast<size_t>(s.cap.max_body_bytes);
   o.pipeline.apns_critical_alerts = s.push.apns.critical_alerts;
-  o.pipeline.public_base_url = "http://" + host + ":" + std::to_string(port);
+  o.pipeline.public_base_url =
+      (s.http.tls_cert_file.empty() ? "http://" : "https://") + host + ":" + std::to_string(port);
   o.retry.max_attempts = s.push.max_attempts;
   o.retry.base_delay_ms = s.push.retry_base.count();
   o.api.provider_tokens = s.auth.provider_tokens;
@@ -83,6 +84,17 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.region_names = s.region.names;
   o.http_host = host;
   o.http_port = port;
+  o.http.io_threads = s.http.threads;
+  o.http.handler_threads = s.http.handler_threads;
+  o.http.header_timeout = s.http.header_timeout;
+  o.http.body_timeout = s.http.body_timeout;
+  o.http.idle_timeout = s.http.idle_timeout;
+  o.http.max_connections = static_cast<size_t>(s.http.max_connections);
+  o.http.max_connections_per_client = static_cast<size_t>(s.http.max_connections_per_client);
+  o.http.max_queued_per_client = static_cast<size_t>(s.http.max_queued_per_client);
+  o.http.max_event_streams = static_cast<size_t>(s.http.max_event_streams);
+  o.http.tls_cert_file = s.http.tls_cert_file.string();
+  o.http.tls_key_file = s.http.tls_key_file.string();
   return o;
 }
 

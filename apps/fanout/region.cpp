@@ -71,11 +71,18 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
             // Registry figures are sampled at scrape time.
             probe_.OnDevices(registry_.size());
             probe_.OnFeedStoreFailures(registry_.feed_store_failures());
+            adapters::http::HttpServerStats h = http_.Stats();
+            probe_.OnHttp(
+                {h.connections_open, h.connections_refused, h.timeouts, h.rejected_busy, h.queued});
             if (scrape_hook_) scrape_hook_();
             return metrics::Registry::Default().Render();
           }),
       http_([this](const app::HttpRequest& r) { return api_.Handle(r); },
-            options_.pipeline.max_body_bytes),
+            [this] {
+              adapters::http::HttpServerSettings h = options_.http;
+              h.max_body_bytes = options_.pipeline.max_body_bytes;
+              return h;
+            }()),
       log_(log),
       clock_(clock) {}
 

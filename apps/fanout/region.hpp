@@ -56,7 +56,8 @@ struct RegionOptions {
   std::filesystem::path data_dir;
   uint32_t max_deliver = 0;  // per work item; 0: retry forever
   std::string http_host = "127.0.0.1";
-  int http_port = 0;  // 0: ephemeral
+  int http_port = 0;                        // 0: ephemeral
+  adapters::http::HttpServerSettings http;  // limits, timeouts, TLS (max_body_bytes: pipeline's)
 };
 
 /// The engines a region runs on when they are not the embedded defaults (DESIGN §6): the
@@ -91,7 +92,10 @@ class EmbeddedRegion {
   void Stop();
 
   const std::string& name() const { return options_.region.name; }
-  std::string url() const { return "http://" + options_.http_host + ":" + std::to_string(port_); }
+  std::string url() const {
+    return (options_.http.tls_cert_file.empty() ? "http://" : "https://") + options_.http_host +
+           ":" + std::to_string(port_);
+  }
   app::Registry& registry() { return registry_; }
   ports::PlanStore& plans() { return plans_; }
   const app::SenderCounters& sender_counters(bool high) const {

@@ -7,6 +7,8 @@
 #
 #   bench/http/ingest.sh [FANOUT_BINARY...]     (default build/release/apps/fanout/fanout)
 #   ROUNDS=3 REQUESTS=200 CONNECTIONS=8 bench/http/ingest.sh old/fanout new/fanout
+#   IDLE=1000 SLOW=0 TIMEOUT=5 ...   also hold IDLE idle kept-alive and SLOW slowloris
+#                                     connections open meanwhile (see ingest_bench.cpp)
 # The client is build/release/bench/http/fanout_ingest_bench (built if missing; CLIENT=path
 # overrides).
 set -euo pipefail
@@ -15,6 +17,9 @@ BUILD=${BUILD:-$REPO/build/release}
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200}
 CONNECTIONS=${CONNECTIONS:-8}
+IDLE=${IDLE:-0}
+SLOW=${SLOW:-0}
+TIMEOUT=${TIMEOUT:-30}
 bins=("$@")
 [[ ${#bins[@]} -gt 0 ]] || bins=("$BUILD/apps/fanout/fanout")
 if [[ -z ${CLIENT:-} ]]; then
@@ -43,13 +48,14 @@ run_one() {  # BINARY TAG
   local sim_pid=${pids[-2]} serve_pid=${pids[-1]} token
   token=$(grep -o '^AP2 = [0-9a-f]*$' "$d/tokens.txt" | sed 's/.* = //')
   "$CLIENT" --url "$api" --token "$token" --alert "$ALERT" --provider AP2 \
-    --requests "$REQUESTS" --connections "$CONNECTIONS" --tag "$tag"
+    --requests "$REQUESTS" --connections "$CONNECTIONS" --tag "$tag" \
+    --idle "$IDLE" --slow "$SLOW" --timeout "$TIMEOUT"
   kill "$serve_pid" "$sim_pid" 2>/dev/null || true
   wait "$serve_pid" "$sim_pid" 2>/dev/null || true
   rm -rf "$d"
 }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); requests $REQUESTS, connections $CONNECTIONS"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); requests $REQUESTS, connections $CONNECTIONS, idle $IDLE, slow $SLOW"
 for ((r = 1; r <= ROUNDS; r++)); do
   for i in "${!bins[@]}"; do
     run_one "${bins[$i]}" "b$i.r$r"

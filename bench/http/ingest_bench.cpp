@@ -5,11 +5,22 @@
 //              reuses its connection; Nagle + delayed ACK cost 40+ ms per request here);
 //   fresh:     a new connection per request;
 //   parallel:  C kept-alive connections, one thread each.
+//   parallel healthz: the same for GET /healthz (the HTTP layer alone).
 // Prints one line per mode: requests, median and p99 latency, requests/s.
+// --idle N first opens N other connections that each complete one request and then stay
+// open, idle (a keep-alive client between requests); --slow N opens N that send part of a
+// header block and then nothing (slowloris). They come from 127.0.0.2... (5 per address,
+// as from many clients) and stay open for the whole run. A mode gives up after 3 errors in
+// a row (a server that no longer answers) and says so.
 //
 //   fanout_ingest_bench --url http://127.0.0.1:8080 --token T --alert FILE
 //                       [--provider AP2] [--requests 200] [--connections 8] [--tag run1]
+//                       [--idle 1000] [--slow 0] [--timeout 5]
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +46,9 @@ struct Options {
   std::string tag = "run";
   int requests = 200;
   int connections = 8;
+  int idle = 0;
+  int slow = 0;
+  int timeout_s = 30;
 };
 
 std::string Slurp(const std::string& path) {
@@ -88,8 +102,8 @@ httplib::Client Connect(const Options& o) {
   httplib::Client cli(o.url);
   cli.set_keep_alive(true);
   cli.set_tcp_nodelay(true);  // as curl does: the client side must not add Nagle's delay
-  cli.set_connection_timeout(10, 0);
-  cli.set_read_timeout(30, 0);
+  cli.set_connection_timeout(o.timeout_s, 0);
+  cli.set_read_timeout(o.timeout_s, 0);
   return cli;
 }
 
@@ -108,14 +122,67 @@ template <class Fn>
 Stats Sequential(int n, Fn fn) {
   Stats s;
   const auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) {
+  int in_a_row = 0;
+  for (int i = 0; i < n && in_a_row < 3; ++i) {
     const auto t = Clock::now();
     const bool ok = fn(i);
     s.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
     s.errors += ok ? 0 : 1;
+    in_a_row = ok ? 0 : in_a_row + 1;
   }
   s.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return s;
+}
+
+// A connection from 127.0.0.(2 + i / 5) to the server; -1 on failure.
+int Open(const Options& o, int i) {
+  const auto hp = o.url.substr(o.url.find("://") + 3);
+  const auto port = static_cast<uint16_t>(std::stoi(hp.substr(hp.rfind(':') + 1)));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(0x7f000002u + static_cast<uint32_t>(i / 5));
+  ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Opens the idle and slow connections; returns their descriptors (kept open until exit).
+std::vector<int> Background(const Options& o) {
+  std::vector<int> fds;
+  int failed = 0, answered = 0;
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < o.idle + o.slow; ++i) {
+    int fd = Open(o, i);
+    if (fd < 0) {
+      ++failed;
+      continue;
+    }
+    fds.push_back(fd);
+    if (i < o.idle) {
+      [[maybe_unused]] auto w = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    } else {
+      const std::string part = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+      [[maybe_unused]] auto w = ::send(fd, part.data(), part.size(), MSG_NOSIGNAL);
+    }
+  }
+  // The idle ones' answers (so they are idle between requests, not waiting).
+  timeval tv{2, 0};
+  for (int i = 0; i < std::min<int>(o.idle, static_cast<int>(fds.size())); ++i) {
+    setsockopt(fds[static_cast<size_t>(i)], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    if (::recv(fds[static_cast<size_t>(i)], buf, sizeof(buf), 0) > 0) ++answered;
+  }
+  std::printf("# background: %d idle (%d answered), %d slow, %d failed to connect\n", o.idle,
+              answered, o.slow, failed);
+  return fds;
 }
 
 }  // namespace
@@ -138,6 +205,12 @@ int main(int argc, char** argv) {
       o.connections = std::stoi(v);
     else if (k == "--tag")
       o.tag = v;
+    else if (k == "--idle")
+      o.idle = std::stoi(v);
+    else if (k == "--slow")
+      o.slow = std::stoi(v);
+    else if (k == "--timeout")
+      o.timeout_s = std::stoi(v);
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -155,6 +228,7 @@ int main(int argc, char** argv) {
           .count());
   auto next_id = [&] { return "bench." + o.tag + "." + run + "." + std::to_string(seq++); };
 
+  const std::vector<int> background = Background(o);
   {
     auto cli = Connect(o);
     Print(o, "keepalive", "healthz", Sequential(o.requests, [&](int) { return Health(cli); }));
@@ -173,24 +247,29 @@ int main(int argc, char** argv) {
           return Put(cli, o, t, next_id());
         }));
   // C kept-alive connections in parallel, the same number of requests in total.
-  std::vector<Stats> per(static_cast<size_t>(o.connections));
-  std::vector<std::thread> threads;
-  const auto t0 = Clock::now();
-  for (int c = 0; c < o.connections; ++c) {
-    threads.emplace_back([&, c] {
-      auto cli = Connect(o);
-      per[static_cast<size_t>(c)] =
-          Sequential(o.requests / o.connections, [&](int) { return Put(cli, o, t, next_id()); });
-    });
-  }
-  for (auto& th : threads) th.join();
-  Stats all;
-  for (const auto& s : per) {
-    all.ms.insert(all.ms.end(), s.ms.begin(), s.ms.end());
-    all.errors += s.errors;
-  }
-  all.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  const std::string mode = "parallel" + std::to_string(o.connections);
-  Print(o, mode.c_str(), "ingest", all);
+  auto parallel = [&](const char* what, auto fn) {
+    std::vector<Stats> per(static_cast<size_t>(o.connections));
+    std::vector<std::thread> threads;
+    const auto t0 = Clock::now();
+    for (int c = 0; c < o.connections; ++c) {
+      threads.emplace_back([&, c] {
+        auto cli = Connect(o);
+        per[static_cast<size_t>(c)] =
+            Sequential(o.requests / o.connections, [&](int) { return fn(cli); });
+      });
+    }
+    for (auto& th : threads) th.join();
+    Stats all;
+    for (const auto& s : per) {
+      all.ms.insert(all.ms.end(), s.ms.begin(), s.ms.end());
+      all.errors += s.errors;
+    }
+    all.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const std::string mode = "parallel" + std::to_string(o.connections);
+    Print(o, mode.c_str(), what, all);
+  };
+  parallel("ingest", [&](httplib::Client& cli) { return Put(cli, o, t, next_id()); });
+  parallel("healthz", [&](httplib::Client& cli) { return Health(cli); });
+  for (int fd : background) ::close(fd);
   return 0;
 }

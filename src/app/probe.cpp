@@ -133,4 +133,29 @@ void Probe::OnFeedStoreFailures(uint64_t total) const {
       .Inc(total > seen ? total - seen : 0);
 }
 
+void Probe::OnHttp(const HttpFigures& f) const {
+  metrics::Labels region{{"region", region_}};
+  R().GetGauge("fanout_http_connections_open", "Open connections to the HTTP API.", region)
+      .Set(static_cast<double>(f.connections_open));
+  R().GetGauge("fanout_http_queued_requests", "API requests waiting for a handler thread.", region)
+      .Set(static_cast<double>(f.queued));
+  auto delta = [](std::atomic<uint64_t>& seen, uint64_t total) {
+    uint64_t before = seen.exchange(total);
+    return total > before ? total - before : 0;
+  };
+  R().GetCounter("fanout_http_connections_refused_total",
+                 "Connections refused over http.max_connections or "
+                 "http.max_connections_per_client (503).",
+                 region)
+      .Inc(delta(http_refused_seen_, f.connections_refused));
+  R().GetCounter("fanout_http_timeouts_total",
+                 "Connections or streams closed by the header, body or idle timeout.", region)
+      .Inc(delta(http_timeouts_seen_, f.timeouts));
+  R().GetCounter("fanout_http_requests_rejected_total",
+                 "Requests answered 429 because their client had http.max_queued_per_client "
+                 "requests waiting.",
+                 region)
+      .Inc(delta(http_rejected_seen_, f.rejected_busy));
+}
+
 }  // namespace fanout::app

@@ -42,10 +42,21 @@ class Probe {
   /// Replicated device updates the local store could not write, as a running total (the
   /// registry counts them; the probe exports the increase since the last call).
   void OnFeedStoreFailures(uint64_t total) const;
+  /// The API's HTTP server, sampled at scrape time (totals since start).
+  struct HttpFigures {
+    uint64_t connections_open = 0;
+    uint64_t connections_refused = 0;
+    uint64_t timeouts = 0;
+    uint64_t rejected_busy = 0;
+    uint64_t queued = 0;
+  };
+  void OnHttp(const HttpFigures& figures) const;
 
  private:
   std::string region_;
   mutable std::atomic<uint64_t> feed_failures_seen_{0};
+  mutable std::atomic<uint64_t> http_refused_seen_{0}, http_timeouts_seen_{0},
+      http_rejected_seen_{0};
 };
 
 }  // namespace fanout::app

@@ -1,90 +1,230 @@
 #include "adapters/http/http_server.hpp"
 
 #include <httplib.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <stdexcept>
+
+#include "adapters/http2/server.hpp"
 
 namespace fanout::adapters::http {
 
-HttpServer::HttpServer(Handler handler, size_t max_body_bytes)
-    : handler_(std::move(handler)), server_(std::make_unique<httplib::Server>()) {
-  // Read one byte more than the limit so the app answers 413 with its own message.
-  server_->set_payload_max_length(max_body_bytes + 1);
-  server_->set_keep_alive_max_count(10000);
-  // httplib's default also sets SO_REUSEPORT, which lets a second server silently share a
-  // port already in use; an operator must get "address in use" instead.
-  // TCP_NODELAY: httplib writes a response in several send(2) calls (status line and
-  // headers, then the body); with Nagle's algorithm the second waits for the client's
-  // delayed ACK, 40+ ms per request on a kept-alive connection. Set on the listening socket,
-  // it is inherited by every accepted one (Linux). (Our socket options replace httplib's,
-  // so this is the one place it is set.)
-  server_->set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-  });
-  auto bridge = [this](const httplib::Request& req, httplib::Response& res) {
-    app::HttpRequest r;
-    r.method = req.method;
-    r.target = req.target.empty() ? req.path : req.target;
-    for (const auto& [k, v] : req.headers) {
-      std::string name = k;
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      r.headers[name] = v;
-    }
-    r.body = req.body;
-    r.remote = req.remote_addr;
-    app::HttpResponse out = handler_(r);
-    res.status = out.status;
-    for (const auto& [k, v] : out.headers) res.set_header(k, v);
-    if (out.stream) {
-      // Server-sent events: chunks until the stream ends or the client goes away (one of
-      // the server's threads is held meanwhile).
-      res.set_chunked_content_provider(
-          out.content_type, [stream = std::move(out.stream)](size_t, httplib::DataSink& sink) {
-            std::string chunk;
-            if (!sink.is_writable() || !stream(chunk)) {
-              sink.done();
-              return true;
-            }
-            return sink.write(chunk.data(), chunk.size());
-          });
-      return;
-    }
-    if (!out.content_type.empty()) res.set_content(out.body, out.content_type);
-  };
-  server_->Get(".*", bridge);
-  server_->Put(".*", bridge);
-  server_->Post(".*", bridge);
-  server_->Delete(".*", bridge);
+bool FairQueue::Push(const std::string& key, Task task, size_t max_per_key) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return false;
+    auto& q = per_key_[key];
+    if (max_per_key > 0 && q.size() >= max_per_key) return false;
+    if (q.empty()) ring_.push_back(key);
+    q.push_back(std::move(task));
+    ++size_;
+  }
+  cv_.notify_one();
+  return true;
 }
+
+FairQueue::Task FairQueue::Pop() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return stopped_ || !ring_.empty(); });
+  if (stopped_) return {};
+  std::string key = std::move(ring_.front());
+  ring_.pop_front();
+  auto it = per_key_.find(key);
+  Task task = std::move(it->second.front());
+  it->second.pop_front();
+  --size_;
+  if (it->second.empty()) {
+    per_key_.erase(it);
+  } else {
+    ring_.push_back(std::move(key));  // its next request waits for every other key's turn
+  }
+  return task;
+}
+
+void FairQueue::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    per_key_.clear();
+    ring_.clear();
+    size_ = 0;
+  }
+  cv_.notify_all();
+}
+
+size_t FairQueue::size() const {
+  std::lock_guard lock(mu_);
+  return size_;
+}
+
+std::string ClientKey(const app::HttpRequest& request) {
+  static constexpr std::string_view kAlerts = "/v1/alerts/";
+  std::string key = request.remote;
+  if (request.method == "PUT" && request.target.starts_with(kAlerts)) {
+    size_t end = request.target.find('/', kAlerts.size());
+    if (end != std::string::npos) {
+      key += ' ';
+      key.append(request.target, kAlerts.size(), end - kAlerts.size());
+    }
+  }
+  return key;
+}
+
+namespace {
+
+app::HttpResponse Busy(const std::string& code, const std::string& message, int status) {
+  app::HttpResponse r;
+  r.status = status;
+  r.body = R"({"errors":[{"code":")" + code + R"(","message":")" + message + R"("}]})";
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+http2::ServerResponse ToServer(app::HttpResponse&& out) {
+  http2::ServerResponse r;
+  r.status = out.status;
+  r.headers.reserve(out.headers.size() + 1);
+  if (!out.content_type.empty()) r.headers.emplace_back("content-type", out.content_type);
+  for (auto& [k, v] : out.headers) {
+    std::string name = k;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    r.headers.emplace_back(std::move(name), std::move(v));
+  }
+  r.body = std::move(out.body);
+  return r;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Handler handler, HttpServerSettings settings)
+    : handler_(std::move(handler)), settings_(std::move(settings)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 Result<int, Error> HttpServer::Start(const std::string& host, int port) {
-  int bound =
-      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
+  http2::ServerSettings s;
+  bool v6 = host.find(':') != std::string::npos && !host.starts_with('[');
+  s.listen = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  s.threads = std::max(1, settings_.io_threads);
+  s.max_concurrent_streams = 100;
+  s.tls_cert_file = settings_.tls_cert_file;
+  s.tls_key_file = settings_.tls_key_file;
+  s.tls_http1 = true;
+  // One byte more than the limit, so the app itself answers 413 with its own message.
+  s.max_request_body = settings_.max_body_bytes + 1;
+  s.header_timeout = settings_.header_timeout;
+  s.body_timeout = settings_.body_timeout;
+  s.idle_timeout = settings_.idle_timeout;
+  s.max_connections = settings_.max_connections;
+  s.max_connections_per_client = settings_.max_connections_per_client;
+  server_ = std::make_unique<http2::Server>(
+      std::move(s), [this](http2::ServerRequest& req, http2::Responder responder) {
+        requests_++;
+        app::HttpRequest r;
+        r.method = std::move(req.method);
+        r.target = std::move(req.path);
+        for (auto& [k, v] : req.headers) r.headers[k] = std::move(v);
+        if (!req.authority.empty()) r.headers["host"] = std::move(req.authority);
+        r.body = std::move(req.body);
+        r.remote = req.remote;
+        if (r.method == "GET" && r.target == "/healthz") {  // never waits for a handler
+          responder.Send(ToServer(handler_(r)));
+          return;
+        }
+        std::string key = ClientKey(r);
+        auto task = [this, r = std::move(r), responder]() mutable {
+          if (responder.Gone()) return;
+          app::HttpResponse out = handler_(r);
+          if (!out.stream) {
+            responder.Send(ToServer(std::move(out)));
+            return;
+          }
+          // A streamed body (server-sent events): pumped on a thread of its own, so an open
+          // console never holds a handler thread.
+          if (open_streams_.fetch_add(1) >= settings_.max_event_streams) {
+            open_streams_--;
+            responder.Send(ToServer(Busy("TOO_MANY_STREAMS",
+                                         "too many open event streams on this server; retry "
+                                         "later",
+                                         503)));
+            return;
+          }
+          auto stream = std::move(out.stream);
+          out.stream = nullptr;
+          responder.Begin(ToServer(std::move(out)));
+          std::lock_guard lock(streams_mu_);
+          streams_.emplace_back([this, stream = std::move(stream), responder] {
+            std::string chunk;
+            while (!stopping_ && !responder.Gone()) {
+              chunk.clear();
+              if (!stream(chunk)) break;
+              if (!chunk.empty() && !responder.Write(chunk)) break;
+            }
+            responder.End();
+            open_streams_--;
+          });
+        };
+        if (!queue_.Push(key, std::move(task), settings_.max_queued_per_client)) {
+          rejected_busy_++;
+          responder.Send(ToServer(Busy("TOO_MANY_REQUESTS",
+                                       "too many requests from this client are waiting; retry "
+                                       "after the time in Retry-After",
+                                       429)));
+        }
+      });
+  try {
+    server_->Start();
+  } catch (const std::exception& e) {
+    server_.reset();
     return Fail(Error{Error::Kind::kInvalid, "cannot listen on " + host + ":" +
-                                                 std::to_string(port) +
-                                                 " (in use or not a local address)"});
+                                                 std::to_string(port) + " (" + e.what() + ")"});
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // stop() is a no-op until the accept loop runs; wait for it so Stop() cannot race.
-  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, settings_.handler_threads); ++i) {
+    workers_.emplace_back([this] { Work(); });
   }
-  return bound;
+  return static_cast<int>(server_->port());
+}
+
+void HttpServer::Work() {
+  for (;;) {
+    FairQueue::Task task = queue_.Pop();
+    if (!task) return;
+    task();
+  }
 }
 
 void HttpServer::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!server_) return;
+  stopping_ = true;
+  server_->Stop();  // no new requests; answers still posted go nowhere
+  queue_.Stop();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  std::vector<std::thread> streams;
+  {
+    std::lock_guard lock(streams_mu_);
+    streams.swap(streams_);
+  }
+  for (auto& t : streams) t.join();  // each notices `stopping_` within a second
+  server_.reset();
+}
+
+HttpServerStats HttpServer::Stats() const {
+  HttpServerStats s;
+  if (server_) {
+    http2::ServerStats x = server_->Stats();
+    s.connections_open = x.connections_open;
+    s.connections_refused = x.connections_refused;
+    s.timeouts = x.timeouts;
+  }
+  s.requests = requests_;
+  s.rejected_busy = rejected_busy_;
+  s.queued = queue_.size();
+  return s;
 }
 
 ClientResponse HttpCall(const std::string& method, const std::string& url, const std::string& path,

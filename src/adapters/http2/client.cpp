@@ -137,6 +137,7 @@ class Client::Loop {
     for (int i = 0; i < nconns; ++i) conns_.push_back(std::make_unique<Conn>(this));
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "h2-client");
+      BlockSigpipe();
       if (s_.thread_nice != 0) platform::SetCurrentThreadNice(s_.thread_nice);
       Run();
     });

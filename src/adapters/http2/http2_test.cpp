@@ -887,5 +887,171 @@ TEST(Http1, AnHttp2PrefaceSplitAcrossReadsIsStillHttp2) {
   EXPECT_EQ(server.Stats().http1_requests, 0u);
 }
 
+// ---- limits against slow and idle clients ----------------------------------------------
+
+ServerSettings Limited() {
+  ServerSettings s;
+  s.header_timeout = std::chrono::milliseconds(300);
+  s.body_timeout = std::chrono::milliseconds(300);
+  s.idle_timeout = std::chrono::milliseconds(400);
+  return s;
+}
+
+TEST(ServerLimits, SlowHeadersGet408AndDoNotBlockOtherClients) {
+  Server server(Limited(), Echo);
+  server.Start();
+  // 64 slowloris connections: a partial header block each, then nothing.
+  std::vector<std::unique_ptr<H1Socket>> slow;
+  for (int i = 0; i < 64; ++i) {
+    slow.push_back(std::make_unique<H1Socket>(server.port()));
+    slow.back()->Send("GET /slow HTTP/1.1\r\nHost: x\r\nX-A: ");
+  }
+  // Meanwhile another client is served at once.
+  H1Socket ok(server.port());
+  ok.Send(Get("/ok"));
+  EXPECT_EQ(ok.Read().status, 200);
+  // Each slow one is told 408 and closed.
+  for (auto& s : slow) {
+    auto r = s->Read();
+    EXPECT_EQ(r.status, 408);
+    EXPECT_TRUE(s->ClosedByPeer());
+  }
+  EXPECT_GE(server.Stats().timeouts, 64u);
+}
+
+TEST(ServerLimits, SlowBodiesGet408AndSilentOrIdleConnectionsAreClosed) {
+  Server server(Limited(), Echo);
+  server.Start();
+  H1Socket body(server.port());
+  body.Send("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+  EXPECT_EQ(body.Read().status, 408);
+  H1Socket silent(server.port());  // connects, never sends: closed without an answer
+  EXPECT_EQ(silent.Read().status, 0);
+  EXPECT_TRUE(silent.ClosedByPeer());
+  H1Socket idle(server.port());  // served, then idle past idle_timeout: closed
+  idle.Send(Get("/i"));
+  EXPECT_EQ(idle.Read().status, 200);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(idle.ClosedByPeer());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+  // An HTTP/2 connection without streams is sent GOAWAY when idle; the client reconnects.
+  Client client(ClientFor(server.port()));
+  EXPECT_EQ(client.Execute(Posts(1))[0].status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(client.Execute(Posts(1))[0].status, 200);
+  EXPECT_GE(client.Stats().goaways_received, 1u);
+}
+
+TEST(ServerLimits, ConnectionsBeyondTheLimitsGet503) {
+  ServerSettings settings;
+  settings.max_connections_per_client = 3;
+  Server server(settings, Echo);
+  server.Start();
+  std::vector<std::unique_ptr<H1Socket>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<H1Socket>(server.port()));
+    held.back()->Send(Get("/h"));
+    EXPECT_EQ(held.back()->Read().status, 200);
+  }
+  H1Socket fourth(server.port());
+  auto r = fourth.Read();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "too many connections\n");
+  EXPECT_EQ(server.Stats().connections_refused, 1u);
+  EXPECT_EQ(server.Stats().connections_open, 3u);
+  held.pop_back();  // one goes away: a new one is admitted once the server noticed
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    H1Socket again(server.port());
+    again.Send(Get("/again"));
+    status = again.Read().status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, 200);
+}
+
+// ---- asynchronous handlers --------------------------------------------------------------
+
+TEST(ServerAsync, AnswersFromAnotherThreadOverHttp1AndHttp2) {
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  std::vector<std::string> remotes;
+  Server server(ServerSettings{}, [&](ServerRequest& req, Responder responder) {
+    std::lock_guard lk(mu);
+    remotes.push_back(req.remote);
+    ServerResponse r = Echo(req);
+    threads.emplace_back([r = std::move(r), responder]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      responder.Send(std::move(r));
+      responder.Send(ServerResponse{});  // a second answer is ignored
+    });
+  });
+  server.Start();
+  H1Socket s(server.port());
+  for (int i = 0; i < 3; ++i) {
+    s.Send("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-I: 1\r\n\r\nhi");
+    auto r = s.Read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "POST hi 1");
+  }
+  Client client(ClientFor(server.port()));
+  for (auto& x : client.Execute(Posts(20))) EXPECT_EQ(x.status, 200) << x.error_message;
+  server.Stop();
+  std::lock_guard lk(mu);
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(remotes.size(), 23u);
+  for (const auto& r : remotes) EXPECT_EQ(r, "127.0.0.1");
+}
+
+TEST(ServerAsync, StreamsABodyChunkByChunkAndNoticesAClientThatLeft) {
+  std::atomic<bool> noticed{false};
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  Server server(ServerSettings{}, [&](ServerRequest& req, Responder responder) {
+    bool forever = req.path == "/forever";
+    std::lock_guard lk(mu);
+    threads.emplace_back([&, forever, responder] {
+      ServerResponse head;
+      head.headers = {{"content-type", "text/event-stream"}};
+      responder.Begin(head);
+      for (int i = 0; forever || i < 3; ++i) {
+        if (!responder.Write("data: " + std::to_string(i) + "\n\n")) {
+          noticed = true;
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      responder.End();
+    });
+  });
+  server.Start();
+  {
+    H1Socket s(server.port());
+    s.Send(Get("/three", "Connection: close\r\n"));
+    std::string raw = s.Raw(1000);  // until the server closes
+    EXPECT_NE(raw.find("transfer-encoding: chunked"), std::string::npos) << raw;
+    EXPECT_NE(raw.find("9\r\ndata: 2\n\n\r\n0\r\n\r\n"), std::string::npos) << raw;
+  }
+  Client client(ClientFor(server.port()));
+  Request get;
+  get.method = "GET";
+  get.path = "/three";
+  auto r = client.Execute({get});
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].body, "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+  {
+    H1Socket s(server.port());
+    s.Send(Get("/forever"));
+    EXPECT_NE(s.Raw(200).find("data: 0"), std::string::npos);
+  }  // the client leaves
+  for (int i = 0; i < 300 && !noticed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(noticed);
+  server.Stop();
+  std::lock_guard lk(mu);
+  for (auto& t : threads) t.join();
+}
+
 }  // namespace
 }  // namespace fanout::adapters::http2

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <queue>
 #include <stdexcept>
 #include <string_view>
@@ -33,7 +34,117 @@ using Clock = std::chrono::steady_clock;
 struct Server::Counters {
   std::atomic<uint64_t> accepted{0}, streams{0}, goaways{0}, refused{0}, http1{0};
   std::atomic<uint32_t> max_concurrent{0};
+  std::atomic<uint64_t> open{0}, refused_connections{0}, timeouts{0};
 };
+
+// Open connections in total and per client address (max_connections[_per_client]).
+struct Server::Clients {
+  std::mutex mu;
+  size_t total = 0;
+  std::unordered_map<std::string, size_t> per_client;
+
+  bool Admit(const ServerSettings& s, const std::string& remote) {
+    std::lock_guard lock(mu);
+    if (s.max_connections > 0 && total >= s.max_connections) return false;
+    if (s.max_connections_per_client > 0) {
+      size_t& n = per_client[remote];
+      if (n >= s.max_connections_per_client) return false;
+      ++n;
+    }
+    ++total;
+    return true;
+  }
+  void Release(const ServerSettings& s, const std::string& remote) {
+    std::lock_guard lock(mu);
+    --total;
+    if (s.max_connections_per_client > 0) {
+      auto it = per_client.find(remote);
+      if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+    }
+  }
+};
+
+// Answers of asynchronous handlers travel to the connection's worker through its mailbox
+// (any thread posts, the worker drains it after the eventfd wakes it). The mailbox owns the
+// eventfd, so a late answer after the server stopped writes to a live descriptor.
+struct Mail {
+  enum class Kind : uint8_t { kSend, kBegin, kChunk, kEnd };
+  Kind kind = Kind::kSend;
+  uint64_t conn_id = 0;
+  int32_t stream_id = 0;
+  uint64_t seq = 0;
+  ServerResponse response;
+  std::string chunk;
+};
+
+struct Mailbox {
+  std::mutex mu;
+  std::vector<Mail> mail;
+  int evfd = -1;
+
+  Mailbox() {
+    evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (evfd < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~Mailbox() { ::close(evfd); }
+  void Wake() const {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(evfd, &one, sizeof(one));
+  }
+  void Post(Mail m) {
+    {
+      std::lock_guard lock(mu);
+      mail.push_back(std::move(m));
+    }
+    Wake();
+  }
+};
+
+struct Responder::Exchange {
+  std::shared_ptr<Mailbox> mailbox;
+  uint64_t conn_id = 0;
+  int32_t stream_id = 0;
+  uint64_t seq = 0;               // HTTP/1.1: the request's number on its connection
+  std::atomic<bool> gone{false};  // the client or the stream went away
+  std::atomic<int> state{0};      // 0 unanswered, 1 streaming, 2 answered
+
+  void Post(Mail::Kind kind, ServerResponse response, std::string chunk) {
+    Mail m;
+    m.kind = kind;
+    m.conn_id = conn_id;
+    m.stream_id = stream_id;
+    m.seq = seq;
+    m.response = std::move(response);
+    m.chunk = std::move(chunk);
+    mailbox->Post(std::move(m));
+  }
+};
+
+void Responder::Send(ServerResponse response) const {
+  int unanswered = 0;
+  if (!x_ || !x_->state.compare_exchange_strong(unanswered, 2)) return;
+  if (!x_->gone) x_->Post(Mail::Kind::kSend, std::move(response), {});
+}
+
+void Responder::Begin(ServerResponse head) const {
+  int unanswered = 0;
+  if (!x_ || !x_->state.compare_exchange_strong(unanswered, 1)) return;
+  if (!x_->gone) x_->Post(Mail::Kind::kBegin, std::move(head), {});
+}
+
+bool Responder::Write(std::string chunk) const {
+  if (!x_ || x_->state.load() != 1 || x_->gone) return false;
+  x_->Post(Mail::Kind::kChunk, {}, std::move(chunk));
+  return true;
+}
+
+void Responder::End() const {
+  int streaming = 1;
+  if (!x_ || !x_->state.compare_exchange_strong(streaming, 2)) return;
+  if (!x_->gone) x_->Post(Mail::Kind::kEnd, {}, {});
+}
+
+bool Responder::Gone() const { return !x_ || x_->gone.load(); }
 
 namespace {
 
@@ -46,8 +157,22 @@ struct SStream {
   size_t off = 0;
   bool ignored = false;
   bool handled = false;
+  Clock::time_point begun;                 // HTTP/2: when its HEADERS arrived
+  std::shared_ptr<Responder::Exchange> x;  // asynchronous handler: its way back
+  bool streaming = false;                  // a streamed body (Responder::Begin)
+  bool stream_ended = false;               // ... and its End
+  std::string sbuf;                        // streamed bytes not yet taken by nghttp2
+  size_t soff = 0;
 
   void Reset() {
+    if (x) {
+      x->gone = true;
+      x.reset();
+    }
+    streaming = false;
+    stream_ended = false;
+    sbuf.clear();
+    soff = 0;
     req.method.clear();
     req.path.clear();
     req.authority.clear();
@@ -90,6 +215,8 @@ struct H1Conn {
   bool head = false;             // HEAD: answer without the body
   bool expect_continue = false;  // "Expect: 100-continue"
   bool closing = false;          // no more requests: write what is queued, then close
+  bool streaming = false;        // the response's head is out, its chunks follow
+  uint64_t seq = 0;              // requests dispatched on this connection
 };
 
 bool IsTchar(char ch) {
@@ -328,9 +455,10 @@ void AppendHttpDate(std::string& out) {
   out += buf;
 }
 
-// Status line, headers and body of an HTTP/1.1 response.
-void AppendH1Response(std::string& out, const ServerResponse& r, bool head, bool keep_alive,
-                      bool http10) {
+// Status line and headers of an HTTP/1.1 response; `chunked`: a streamed body follows
+// (HTTP/1.0 clients get it delimited by the connection's close instead).
+void AppendH1Head(std::string& out, const ServerResponse& r, bool keep_alive, bool http10,
+                  bool chunked) {
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
@@ -349,7 +477,9 @@ void AppendH1Response(std::string& out, const ServerResponse& r, bool head, bool
     out += "\r\n";
   }
   bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
-  if (!no_body) {
+  if (chunked && !http10) {
+    out += "transfer-encoding: chunked\r\n";
+  } else if (!no_body && !chunked) {
     out += "content-length: ";
     out += std::to_string(r.body.size());
     out += "\r\n";
@@ -360,8 +490,32 @@ void AppendH1Response(std::string& out, const ServerResponse& r, bool head, bool
     out += "connection: keep-alive\r\n";
   }
   out += "\r\n";
+}
+
+// Status line, headers and body of an HTTP/1.1 response.
+void AppendH1Response(std::string& out, const ServerResponse& r, bool head, bool keep_alive,
+                      bool http10) {
+  AppendH1Head(out, r, keep_alive, http10, false);
+  bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
   if (!head && !no_body) out += r.body;
 }
+
+// The client's address without the port ("::ffff:" dropped from mapped IPv4).
+std::string AddressOf(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));
+  } else if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof(buf));
+  }
+  std::string out(buf);
+  if (out.starts_with("::ffff:") && out.find('.') != std::string::npos) out.erase(0, 7);
+  return out;
+}
+
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\n"
+    "content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n";
 
 }  // namespace
 
@@ -369,9 +523,10 @@ class Server::Worker {
  public:
   Worker(Server& server, std::shared_ptr<TlsContext> tls)
       : srv_(server), s_(server.settings_), tls_(std::move(tls)) {
+    mailbox_ = std::make_shared<Mailbox>();
+    evfd_ = mailbox_->evfd;
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epfd_ < 0 || evfd_ < 0) throw std::runtime_error("epoll/eventfd failed");
+    if (epfd_ < 0) throw std::runtime_error("epoll_create1 failed");
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kWakeTag;
@@ -382,20 +537,17 @@ class Server::Worker {
       throw std::runtime_error(std::string("epoll add listen: ") + std::strerror(errno));
     }
   }
-  ~Worker() {
-    ::close(evfd_);
-    ::close(epfd_);
-  }
+  ~Worker() { ::close(epfd_); }
   void Start() {
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "h2-server");
+      BlockSigpipe();
       Run();
     });
   }
   void Stop() {
     stop_ = true;
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t r = ::write(evfd_, &one, sizeof(one));
+    mailbox_->Wake();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -404,10 +556,16 @@ class Server::Worker {
   static constexpr uint64_t kListenTag = 2;
   static constexpr uint32_t kUnregistered = UINT32_MAX;  // SConn::events before epoll_ctl ADD
 
+  // What a connection is waiting for, and so which timeout applies (ServerSettings).
+  enum class Wait : uint8_t { kNone, kHandshake, kFirst, kHead, kBody, kIdle };
+
   struct SConn {
     Worker* w = nullptr;
     uint64_t id = 0;
     int fd = -1;
+    std::string remote;
+    Wait wait = Wait::kNone;
+    Clock::time_point deadline = Clock::time_point::max();
     std::unique_ptr<Transport> t;
     bool handshake_done = false;
     nghttp2_session* session = nullptr;  // null on a cleartext connection until the preface
@@ -438,6 +596,8 @@ class Server::Worker {
       w->spare_.pop_back();
     }
     st->req.connection_id = c->id;
+    st->req.remote = c->remote;
+    st->begun = Clock::now();
     if (id > c->goaway_last_id) {
       // Arrived after we decided to go away: refuse (the client retries it elsewhere).
       st->ignored = true;
@@ -540,6 +700,11 @@ class Server::Worker {
   }
 
   void Handle(SConn& c, int32_t id, SStream& st) {
+    if (srv_.async_handler_) {
+      st.x = NewExchange(c, id, 0);
+      srv_.async_handler_(st.req, Responder(st.x));
+      return;
+    }
     st.resp = srv_.handler_(st.req);
     if (st.resp.delay.count() > 0) {
       timers_.push({Clock::now() + st.resp.delay, c.id, id});
@@ -551,7 +716,7 @@ class Server::Worker {
   void Respond(SConn& c, int32_t id, SStream& st) {
     if (st.resp.reset) {
       nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
-      c.dirty = true;
+      MarkDirty(c);
       return;
     }
     std::string status = std::to_string(st.resp.status);
@@ -575,8 +740,152 @@ class Server::Worker {
     prd.read_callback = ReadBody;
     int rv = nghttp2_submit_response(c.session, id, nva.data(), nva.size(),
                                      st.resp.body.empty() ? nullptr : &prd);
-    c.dirty = true;
+    MarkDirty(c);
     if (rv == 0 && st.resp.on_sent) st.resp.on_sent();
+  }
+
+  std::shared_ptr<Responder::Exchange> NewExchange(const SConn& c, int32_t stream_id,
+                                                   uint64_t seq) {
+    auto x = std::make_shared<Responder::Exchange>();
+    x->mailbox = mailbox_;
+    x->conn_id = c.id;
+    x->stream_id = stream_id;
+    x->seq = seq;
+    return x;
+  }
+
+  static ssize_t ReadStreamed(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                              uint32_t* data_flags, nghttp2_data_source* source, void*) {
+    auto* st = static_cast<SStream*>(source->ptr);
+    size_t avail = st->sbuf.size() - st->soff;
+    if (avail == 0) {
+      if (!st->stream_ended) return NGHTTP2_ERR_DEFERRED;
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    size_t n = std::min(length, avail);
+    std::memcpy(buf, st->sbuf.data() + st->soff, n);
+    st->soff += n;
+    if (st->soff == st->sbuf.size()) {
+      st->sbuf.clear();
+      st->soff = 0;
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  // HTTP/2 response whose body follows chunk by chunk (DATA frames as they come).
+  void RespondStreamed(SConn& c, int32_t id, SStream& st) {
+    std::string status = std::to_string(st.resp.status);
+    std::vector<nghttp2_nv> nva;
+    auto add = [&](const std::string& n, const std::string& v) {
+      nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                     reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                     NGHTTP2_NV_FLAG_NONE});
+    };
+    static const std::string kStatus = ":status";
+    add(kStatus, status);
+    for (const auto& h : st.resp.headers) {
+      if (h.first != "content-length" && h.first != "transfer-encoding") add(h.first, h.second);
+    }
+    nghttp2_data_provider prd{};
+    prd.source.ptr = &st;
+    prd.read_callback = ReadStreamed;
+    st.streaming = true;
+    nghttp2_submit_response(c.session, id, nva.data(), nva.size(), &prd);
+    MarkDirty(c);
+  }
+
+  // ---- answers of asynchronous handlers -------------------------------------------------
+  void DrainMail() {
+    {
+      std::lock_guard lock(mailbox_->mu);
+      mail_.swap(mailbox_->mail);
+    }
+    for (Mail& m : mail_) {
+      auto it = conns_.find(m.conn_id);
+      if (it == conns_.end()) continue;
+      SConn& c = *it->second;
+      if (c.lingering) continue;
+      if (c.session == nullptr) {
+        if (c.h1) OnMailH1(c, m);
+        continue;
+      }
+      auto s = c.streams.find(m.stream_id);
+      if (s == c.streams.end() || s->second->ignored) continue;
+      SStream& st = *s->second;
+      switch (m.kind) {
+        case Mail::Kind::kSend:
+          st.resp = std::move(m.response);
+          Respond(c, m.stream_id, st);
+          break;
+        case Mail::Kind::kBegin:
+          st.resp = std::move(m.response);
+          RespondStreamed(c, m.stream_id, st);
+          break;
+        case Mail::Kind::kChunk:
+        case Mail::Kind::kEnd:
+          if (!st.streaming) break;
+          if (m.kind == Mail::Kind::kEnd) {
+            st.stream_ended = true;
+          } else if (st.sbuf.size() - st.soff + m.chunk.size() > s_.max_stream_backlog) {
+            st.ignored = true;  // a reader this slow is dropped, not buffered for
+            nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, m.stream_id, NGHTTP2_CANCEL);
+            if (st.x) st.x->gone = true;
+            MarkDirty(c);
+            break;
+          } else {
+            st.sbuf += m.chunk;
+          }
+          nghttp2_session_resume_data(c.session, m.stream_id);
+          MarkDirty(c);
+          break;
+      }
+    }
+    mail_.clear();
+  }
+
+  void OnMailH1(SConn& c, Mail& m) {
+    H1Conn& h = *c.h1;
+    if (h.state != H1Conn::State::kBusy || h.closing || !h.st.x || h.st.x->seq != m.seq) return;
+    switch (m.kind) {
+      case Mail::Kind::kSend:
+        h.st.resp = std::move(m.response);
+        RespondH1(c);
+        return;
+      case Mail::Kind::kBegin:
+        if (h.streaming) return;
+        h.streaming = true;
+        if (h.http10) h.keep_alive = false;  // its body ends with the connection
+        AppendH1Head(c.wbuf, m.response, h.keep_alive, h.http10, true);
+        MarkDirty(c);
+        return;
+      case Mail::Kind::kChunk:
+        if (!h.streaming || h.head || m.chunk.empty()) return;
+        if (c.wbuf.size() - c.woff + m.chunk.size() > s_.max_stream_backlog) {
+          h.st.x->gone = true;  // a reader this slow is dropped, not buffered for
+          h.closing = true;
+          Close(c);
+          return;
+        }
+        if (h.http10) {
+          c.wbuf += m.chunk;
+        } else {
+          char size[20];
+          std::snprintf(size, sizeof(size), "%zx\r\n", m.chunk.size());
+          c.wbuf += size;
+          c.wbuf += m.chunk;
+          c.wbuf += "\r\n";
+        }
+        MarkDirty(c);
+        return;
+      case Mail::Kind::kEnd:
+        if (!h.streaming) return;
+        if (!h.http10 && !h.head) c.wbuf += "0\r\n\r\n";
+        h.streaming = false;
+        FinishH1(c);
+        MarkDirty(c);
+        return;
+    }
   }
 
   // ---- HTTP/1.1 (cleartext) -------------------------------------------------
@@ -603,19 +912,24 @@ class Server::Worker {
         }
         return true;
       }
-      c.h1 = std::make_unique<H1Conn>();
-      c.h1->st.req.connection_id = c.id;
-      c.h1->st.req.http1 = true;
+      NewH1(c);
       c.h1->in.assign(kH2Preface.substr(0, seen));
     }
     H1Conn& h = *c.h1;
     h.in.append(data, n);
-    c.dirty = true;
+    if (c.wait == Wait::kIdle) Expect(c, Wait::kHead);  // a new request begins
+    MarkDirty(c);
     ProcessH1(c);
     // While a request is being answered or responses pile up unread, read no further
     // (pipelined requests wait in the socket); FlushH1() re-arms EPOLLIN.
     return h.state != H1Conn::State::kBusy && !h.closing &&
            c.wbuf.size() - c.woff <= kH1MaxPendingWrite;
+  }
+
+  void NewH1(SConn& c) {
+    c.h1 = std::make_unique<H1Conn>();
+    c.h1->st.req.connection_id = c.id;
+    c.h1->st.req.http1 = true;
   }
 
   // Parses and serves the buffered requests until one is pending or input runs out.
@@ -649,9 +963,10 @@ class Server::Worker {
           return;
         }
         h.state = H1Conn::State::kBody;
+        Expect(c, h.body_left > 0 ? Wait::kBody : Wait::kNone);
         if (h.expect_continue && h.body_left > 0 && !h.http10) {
           c.wbuf += "HTTP/1.1 100 Continue\r\n\r\n";
-          c.dirty = true;
+          MarkDirty(c);
         }
       }
       // kBody: keep up to max_request_body, drop the rest (body_truncated), as HTTP/2 does.
@@ -664,7 +979,14 @@ class Server::Worker {
       h.body_left -= take;
       if (h.body_left > 0) return;
       h.state = H1Conn::State::kBusy;
+      Expect(c, Wait::kNone);  // the handler's time is not the client's
       srv_.counters_->http1++;
+      h.st.req.remote = c.remote;
+      if (srv_.async_handler_) {
+        h.st.x = NewExchange(c, kHttp1Timer, ++h.seq);
+        srv_.async_handler_(h.st.req, Responder(h.st.x));
+        return;
+      }
       h.st.resp = srv_.handler_(h.st.req);
       if (h.st.resp.delay.count() > 0) {
         timers_.push({Clock::now() + h.st.resp.delay, c.id, kHttp1Timer});
@@ -684,11 +1006,18 @@ class Server::Worker {
       return;
     }
     AppendH1Response(c.wbuf, r, h.head, h.keep_alive, h.http10);
-    c.dirty = true;
+    MarkDirty(c);
     if (r.on_sent) r.on_sent();
+    FinishH1(c);
+  }
+
+  // The response is out: next request, or close.
+  void FinishH1(SConn& c) {
+    H1Conn& h = *c.h1;
     h.st.Reset();
     if (h.keep_alive) {
       h.state = H1Conn::State::kHead;
+      Expect(c, h.in.empty() ? Wait::kIdle : Wait::kHead);
     } else {
       h.closing = true;
     }
@@ -702,7 +1031,7 @@ class Server::Worker {
     } else {
       h.closing = true;  // a partial request can never complete
     }
-    c.dirty = true;
+    MarkDirty(c);
     // EOF stays readable (level-triggered): stop polling for it until the write is done.
     SetEvents(c, c.woff < c.wbuf.size() ? static_cast<uint32_t>(EPOLLOUT) : 0u);
   }
@@ -717,7 +1046,7 @@ class Server::Worker {
     AppendH1Response(c.wbuf, r, false, false, false);
     h.state = H1Conn::State::kBusy;
     h.closing = true;
-    c.dirty = true;
+    MarkDirty(c);
   }
 
   /// Writes c.wbuf out. True when all of it went (the buffer is then empty); false when the
@@ -770,29 +1099,119 @@ class Server::Worker {
 
   void Accept() {
     for (;;) {
-      int fd = accept4(srv_.listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage ss{};
+      socklen_t sl = sizeof(ss);
+      int fd = accept4(srv_.listen_fd_, reinterpret_cast<sockaddr*>(&ss), &sl,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN (another worker took it) or transient error
+      std::string remote = AddressOf(ss);
+      if (!srv_.clients_->Admit(s_, remote)) {
+        // Over the limit: a clear answer, best effort, and no state kept.
+        srv_.counters_->refused_connections++;
+        [[maybe_unused]] ssize_t w =
+            ::send(fd, kTooManyConnections.data(), kTooManyConnections.size(), MSG_NOSIGNAL);
+        ::close(fd);
+        continue;
+      }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       auto c = std::make_unique<SConn>();
       c->w = this;
       c->id = srv_.next_connection_id_.fetch_add(1, std::memory_order_relaxed);
       c->fd = fd;
+      c->remote = std::move(remote);
       try {
         c->t = tls_ ? MakeTlsTransport(fd, tls_, "") : MakePlainTransport(fd);
       } catch (const std::exception&) {
+        srv_.clients_->Release(s_, c->remote);
         ::close(fd);
         continue;
       }
       srv_.counters_->accepted++;
+      srv_.counters_->open++;
       SConn& ref = *c;
       conns_.emplace(c->id, std::move(c));
       SetEvents(ref, EPOLLIN);
       if (tls_) {
+        Expect(ref, Wait::kHandshake);
         Handshake(ref);
       } else {
+        Expect(ref, Wait::kFirst);
         ref.handshake_done = true;  // the first bytes decide: HTTP/2 preface or HTTP/1.1
       }
+    }
+  }
+
+  // ---- timeouts ---------------------------------------------------------------
+  void Expect(SConn& c, Wait wait) {
+    std::chrono::milliseconds d{0};
+    switch (wait) {
+      case Wait::kHandshake:
+      case Wait::kHead:
+        d = s_.header_timeout;
+        break;
+      case Wait::kFirst:
+        d = s_.header_timeout.count() > 0 ? s_.header_timeout : s_.idle_timeout;
+        break;
+      case Wait::kBody:
+        d = s_.body_timeout;
+        break;
+      case Wait::kIdle:
+        d = s_.idle_timeout;
+        break;
+      case Wait::kNone:
+        break;
+    }
+    c.wait = wait;
+    c.deadline = d.count() > 0 ? Clock::now() + d : Clock::time_point::max();
+  }
+
+  // Every few hundred milliseconds: lingering closes, and the timeouts of ServerSettings.
+  void Sweep(Clock::time_point now) {
+    for (auto& [id, cp] : conns_) {
+      SConn& c = *cp;
+      if (c.lingering) {
+        if (now >= c.linger_deadline) Close(c);
+        continue;
+      }
+      if (c.session != nullptr) {
+        SweepH2(c, now);
+        continue;
+      }
+      if (now < c.deadline) continue;
+      srv_.counters_->timeouts++;
+      bool partial = c.h1 && (c.wait == Wait::kHead || c.wait == Wait::kBody ||
+                              (c.wait == Wait::kFirst && !c.h1->in.empty()));
+      Expect(c, Wait::kNone);
+      if (partial && c.h1->state != H1Conn::State::kBusy) {
+        FailH1(c, 408);  // a request begun and not finished in time: say so, then close
+      } else {
+        Close(c);  // idle, or silent since accept
+      }
+    }
+  }
+
+  void SweepH2(SConn& c, Clock::time_point now) {
+    if (c.streams.empty()) {
+      if (c.wait != Wait::kIdle) {
+        Expect(c, Wait::kIdle);
+      } else if (now >= c.deadline) {
+        srv_.counters_->timeouts++;
+        Expect(c, Wait::kNone);
+        nghttp2_session_terminate_session(c.session, NGHTTP2_NO_ERROR);  // GOAWAY, then close
+        MarkDirty(c);
+      }
+      return;
+    }
+    c.wait = Wait::kNone;
+    auto limit = s_.header_timeout + s_.body_timeout;
+    if (s_.header_timeout.count() == 0 || s_.body_timeout.count() == 0) return;
+    for (auto& [sid, st] : c.streams) {
+      if (st->handled || st->ignored || now - st->begun < limit) continue;
+      st->ignored = true;  // a request not complete in time
+      srv_.counters_->timeouts++;
+      nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+      MarkDirty(c);
     }
   }
 
@@ -816,13 +1235,20 @@ class Server::Worker {
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
     nghttp2_submit_settings(c.session, NGHTTP2_FLAG_NONE, iv, 2);
     nghttp2_session_set_local_window_size(c.session, NGHTTP2_FLAG_NONE, 0, 16 << 20);
-    c.dirty = true;
+    MarkDirty(c);
   }
 
   void Handshake(SConn& c) {
     switch (c.t->Handshake()) {
       case IoStatus::kOk:
         SetEvents(c, EPOLLIN);
+        Expect(c, Wait::kFirst);
+        if (!c.t->h2()) {  // ALPN http/1.1 or none: HTTP/1.1 over TLS
+          c.handshake_done = true;
+          NewH1(c);
+          OnReadable(c);
+          return;
+        }
         StartSession(c);
         // With TLS 1.3 the client preface often arrives with its Finished message and
         // sits decrypted inside OpenSSL, where epoll cannot see it: read it now.
@@ -845,6 +1271,12 @@ class Server::Worker {
     to_close_.push_back(c.id);
   }
 
+  void MarkDirty(SConn& c) {
+    if (c.dirty) return;
+    c.dirty = true;
+    dirty_.push_back(c.id);
+  }
+
   void Reap() {
     for (uint64_t id : to_close_) {
       auto it = conns_.find(id);
@@ -852,7 +1284,13 @@ class Server::Worker {
       SConn& c = *it->second;
       epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
       if (c.session != nullptr) nghttp2_session_del(c.session);
+      for (auto& [sid, st] : c.streams) {
+        if (st->x) st->x->gone = true;
+      }
       c.streams.clear();
+      if (c.h1 && c.h1->st.x) c.h1->st.x->gone = true;
+      srv_.clients_->Release(s_, c.remote);
+      srv_.counters_->open--;
       conns_.erase(it);  // transport closes the fd
     }
     to_close_.clear();
@@ -879,7 +1317,7 @@ class Server::Worker {
           continue;
         }
         ssize_t rv = nghttp2_session_mem_recv(c.session, reinterpret_cast<uint8_t*>(buf), n);
-        c.dirty = true;
+        MarkDirty(c);
         if (rv < 0) {
           // nghttp2 queued a GOAWAY for protocol errors; flush it, then close.
           Flush(c);
@@ -890,7 +1328,7 @@ class Server::Worker {
       }
       if (st == IoStatus::kWantRead) return;
       if (st == IoStatus::kWantWrite) {
-        c.dirty = true;
+        MarkDirty(c);
         return;
       }
       if (st == IoStatus::kClosed && c.h1 && !c.lingering) {
@@ -962,6 +1400,7 @@ class Server::Worker {
         if (tag == kWakeTag) {
           uint64_t v;
           [[maybe_unused]] ssize_t r = ::read(evfd_, &v, sizeof(v));
+          DrainMail();
           continue;
         }
         if (tag == kListenTag) {
@@ -976,13 +1415,22 @@ class Server::Worker {
           continue;
         }
         if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) OnReadable(c);
-        if (events[i].events & EPOLLOUT) c.dirty = true;
+        if (events[i].events & EPOLLOUT) MarkDirty(c);
       }
       now = Clock::now();
       RunTimers(now);
-      for (auto& [id, c] : conns_) {
-        if (c->lingering && now >= c->linger_deadline) Close(*c);
-        if (c->dirty) Flush(*c);
+      if (now >= next_sweep_) {
+        Sweep(now);
+        next_sweep_ = now + std::chrono::milliseconds(100);
+      }
+      // Flushing can mark more connections dirty (HTTP/1.1 pipelining): until none is.
+      while (!dirty_.empty()) {
+        flushing_.swap(dirty_);
+        for (uint64_t id : flushing_) {
+          auto it = conns_.find(id);
+          if (it != conns_.end() && it->second->dirty) Flush(*it->second);
+        }
+        flushing_.clear();
       }
       Reap();
     }
@@ -1002,12 +1450,23 @@ class Server::Worker {
   std::vector<std::unique_ptr<SStream>> spare_;  // recycled streams (see SStream)
   std::unordered_map<uint64_t, std::unique_ptr<SConn>> conns_;
   std::vector<uint64_t> to_close_;
+  std::vector<uint64_t> dirty_, flushing_;  // connections with something to write
+  Clock::time_point next_sweep_{};
+  std::shared_ptr<Mailbox> mailbox_;
+  std::vector<Mail> mail_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
 };
 
 Server::Server(ServerSettings settings, Handler handler)
     : settings_(std::move(settings)),
       handler_(std::move(handler)),
+      clients_(std::make_unique<Clients>()),
+      counters_(std::make_unique<Counters>()) {}
+
+Server::Server(ServerSettings settings, AsyncHandler handler)
+    : settings_(std::move(settings)),
+      async_handler_(std::move(handler)),
+      clients_(std::make_unique<Clients>()),
       counters_(std::make_unique<Counters>()) {}
 
 Server::~Server() { Stop(); }
@@ -1019,7 +1478,7 @@ void Server::Start() {
     throw std::runtime_error("bad listen address '" + settings_.listen + "' (want host:port)");
   std::shared_ptr<TlsContext> tls;
   if (!settings_.tls_cert_file.empty() || !settings_.tls_key_file.empty()) {
-    tls = TlsContext::Server(settings_.tls_cert_file, settings_.tls_key_file);
+    tls = TlsContext::Server(settings_.tls_cert_file, settings_.tls_key_file, settings_.tls_http1);
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -1068,6 +1527,9 @@ ServerStats Server::Stats() const {
   s.refused_after_goaway = counters_->refused;
   s.max_concurrent_streams_seen = counters_->max_concurrent;
   s.http1_requests = counters_->http1;
+  s.connections_open = counters_->open;
+  s.connections_refused = counters_->refused_connections;
+  s.timeouts = counters_->timeouts;
   return s;
 }
 

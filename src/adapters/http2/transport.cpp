@@ -5,6 +5,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,13 +51,17 @@ class PlainTransport final : public Transport {
 };
 
 constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+constexpr unsigned char kAlpnH2Http1[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
+// h2 only, or (arg != null) h2 preferred, else http/1.1.
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-               unsigned int inlen, void*) {
+               unsigned int inlen, void* arg) {
   unsigned char* o = nullptr;
-  if (SSL_select_next_proto(&o, outlen, kAlpnH2, sizeof(kAlpnH2), in, inlen) !=
-      OPENSSL_NPN_NEGOTIATED) {
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  bool http1 = arg != nullptr;
+  if (SSL_select_next_proto(&o, outlen, http1 ? kAlpnH2Http1 : kAlpnH2,
+                            http1 ? sizeof(kAlpnH2Http1) : sizeof(kAlpnH2), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return http1 ? SSL_TLSEXT_ERR_NOACK : SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   *out = o;
   return SSL_TLSEXT_ERR_OK;
@@ -96,7 +102,8 @@ class TlsTransport final : public Transport {
       const unsigned char* proto = nullptr;
       unsigned int len = 0;
       SSL_get0_alpn_selected(ssl_, &proto, &len);
-      if (len != 2 || std::memcmp(proto, "h2", 2) != 0) {
+      h2_ = len == 2 && std::memcmp(proto, "h2", 2) == 0;
+      if (!h2_ && !ctx_->http1()) {
         error_ = "TLS: peer did not negotiate ALPN h2";
         return IoStatus::kError;
       }
@@ -164,6 +171,13 @@ std::string OpenSslErrors() {
   return out.empty() ? "unknown error" : out;
 }
 
+void BlockSigpipe() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 std::unique_ptr<Transport> MakePlainTransport(int fd) {
   return std::make_unique<PlainTransport>(fd);
 }
@@ -198,10 +212,11 @@ std::shared_ptr<TlsContext> TlsContext::Client(const std::string& ca_file, bool 
 }
 
 std::shared_ptr<TlsContext> TlsContext::Server(const std::string& cert_file,
-                                               const std::string& key_file) {
+                                               const std::string& key_file, bool http1) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) throw std::runtime_error("SSL_CTX_new: " + OpenSslErrors());
   std::shared_ptr<TlsContext> out(new TlsContext(ctx, true));
+  out->http1_ = http1;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -216,7 +231,7 @@ std::shared_ptr<TlsContext> TlsContext::Server(const std::string& cert_file,
   if (SSL_CTX_check_private_key(ctx) != 1) {
     throw std::runtime_error("TLS key does not match cert: " + OpenSslErrors());
   }
-  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, http1 ? out.get() : nullptr);
   return out;
 }
 

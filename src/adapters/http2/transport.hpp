@@ -28,11 +28,15 @@ class Transport {
   virtual IoStatus Read(char* buf, size_t cap, size_t* n) = 0;
   virtual IoStatus Write(const char* buf, size_t len, size_t* n) = 0;
   const std::string& LastError() const { return error_; }
+  /// After the handshake: HTTP/2 was negotiated (ALPN h2; always for plain TCP, where the
+  /// first bytes decide).
+  bool h2() const { return h2_; }
 
  protected:
   explicit Transport(int fd) : fd_(fd) {}
   int fd_;
   std::string error_;
+  bool h2_ = true;
 };
 
 /// Takes ownership of `fd` (closes it).
@@ -40,20 +44,23 @@ std::unique_ptr<Transport> MakePlainTransport(int fd);
 
 /// Shared OpenSSL context (thread-safe after construction). Client: verifies the
 /// peer against `ca_file` (or the system store) unless verify=false; server: loads
-/// cert/key. Both offer/select ALPN "h2" and require TLS 1.2+.
+/// cert/key. Both offer/select ALPN "h2" and require TLS 1.2+; a server with `http1` also
+/// serves clients that offer only "http/1.1" or no ALPN at all (HTTP/1.1 over TLS).
 class TlsContext {
  public:
   static std::shared_ptr<TlsContext> Client(const std::string& ca_file, bool verify);
   static std::shared_ptr<TlsContext> Server(const std::string& cert_file,
-                                            const std::string& key_file);
+                                            const std::string& key_file, bool http1 = false);
   ~TlsContext();
   SSL_CTX* ctx() const { return ctx_; }
   bool is_server() const { return server_; }
+  bool http1() const { return http1_; }
 
  private:
   TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
   SSL_CTX* ctx_;
   bool server_;
+  bool http1_ = false;
 };
 
 /// Takes ownership of `fd`. `sni` is the server name for clients (empty: none).
@@ -62,5 +69,10 @@ std::unique_ptr<Transport> MakeTlsTransport(int fd, std::shared_ptr<TlsContext> 
 
 /// Last OpenSSL error queue entries as text (clears the queue).
 std::string OpenSslErrors();
+
+/// For event-loop threads: OpenSSL writes with write(2), which raises SIGPIPE when the peer
+/// has gone; blocked in this thread, the write fails with EPIPE instead (the process's own
+/// handling of SIGPIPE is left alone: the signal is directed at the writing thread).
+void BlockSigpipe();
 
 }  // namespace fanout::adapters::http2

@@ -527,6 +527,9 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
   if (!ValidListen(s.http.listen))
     bad("http.listen",
         "'" + s.http.listen + "' is not host:port (port 0..65535, IPv6 as [::1]:port)");
+  if (s.http.tls_cert_file.empty() != s.http.tls_key_file.empty())
+    bad(s.http.tls_cert_file.empty() ? "http.tls_cert_file" : "http.tls_key_file",
+        "HTTPS needs both http.tls_cert_file and http.tls_key_file (or neither: plain HTTP)");
 
   if (s.store.mode != "embedded" && s.store.mode != "distributed")
     bad("store.mode", "'" + s.store.mode + "' must be \"embedded\" or \"distributed\"");

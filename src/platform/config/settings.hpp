@@ -27,8 +27,18 @@ struct RegionSettings {
 struct HttpSettings {
   std::string listen;  // http.listen: "host:port" (IPv6 as "[::1]:8080")
   int threads = 0;
+  int handler_threads = 0;
   std::chrono::seconds dashboard_max_age{0};
   int auth_failures_per_minute = 0;
+  std::chrono::seconds header_timeout{0};
+  std::chrono::seconds body_timeout{0};
+  std::chrono::seconds idle_timeout{0};
+  int max_connections = 0;
+  int max_connections_per_client = 0;
+  int max_queued_per_client = 0;
+  int max_event_streams = 0;
+  std::filesystem::path tls_cert_file;  // both empty: plain HTTP
+  std::filesystem::path tls_key_file;
   bool operator==(const HttpSettings&) const = default;
 };
 

@@ -39,7 +39,45 @@ const SettingSpec kSettings[] = {
     {"http.listen", T::kString, R"("127.0.0.1:8080")",
      "host:port of the HTTP API, dashboards, /metrics and the operator page (IPv6: [::1]:8080).",
      FIELD(http.listen)},
-    {"http.threads", T::kInt, "2", "HTTP server worker threads.", FIELD(http.threads), 1, 256},
+    {"http.threads", T::kInt, "2",
+     "Event-loop threads of the HTTP server: they hold every connection, idle or busy.",
+     FIELD(http.threads), 1, 256},
+    {"http.handler_threads", T::kInt, "4",
+     "Threads running request handlers (ingest, device writes may wait for disk or "
+     "PostgreSQL); requests wait for them in a fair queue, one per client.",
+     FIELD(http.handler_threads), 1, 1024},
+    {"http.header_timeout_s", T::kSeconds, "10",
+     "A request's header block (and a TLS handshake) must arrive within this many seconds, "
+     "counted from the connection's start or the request's first byte; else 408 and close.",
+     FIELD(http.header_timeout), 1, 3600},
+    {"http.body_timeout_s", T::kSeconds, "30",
+     "A request's body must arrive within this many seconds after its header block; else 408 "
+     "and close.",
+     FIELD(http.body_timeout), 1, 3600},
+    {"http.idle_timeout_s", T::kSeconds, "60",
+     "A kept-alive connection without a request in progress is closed after this many "
+     "seconds of silence.",
+     FIELD(http.idle_timeout), 1, 86400},
+    {"http.max_connections", T::kInt, "10000",
+     "Open connections at most; more are answered 503 and closed (raise the process's "
+     "file limit to match).",
+     FIELD(http.max_connections), 1, 1000000},
+    {"http.max_connections_per_client", T::kInt, "1000",
+     "Open connections at most from one client address; more are answered 503 and closed.",
+     FIELD(http.max_connections_per_client), 1, 1000000},
+    {"http.max_queued_per_client", T::kInt, "256",
+     "Requests of one client (address, plus the provider for alerts) waiting for a handler "
+     "thread at most; more are answered 429 with Retry-After.",
+     FIELD(http.max_queued_per_client), 1, 1000000},
+    {"http.max_event_streams", T::kInt, "32",
+     "Open server-sent event streams (operator consoles) at most; more get 503.",
+     FIELD(http.max_event_streams), 1, 10000},
+    {"http.tls_cert_file", T::kPath, R"("")",
+     "PEM certificate chain for HTTPS on http.listen (with http.tls_key_file; ALPN h2 or "
+     "http/1.1). Empty: plain HTTP (behind a TLS-terminating proxy, or on loopback).",
+     FIELD(http.tls_cert_file)},
+    {"http.tls_key_file", T::kPath, R"("")", "PEM private key for http.tls_cert_file.",
+     FIELD(http.tls_key_file)},
     {"http.auth_failures_per_minute", T::kInt, "20",
      "Failed authentications (wrong or missing token) one client address may make per minute; "
      "beyond that its wrong tokens are answered 429 with Retry-After. A valid token is never "

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Hostile clients against the real binary (issue 14): `fanout serve` with short timeouts,
+attacked over loopback as the issue found it could be.
+
+  hostile_e2e.py FANOUT_BINARY DATA_DIR
+
+Checks, each against the running server:
+  slowloris  400 connections from 8 client addresses (127.0.0.2-9) send part of a header
+             block and then nothing. Meanwhile /healthz answers, a provider's alert is
+             accepted (202) and its report read, within seconds. After http.header_timeout_s
+             every slow connection has been told 408 and closed.
+  limit      a client address over http.max_connections_per_client gets 503 and is closed;
+             another address is still served.
+  idle       a kept-alive connection silent for http.idle_timeout_s is closed.
+  guessing   wrong tokens from one address: 401 until http.auth_failures_per_minute, then
+             429 with Retry-After; the provider's valid token is still accepted.
+  metrics    /metrics counts the timeouts and the refused connections.
+  tls        a second server with http.tls_cert_file/key (a certificate made here with
+             openssl): HTTP/1.1 over TLS (Python's client) and HTTP/2 over TLS (curl) answer.
+Exit 0 if all hold.
+"""
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from fanout_e2e import Serve, alert_xml, clear_tokens, free_port, http  # noqa: E402
+
+HEADER_TIMEOUT_S = 2
+IDLE_TIMEOUT_S = 3
+PER_CLIENT = 50
+ADDRESSES = 8
+AUTH_FAILURES = 20
+
+
+def connect(port, source):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    return s
+
+
+def read_all(s, seconds):
+    """Everything the server sends until it closes (or `seconds` pass)."""
+    s.settimeout(seconds)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        out += b"<timeout>"
+    except ConnectionResetError:
+        out += b"<reset>"
+    return out
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - t0
+
+
+def main():
+    fanout, data = sys.argv[1], sys.argv[2]
+    work = tempfile.mkdtemp(prefix="fanout-hostile-")
+    failures = []
+    env = dict(os.environ, FANOUT_DATA_DIR=data)
+    conf = os.path.join(work, "fanout.toml")
+    with open(conf, "w") as f:
+        made = subprocess.run([fanout, "config", "example"], stdout=f, stderr=subprocess.PIPE,
+                              text=True, env=env, check=True)
+    tokens = clear_tokens(made.stderr)
+    ap2 = tokens["AP2"]
+    admin = tokens["admin_token"]
+    sim_port = free_port()
+    sim = subprocess.Popen([fanout, "pushsim", "--listen", "127.0.0.1:%d" % sim_port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    common = ["push.apns.endpoint=http://127.0.0.1:%d" % sim_port,
+              "push.fcm.endpoint=http://127.0.0.1:%d" % sim_port,
+              "http.header_timeout_s=%d" % HEADER_TIMEOUT_S,
+              "http.idle_timeout_s=%d" % IDLE_TIMEOUT_S,
+              "http.max_connections_per_client=%d" % PER_CLIENT,
+              "http.auth_failures_per_minute=%d" % AUTH_FAILURES]
+    region = Serve(fanout, conf, work, "serve", common + [
+        "store.data_dir=" + os.path.join(work, "data")])
+    secure = None
+    slow = []
+    try:
+        region.start()
+        # --- slowloris
+        t_open = time.monotonic()
+        for i in range(ADDRESSES * PER_CLIENT):
+            s = connect(region.port, "127.0.0.%d" % (2 + i % ADDRESSES))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(s)
+        (status, _), took = timed(lambda: http("GET", region.api + "/healthz", timeout=5))
+        print("slowloris: %d slow connections open; /healthz %d in %.1f ms"
+              % (len(slow), status, took * 1000))
+        if status != 200:
+            failures.append("/healthz answered %s under slowloris" % status)
+        ident = "hostile-%d" % os.getpid()
+        (status, answer), took = timed(lambda: http(
+            "PUT", region.api + "/v1/alerts/AP2/" + ident, ap2, alert_xml(ident, "Hostile"),
+            timeout=5))
+        print("slowloris: alert PUT %d in %.1f ms" % (status, took * 1000))
+        if status != 202:
+            failures.append("alert PUT answered %s under slowloris: %s" % (status, answer[:200]))
+        status, _ = http("GET", region.api + "/v1/alerts/" + ident, admin, timeout=5)
+        if status != 200:
+            failures.append("report answered %s under slowloris" % status)
+        # --- limit: the 51st connection of one address
+        extra = connect(region.port, "127.0.0.2")
+        answer = read_all(extra, 5)
+        extra.close()
+        print("limit: connection %d of 127.0.0.2 got %r" % (PER_CLIENT + 1, answer[:40]))
+        if not answer.startswith(b"HTTP/1.1 503") or b"too many connections" not in answer:
+            failures.append("connection over the per-client limit got %r" % answer[:80])
+        status, _ = http("GET", region.api + "/healthz", timeout=5)
+        if status != 200:
+            failures.append("another address was not served while one was at its limit")
+        # --- every slow connection: 408, then closed
+        answered = 0
+        for s in slow:
+            answer = read_all(s, HEADER_TIMEOUT_S + 5)
+            if answer.startswith(b"HTTP/1.1 408") and not answer.endswith(b"<timeout>"):
+                answered += 1
+            s.close()
+        took = time.monotonic() - t_open
+        print("slowloris: %d of %d told 408 and closed within %.1f s (header timeout %d s)"
+              % (answered, len(slow), took, HEADER_TIMEOUT_S))
+        if answered != len(slow):
+            failures.append("%d slow connections were not answered 408 and closed"
+                            % (len(slow) - answered))
+        slow = []
+        # --- idle
+        s = connect(region.port, "127.0.0.1")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        t0 = time.monotonic()
+        answer = read_all(s, IDLE_TIMEOUT_S + 5)
+        idle_for = time.monotonic() - t0
+        s.close()
+        print("idle: answered, then closed after %.1f s (idle timeout %d s)"
+              % (idle_for, IDLE_TIMEOUT_S))
+        if not answer.startswith(b"HTTP/1.1 200") or answer.endswith(b"<timeout>"):
+            failures.append("idle connection: %r" % answer[-60:])
+        elif idle_for < IDLE_TIMEOUT_S - 0.5:
+            failures.append("idle connection closed after %.1f s, before the timeout" % idle_for)
+        # --- guessing tokens
+        codes = []
+        retry_after = None
+        for i in range(AUTH_FAILURES + 5):
+            req = urllib.request.Request(region.api + "/v1/alerts/AP2/guess-%d" % i,
+                                         method="PUT", data=b"<alert/>")
+            req.add_header("Authorization", "Bearer guess%04d" % i)
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    codes.append(r.status)
+            except urllib.error.HTTPError as e:
+                codes.append(e.code)
+                if e.code == 429:
+                    retry_after = e.headers.get("Retry-After")
+        print("guessing: %s; Retry-After %s" % (codes, retry_after))
+        if codes[:AUTH_FAILURES] != [401] * AUTH_FAILURES or 429 not in codes[AUTH_FAILURES:]:
+            failures.append("wrong tokens answered %s" % codes)
+        if not retry_after:
+            failures.append("429 without Retry-After")
+        ident2 = ident + "-after"
+        status, _ = http("PUT", region.api + "/v1/alerts/AP2/" + ident2, ap2,
+                         alert_xml(ident2, "Valid after guessing"), timeout=5)
+        if status != 202:
+            failures.append("the valid token was refused after guessing: %s" % status)
+        # --- metrics
+        _, metrics = http("GET", region.api + "/metrics", timeout=5)
+        metrics = metrics.decode()
+
+        def metric(name):
+            for line in metrics.splitlines():
+                if line.startswith(name + "{") or line.startswith(name + " "):
+                    return float(line.rsplit(" ", 1)[1])
+            return None
+        timeouts = metric("fanout_http_timeouts_total")
+        refused = metric("fanout_http_connections_refused_total")
+        print("metrics: timeouts %s, refused connections %s" % (timeouts, refused))
+        if not timeouts or timeouts < ADDRESSES * PER_CLIENT:
+            failures.append("fanout_http_timeouts_total = %s" % timeouts)
+        if not refused or refused < 1:
+            failures.append("fanout_http_connections_refused_total = %s" % refused)
+        # --- TLS
+        cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        secure = Serve(fanout, conf, work, "secure", common + [
+            "store.data_dir=" + os.path.join(work, "data-tls"),
+            "http.tls_cert_file=" + cert, "http.tls_key_file=" + key])
+        secure.api = "https://127.0.0.1:%d" % secure.port
+        ctx = ssl.create_default_context(cafile=cert)
+
+        def https_get(path):
+            with urllib.request.urlopen(secure.api + path, timeout=5, context=ctx) as r:
+                return r.status, r.read()
+        secure.start(wait=False)
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status = https_get("/readyz")[0]
+            except OSError:
+                time.sleep(0.1)
+        status, body = https_get("/healthz")
+        print("tls: HTTP/1.1 over TLS /healthz %d" % status)
+        if status != 200:
+            failures.append("HTTPS (HTTP/1.1) /healthz answered %s" % status)
+        plain = None
+        try:
+            plain = http("GET", "http://127.0.0.1:%d/healthz" % secure.port, timeout=3)[0]
+        except OSError:
+            pass
+        if plain == 200:
+            failures.append("the TLS port answered plain HTTP")
+        if shutil.which("curl"):
+            out = subprocess.run(["curl", "-sS", "--http2", "--cacert", cert, "-o", "/dev/null",
+                                  "-w", "%{http_code} %{http_version}",
+                                  secure.api + "/healthz"], capture_output=True, text=True)
+            print("tls: curl --http2: %s" % out.stdout.strip())
+            if out.stdout.strip() != "200 2":
+                failures.append("HTTP/2 over TLS: %r %r" % (out.stdout, out.stderr[-200:]))
+        else:
+            failures.append("curl is missing (scripts/install-deps.sh installs it)")
+    finally:
+        for s in slow:
+            s.close()
+        region.stop()
+        if secure:
+            secure.stop()
+        sim.terminate()
+        sim.wait()
+    if failures:
+        print("FAILED:\n  " + "\n  ".join(failures))
+        print("logs in " + work)
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print("hostile_e2e: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
