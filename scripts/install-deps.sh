@@ -4,7 +4,8 @@
 #   --with-services  also the servers the distributed/integration tests start (PostgreSQL,
 #                    PostGIS, NATS), the load generator h2load, and Chromium with Node.js
 #                    for the console's browser test (playwright-core comes from npm:
-#                    scripts/test.sh runs `npm ci` in tests/e2e/console).
+#                    scripts/test.sh runs `npm ci` in tests/e2e/console), and clang 14
+#                    with its libFuzzer runtime for the fuzz targets (fuzz/).
 set -euo pipefail
 
 packages=(
@@ -17,7 +18,8 @@ packages=(
 )
 if [[ "${1:-}" == "--with-services" ]]; then
   packages+=(postgresql-15 postgresql-15-postgis-3 postgresql-common nats-server libnats-dev
-             nghttp2-client chromium)
+             nghttp2-client chromium
+             clang-14 libclang-rt-14-dev openssl)  # the libFuzzer build; TLS test certificates
   # Node.js and npm: Debian's, unless a Node.js with its own npm is installed already
   # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
   if ! command -v node >/dev/null; then packages+=(nodejs); fi

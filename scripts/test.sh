@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite: installs what is missing, builds everything with ASan+UBSan (strict: a
 # listed test file that is missing fails the build) and runs every test: unit tests (no
-# services), the end-to-end CLI tests, and the service-backed tests (PostgreSQL, NATS
-# JetStream) against servers this script starts and stops itself.
+# services), the end-to-end CLI tests, the service-backed tests (PostgreSQL, NATS
+# JetStream) against servers this script starts and stops itself, and a bounded run of
+# every fuzz target (clang, libFuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-services
@@ -24,4 +25,8 @@ if ctest --test-dir build/asan -N -L nats | grep -q "Total Tests: [1-9]"; then
   echo "== JetStream-backed tests" >&2
   scripts/with-nats.sh ctest --test-dir build/asan --output-on-failure -L nats
 fi
+# libFuzzer targets (fuzz/): built with clang (only they and what they link), each run for
+# FUZZ_SECONDS (20) under ASan/UBSan; their seeds and regressions were replayed above.
+echo "== fuzzing (${FUZZ_SECONDS:-20} s per target)" >&2
+scripts/fuzz.sh
 echo "== all tests passed" >&2

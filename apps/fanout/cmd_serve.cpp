@@ -93,6 +93,10 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.http.max_connections_per_client = static_cast<size_t>(s.http.max_connections_per_client);
   o.http.max_queued_per_client = static_cast<size_t>(s.http.max_queued_per_client);
   o.http.max_event_streams = static_cast<size_t>(s.http.max_event_streams);
+  o.http.client_requests_per_s = s.http.client_requests_per_s;
+  o.http.client_burst = s.http.client_burst;
+  o.api.provider_alerts_per_s = s.http.provider_alerts_per_s;
+  o.api.provider_alerts_burst = s.http.provider_alerts_burst;
   o.http.tls_cert_file = s.http.tls_cert_file.string();
   o.http.tls_key_file = s.http.tls_key_file.string();
   return o;

@@ -60,6 +60,8 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
                                              : options_.region_names,
                options_.api.admin_token, log, clock),
       auth_throttle_({options_.api.auth_failures_per_minute, 60'000, 100'000}),
+      provider_limit_(
+          {options_.api.provider_alerts_per_s, options_.api.provider_alerts_burst, 10'000}),
       api_(
           [this] {
             app::ApiSettings a = options_.api;
@@ -72,8 +74,8 @@ EmbeddedRegion::EmbeddedRegion(RegionOptions options, const domain::geo::GeoCata
             probe_.OnDevices(registry_.size());
             probe_.OnFeedStoreFailures(registry_.feed_store_failures());
             adapters::http::HttpServerStats h = http_.Stats();
-            probe_.OnHttp(
-                {h.connections_open, h.connections_refused, h.timeouts, h.rejected_busy, h.queued});
+            probe_.OnHttp({h.connections_open, h.connections_refused, h.timeouts, h.rejected_busy,
+                           h.rate_limited, h.queued});
             if (scrape_hook_) scrape_hook_();
             return metrics::Registry::Default().Render();
           }),
@@ -244,6 +246,7 @@ void EmbeddedRegion::Start() {
   });
   api_.SetConsole(&console_);
   api_.SetAuthThrottle(&auth_throttle_, &clock_);
+  api_.SetProviderRateLimit(&provider_limit_);
   auto port = http_.Start(options_.http_host, options_.http_port);
   if (!port) throw std::runtime_error(port.error().message);
   port_ = *port;

@@ -142,6 +142,7 @@ class EmbeddedRegion {
   std::thread dashboard_thread_;
   app::Console console_;
   app::AuthThrottle auth_throttle_;
+  app::RateLimiter provider_limit_;
   std::function<void(const domain::pipeline::Event&)> sla_;  // alert-done -> SLA histogram
   std::function<std::string()> health_extra_;
   std::function<void()> scrape_hook_;

@@ -260,6 +260,18 @@ HttpResponse Api::PutAlert(const HttpRequest& req, const std::string& provider,
     }
     return Denied(req, "missing or wrong provider token for " + provider);
   }
+  if (provider_limit_ && throttle_clock_) {
+    if (int64_t wait = provider_limit_->Take(provider, throttle_clock_->NowMs()); wait > 0) {
+      int64_t s = RetryAfterSeconds(wait);
+      HttpResponse r = Error(429, "PROVIDER_RATE_LIMITED",
+                             "provider " + provider +
+                                 " sends alerts faster than its limit (http.provider_alerts_per_s)"
+                                 "; retry after " +
+                                 std::to_string(s) + " s");
+      r.headers.emplace_back("Retry-After", std::to_string(s));
+      return r;
+    }
+  }
   IngestOutcome out = ingest_.Accept(provider, id, req.body);
   if (out.http_status == 202) {
     json body{{"id", out.id},           {"hash", out.hash},

@@ -14,6 +14,7 @@
 #include "app/console.hpp"
 #include "app/dashboards.hpp"
 #include "app/ingest.hpp"
+#include "app/rate_limit.hpp"
 #include "app/registry.hpp"
 #include "app/settings.hpp"
 #include "domain/pipeline/report.hpp"
@@ -52,6 +53,10 @@ struct ApiSettings {
   /// Failed authentications per client and minute before 429 (`http.auth_failures_per_minute`;
   /// 0: never).
   uint32_t auth_failures_per_minute = 20;
+  /// Alerts per provider and second on average, and at once (`http.provider_alerts_per_s`,
+  /// `http.provider_alerts_burst`; 0: no limit).
+  double provider_alerts_per_s = 0;
+  double provider_alerts_burst = 0;
 };
 
 class Api {
@@ -72,6 +77,9 @@ class Api {
     throttle_ = t;
     throttle_clock_ = clock;
   }
+  /// A provider's alerts beyond the limiter's rate answer 429 PROVIDER_RATE_LIMITED (checked
+  /// after its token; uses the throttle's clock).
+  void SetProviderRateLimit(RateLimiter* limiter) { provider_limit_ = limiter; }
   void SetDependencyCheck(std::function<std::vector<std::string>()> check) {
     dependency_check_ = std::move(check);
   }
@@ -100,6 +108,7 @@ class Api {
   Dashboards* dashboards_ = nullptr;
   Console* console_ = nullptr;
   AuthThrottle* throttle_ = nullptr;
+  RateLimiter* provider_limit_ = nullptr;
   ports::Clock* throttle_clock_ = nullptr;
 };
 

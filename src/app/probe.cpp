@@ -151,11 +151,15 @@ void Probe::OnHttp(const HttpFigures& f) const {
   R().GetCounter("fanout_http_timeouts_total",
                  "Connections or streams closed by the header, body or idle timeout.", region)
       .Inc(delta(http_timeouts_seen_, f.timeouts));
-  R().GetCounter("fanout_http_requests_rejected_total",
-                 "Requests answered 429 because their client had http.max_queued_per_client "
-                 "requests waiting.",
-                 region)
+  const char* help =
+      "Requests answered 429: reason=queue, the client had http.max_queued_per_client requests "
+      "waiting; reason=rate, it was over http.client_requests_per_s.";
+  R().GetCounter("fanout_http_requests_rejected_total", help,
+                 {{"region", region_}, {"reason", "queue"}})
       .Inc(delta(http_rejected_seen_, f.rejected_busy));
+  R().GetCounter("fanout_http_requests_rejected_total", help,
+                 {{"region", region_}, {"reason", "rate"}})
+      .Inc(delta(http_limited_seen_, f.rate_limited));
 }
 
 }  // namespace fanout::app

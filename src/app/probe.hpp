@@ -48,6 +48,7 @@ class Probe {
     uint64_t connections_refused = 0;
     uint64_t timeouts = 0;
     uint64_t rejected_busy = 0;
+    uint64_t rate_limited = 0;
     uint64_t queued = 0;
   };
   void OnHttp(const HttpFigures& figures) const;
@@ -56,7 +57,7 @@ class Probe {
   std::string region_;
   mutable std::atomic<uint64_t> feed_failures_seen_{0};
   mutable std::atomic<uint64_t> http_refused_seen_{0}, http_timeouts_seen_{0},
-      http_rejected_seen_{0};
+      http_rejected_seen_{0}, http_limited_seen_{0};
 };
 
 }  // namespace fanout::app

@@ -434,7 +434,7 @@ cap::CheckResult CapJsonReader::Read(std::string_view body) const {
   }
 
   result.alert = AlertBuilder(settings_, f).Build(obj);
-  cap::CheckGeometryLimits(*result.alert, settings_.limits, f);
+  cap::CheckComplexityLimits(*result.alert, settings_.limits, f);
   f.Append(cap::Validate(*result.alert));
   return finish();
 }

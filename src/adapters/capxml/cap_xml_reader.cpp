@@ -603,7 +603,7 @@ cap::CheckResult CapXmlReader::Read(std::string_view body) const {
   }
 
   result.alert = AlertBuilder(NsHref(alert_el), f).Build(alert_el);
-  cap::CheckGeometryLimits(*result.alert, limits, f);
+  cap::CheckComplexityLimits(*result.alert, limits, f);
   f.Append(cap::Validate(*result.alert));
   return finish();
 }

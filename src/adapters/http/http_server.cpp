@@ -100,7 +100,9 @@ http2::ServerResponse ToServer(app::HttpResponse&& out) {
 }  // namespace
 
 HttpServer::HttpServer(Handler handler, HttpServerSettings settings)
-    : handler_(std::move(handler)), settings_(std::move(settings)) {}
+    : handler_(std::move(handler)),
+      settings_(std::move(settings)),
+      client_limit_({settings_.client_requests_per_s, settings_.client_burst, 100'000}) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -133,6 +135,22 @@ Result<int, Error> HttpServer::Start(const std::string& host, int port) {
         if (r.method == "GET" && r.target == "/healthz") {  // never waits for a handler
           responder.Send(ToServer(handler_(r)));
           return;
+        }
+        if (client_limit_.enabled()) {
+          auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+          if (int64_t wait = client_limit_.Take(r.remote, now); wait > 0) {
+            rate_limited_++;
+            app::HttpResponse busy =
+                Busy("RATE_LIMITED",
+                     "this client sends requests faster than its limit "
+                     "(http.client_requests_per_s); retry after the time in Retry-After",
+                     429);
+            busy.headers.back().second = std::to_string(app::RetryAfterSeconds(wait));
+            responder.Send(ToServer(std::move(busy)));
+            return;
+          }
         }
         std::string key = ClientKey(r);
         auto task = [this, r = std::move(r), responder]() mutable {
@@ -223,6 +241,7 @@ HttpServerStats HttpServer::Stats() const {
   }
   s.requests = requests_;
   s.rejected_busy = rejected_busy_;
+  s.rate_limited = rate_limited_;
   s.queued = queue_.size();
   return s;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "app/api.hpp"
+#include "app/rate_limit.hpp"
 
 namespace fanout::adapters::http2 {
 class Server;
@@ -40,7 +41,9 @@ struct HttpServerSettings {
   size_t max_connections_per_client = 1'000;
   size_t max_queued_per_client = 256;  // requests waiting for a handler thread, per client
   size_t max_event_streams = 32;       // open server-sent event streams (operator consoles)
-  std::string tls_cert_file;           // both set: HTTPS (TLS, ALPN h2 or http/1.1)
+  double client_requests_per_s = 0;    // per client address (0: no limit); beyond → 429
+  double client_burst = 0;
+  std::string tls_cert_file;  // both set: HTTPS (TLS, ALPN h2 or http/1.1)
   std::string tls_key_file;
 };
 
@@ -50,6 +53,7 @@ struct HttpServerStats {
   uint64_t timeouts = 0;             // connections or streams closed by a timeout
   uint64_t requests = 0;
   uint64_t rejected_busy = 0;  // 429: the client had too many requests waiting
+  uint64_t rate_limited = 0;   // 429: the client was over its request rate
   uint64_t queued = 0;         // waiting for a handler thread now
 };
 
@@ -101,7 +105,8 @@ class HttpServer {
   std::vector<std::thread> streams_;
   std::atomic<size_t> open_streams_{0};
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> requests_{0}, rejected_busy_{0};
+  std::atomic<uint64_t> requests_{0}, rejected_busy_{0}, rate_limited_{0};
+  app::RateLimiter client_limit_;
 };
 
 struct ClientResponse {

@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <set>
 
 namespace fanout::domain::cap {
 namespace {
@@ -676,7 +677,32 @@ ParsedReferences ParseReferences(std::string_view text) {
 
 Findings Validate(const Alert& alert) { return Checker(alert).Run(); }
 
-void CheckGeometryLimits(const Alert& alert, const DecodeLimits& limits, Findings& findings) {
+void CheckComplexityLimits(const Alert& alert, const DecodeLimits& limits, Findings& findings) {
+  size_t areas = 0, polygons = 0, geocodes = 0;
+  std::set<std::string_view> languages;
+  for (const Info& info : alert.infos) {
+    languages.insert(info.language);
+    areas += info.areas.size();
+    for (const Area& area : info.areas) {
+      polygons += area.polygons.size() + area.circles.size();
+      geocodes += area.geocodes.size();
+    }
+  }
+  auto over = [&](const char* code, size_t n, size_t limit, const std::string& what) {
+    if (n <= limit) return false;
+    findings.Error(
+        code,
+        "the alert has " + std::to_string(n) + " " + what + "; limit " + std::to_string(limit),
+        true);
+    return true;
+  };
+  if (over("TOO_MANY_INFOS", alert.infos.size(), limits.max_infos, "<info> blocks") ||
+      over("TOO_MANY_LANGUAGES", languages.size(), limits.max_languages, "languages") ||
+      over("TOO_MANY_AREAS", areas, limits.max_areas, "<area> blocks") ||
+      over("TOO_MANY_POLYGONS", polygons, limits.max_polygons, "polygons and circles") ||
+      over("TOO_MANY_GEOCODES", geocodes, limits.max_geocodes, "geocodes")) {
+    return;
+  }
   size_t total = 0;
   for (const Info& info : alert.infos) {
     for (const Area& area : info.areas) {

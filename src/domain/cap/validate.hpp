@@ -94,11 +94,21 @@ struct DecodeLimits {
   // polygon of 41,009 points), not at it.
   size_t max_polygon_points = 200'000;  // TOO_MANY_POLYGON_POINTS, per polygon
   size_t max_total_points = 1'000'000;  // TOO_MANY_POLYGON_POINTS, whole alert
+  // The message's shape (each fatal, a 400 naming the limit). Real messages: at most a few
+  // infos (one per language), a Land's worth of areas, ~11,000 geocodes for a nationwide
+  // list of municipality keys.
+  size_t max_infos = 64;          // TOO_MANY_INFOS
+  size_t max_languages = 32;      // TOO_MANY_LANGUAGES (distinct info languages)
+  size_t max_areas = 2'000;       // TOO_MANY_AREAS, whole alert
+  size_t max_polygons = 20'000;   // TOO_MANY_POLYGONS, polygons and circles, whole alert
+  size_t max_geocodes = 100'000;  // TOO_MANY_GEOCODES, whole alert
 };
 
-/// Counts polygon pairs (cheaply, by whitespace-separated tokens) against the limits; fatal
-/// TOO_MANY_POLYGON_POINTS when exceeded.
-void CheckGeometryLimits(const Alert& alert, const DecodeLimits& limits, Findings& findings);
+/// The message's complexity against the limits: infos, languages, areas, polygons and
+/// circles, geocodes (fatal TOO_MANY_INFOS / _LANGUAGES / _AREAS / _POLYGONS / _GEOCODES),
+/// then polygon pairs (counted cheaply, by whitespace-separated tokens; fatal
+/// TOO_MANY_POLYGON_POINTS). The first limit exceeded is reported, naming it.
+void CheckComplexityLimits(const Alert& alert, const DecodeLimits& limits, Findings& findings);
 
 /// Sets result.valid / result.usable from its errors: usable = an alert was read and no error
 /// is fatal; valid = no errors at all.

@@ -383,7 +383,7 @@ TEST(Validate, AFortyOneThousandPointPolygonIsWithinTheLimits) {
   poly += std::to_string(51.0) + "," + std::to_string(14.0);
   a.infos[0].areas[0].polygons = {poly};
   Findings f;
-  CheckGeometryLimits(a, DecodeLimits{}, f);
+  CheckComplexityLimits(a, DecodeLimits{}, f);
   EXPECT_THAT(f.errors, IsEmpty());
 }
 
@@ -392,13 +392,56 @@ TEST(Validate, GeometryLimits) {
   DecodeLimits limits;
   limits.max_polygon_points = 3;
   Findings f;
-  CheckGeometryLimits(a, limits, f);
+  CheckComplexityLimits(a, limits, f);
   ASSERT_EQ(f.errors.size(), 1u);
   EXPECT_EQ(f.errors[0].code, "TOO_MANY_POLYGON_POINTS");
   EXPECT_TRUE(f.errors[0].fatal);
   Findings ok;
-  CheckGeometryLimits(a, DecodeLimits{}, ok);
+  CheckComplexityLimits(a, DecodeLimits{}, ok);
   EXPECT_THAT(ok.errors, IsEmpty());
+}
+
+// Each shape limit is fatal and named; the first one exceeded is reported.
+TEST(Validate, ComplexityLimitsNameTheLimit) {
+  struct Case {
+    const char* code;
+    void (*shape)(Alert&);
+    void (*limit)(DecodeLimits&);
+  };
+  const Case cases[] = {
+      {"TOO_MANY_INFOS", [](Alert& a) { a.infos.push_back(a.infos[0]); },
+       [](DecodeLimits& l) { l.max_infos = 1; }},
+      {"TOO_MANY_LANGUAGES",
+       [](Alert& a) {
+         a.infos.push_back(a.infos[0]);
+         a.infos[1].language = "en-GB";
+       },
+       [](DecodeLimits& l) { l.max_languages = 1; }},
+      {"TOO_MANY_AREAS", [](Alert& a) { a.infos[0].areas.push_back(a.infos[0].areas[0]); },
+       [](DecodeLimits& l) { l.max_areas = 1; }},
+      {"TOO_MANY_POLYGONS", [](Alert& a) { a.infos[0].areas[0].circles = {"52.5,13.4 5"}; },
+       [](DecodeLimits& l) { l.max_polygons = 1; }},
+      {"TOO_MANY_GEOCODES",
+       [](Alert& a) {
+         a.infos[0].areas[0].geocodes = {{"ARS", "091620000000"}, {"ARS", "020000000000"}};
+       },
+       [](DecodeLimits& l) { l.max_geocodes = 1; }},
+  };
+  for (const Case& c : cases) {
+    Alert a = Good();
+    c.shape(a);
+    Findings within;
+    CheckComplexityLimits(a, DecodeLimits{}, within);
+    EXPECT_THAT(within.errors, IsEmpty()) << c.code;
+    DecodeLimits limits;
+    c.limit(limits);
+    Findings f;
+    CheckComplexityLimits(a, limits, f);
+    ASSERT_EQ(f.errors.size(), 1u) << c.code;
+    EXPECT_EQ(f.errors[0].code, c.code);
+    EXPECT_TRUE(f.errors[0].fatal);
+    EXPECT_NE(f.errors[0].message.find("limit 1"), std::string::npos) << f.errors[0].message;
+  }
 }
 
 TEST(Validate, FinalizeWithoutAlertIsNeitherValidNorUsable) {

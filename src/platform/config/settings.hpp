@@ -37,6 +37,10 @@ struct HttpSettings {
   int max_connections_per_client = 0;
   int max_queued_per_client = 0;
   int max_event_streams = 0;
+  int client_requests_per_s = 0;
+  int client_burst = 0;
+  int provider_alerts_per_s = 0;
+  int provider_alerts_burst = 0;
   std::filesystem::path tls_cert_file;  // both empty: plain HTTP
   std::filesystem::path tls_key_file;
   bool operator==(const HttpSettings&) const = default;

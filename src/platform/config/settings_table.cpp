@@ -72,6 +72,20 @@ const SettingSpec kSettings[] = {
     {"http.max_event_streams", T::kInt, "32",
      "Open server-sent event streams (operator consoles) at most; more get 503.",
      FIELD(http.max_event_streams), 1, 10000},
+    {"http.client_requests_per_s", T::kInt, "500",
+     "Requests one client address may make per second on average (/healthz excepted); "
+     "beyond that 429 RATE_LIMITED with Retry-After. 0: no limit.",
+     FIELD(http.client_requests_per_s), 0, 10000000},
+    {"http.client_burst", T::kInt, "5000",
+     "Requests one client address may make at once before http.client_requests_per_s applies.",
+     FIELD(http.client_burst), 1, 10000000},
+    {"http.provider_alerts_per_s", T::kInt, "20",
+     "Alerts one provider may submit per second on average (checked after its token); beyond "
+     "that 429 PROVIDER_RATE_LIMITED with Retry-After. 0: no limit.",
+     FIELD(http.provider_alerts_per_s), 0, 1000000},
+    {"http.provider_alerts_burst", T::kInt, "200",
+     "Alerts one provider may submit at once before http.provider_alerts_per_s applies.",
+     FIELD(http.provider_alerts_burst), 1, 1000000},
     {"http.tls_cert_file", T::kPath, R"("")",
      "PEM certificate chain for HTTPS on http.listen (with http.tls_key_file; ALPN h2 or "
      "http/1.1). Empty: plain HTTP (behind a TLS-terminating proxy, or on loopback).",

@@ -14,6 +14,9 @@ Checks, each against the running server:
   idle       a kept-alive connection silent for http.idle_timeout_s is closed.
   guessing   wrong tokens from one address: 401 until http.auth_failures_per_minute, then
              429 with Retry-After; the provider's valid token is still accepted.
+  rates      a provider over http.provider_alerts_burst gets 429 PROVIDER_RATE_LIMITED with
+             Retry-After while another provider is accepted; a client address over
+             http.client_burst gets 429 RATE_LIMITED while another address is served.
   metrics    /metrics counts the timeouts and the refused connections.
   tls        a second server with http.tls_cert_file/key (a certificate made here with
              openssl): HTTP/1.1 over TLS (Python's client) and HTTP/2 over TLS (curl) answer.
@@ -38,6 +41,8 @@ IDLE_TIMEOUT_S = 3
 PER_CLIENT = 50
 ADDRESSES = 8
 AUTH_FAILURES = 20
+PROVIDER_BURST = 5
+CLIENT_BURST = 100
 
 
 def connect(port, source):
@@ -88,7 +93,9 @@ def main():
               "http.header_timeout_s=%d" % HEADER_TIMEOUT_S,
               "http.idle_timeout_s=%d" % IDLE_TIMEOUT_S,
               "http.max_connections_per_client=%d" % PER_CLIENT,
-              "http.auth_failures_per_minute=%d" % AUTH_FAILURES]
+              "http.auth_failures_per_minute=%d" % AUTH_FAILURES,
+              "http.provider_alerts_per_s=1", "http.provider_alerts_burst=%d" % PROVIDER_BURST,
+              "http.client_requests_per_s=10", "http.client_burst=%d" % CLIENT_BURST]
     region = Serve(fanout, conf, work, "serve", common + [
         "store.data_dir=" + os.path.join(work, "data")])
     secure = None
@@ -177,6 +184,36 @@ def main():
                          alert_xml(ident2, "Valid after guessing"), timeout=5)
         if status != 202:
             failures.append("the valid token was refused after guessing: %s" % status)
+        # --- rates: a provider's burst, then a client's
+        codes = []
+        for i in range(PROVIDER_BURST + 3):
+            ident3 = "%s-ap3-%d" % (ident, i)
+            status, answer = http("PUT", region.api + "/v1/alerts/AP3/" + ident3, tokens["AP3"],
+                                  alert_xml(ident3, "Burst %d" % i), timeout=5)
+            codes.append(status)
+        print("rates: AP3 sends %d alerts at once: %s" % (len(codes), codes))
+        if 429 not in codes[PROVIDER_BURST - 1:] or b"PROVIDER_RATE_LIMITED" not in answer:
+            failures.append("provider over its burst: %s %s" % (codes, answer[:200]))
+        ident4 = ident + "-ap4"
+        status, _ = http("PUT", region.api + "/v1/alerts/AP4/" + ident4, tokens["AP4"],
+                         alert_xml(ident4, "Other provider"), timeout=5)
+        if status != 202:
+            failures.append("another provider was refused (%s) while AP3 was limited" % status)
+        limited = 0
+        for i in range(CLIENT_BURST + 20):
+            c = connect(region.port, "127.0.0.9")
+            c.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = read_all(c, 5)
+            c.close()
+            if answer.startswith(b"HTTP/1.1 429") and b"RATE_LIMITED" in answer:
+                limited += 1
+        print("rates: 127.0.0.9 made %d requests at once, %d answered 429 RATE_LIMITED"
+              % (CLIENT_BURST + 20, limited))
+        if limited < 10:
+            failures.append("a client over its burst was limited %d times" % limited)
+        status, _ = http("GET", region.api + "/readyz", timeout=5)
+        if status != 200:
+            failures.append("another address was limited too (%s)" % status)
         # --- metrics
         _, metrics = http("GET", region.api + "/metrics", timeout=5)
         metrics = metrics.decode()
