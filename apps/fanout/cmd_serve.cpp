@@ -1,5 +1,9 @@
 // `fanout serve --config FILE [--set key=value ...]`: runs one region on the embedded
 // engines until SIGINT/SIGTERM (DESIGN §7.1, §7.4).
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +106,36 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   return o;
 }
 
+namespace {
+
+// A secret file (APNs key, FCM service account, TLS key) must not be writable by others or
+// readable by every user (issue 14); group read is fine (a root-owned file for the service's
+// group). Empty when it is acceptable.
+std::string SecretFileProblem(const std::string& key, const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";  // missing: reported where it is needed
+  const auto mode = st.st_mode & 07777;
+  if ((mode & (S_IRWXO | S_IWGRP)) == 0) return "";
+  char octal[8];
+  std::snprintf(octal, sizeof(octal), "%04o", static_cast<unsigned>(mode));
+  return key + " " + path.string() + " is " +
+         ((mode & S_IROTH) ? "readable by every user" : "writable by others") + " (mode " + octal +
+         "); it holds a secret: chmod 0600 (or 0640 with the service's group)";
+}
+
+// Before any secret is read: no core dumps (they would hold the tokens and keys), and as many
+// file descriptors as the hard limit allows (http.max_connections).
+void HardenProcess() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+}
+
+}  // namespace
+
 int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   auto settings = config::LoadSettings(file, sets);
   if (!settings) {
@@ -143,6 +177,17 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   dec.limits.max_polygon_points = static_cast<size_t>(s.cap.max_polygon_points);
   adapters::capxml::CapDecoder decoder(dec);
 
+  HardenProcess();
+  for (const auto& [key, path] :
+       {std::pair{"push.apns.key_file", s.push.apns.key_file},
+        {"push.fcm.service_account_file", s.push.fcm.service_account_file},
+        {"http.tls_key_file", s.http.tls_key_file}}) {
+    if (path.empty()) continue;
+    if (auto problem = SecretFileProblem(key, path); !problem.empty()) {
+      std::cerr << "fanout serve: " << problem << "\n";
+      return 2;
+    }
+  }
   // Missing credentials are fine only for a cleartext local simulator.
   std::string apns_key = fs::exists(s.push.apns.key_file) ? s.push.apns.key_file.string() : "";
   std::string fcm_key =

@@ -6,10 +6,12 @@
 One `fanout serve` (example config, embedded engine) + `fanout pushsim`, DEVICES devices in
 München. Per trial and condition, alternating:
   quiet    nothing else happens;
-  devices  a device client floods `PUT /v1/devices/{id}` from 127.0.0.2 over FLOOD
-           kept-alive connections, as fast as the server answers;
-  alerts   provider AP2 floods `PUT /v1/alerts/AP2/{id}` (distinct alerts for the same
-           München devices, each a fan-out) from 127.0.0.3 over FLOOD connections.
+  devices  a device client floods `PUT /v1/devices/{id}` (devices in Köln) from
+           127.0.0.2 over FLOOD kept-alive connections, as fast as the server answers;
+  alerts   provider AP2 floods `PUT /v1/alerts/AP2/{id}` (distinct alerts for Hamburg, where
+           no device is: the flood costs the API and the pipeline, not pushes) from
+           127.0.0.3 over FLOOD connections.
+The Extreme alert's audience (the München devices) stays the same in every condition.
 After 1 s of flood, provider AP1 (high priority) sends an Extreme alert from 127.0.0.1 and
 the script measures its PUT latency and the time from sending it to its first push at
 pushsim (pushsim's t_ms; same clock) and to its last. Prints per condition the medians and
@@ -27,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "tests", "e2e", "lib"))
-from fanout_e2e import (Serve, alert_xml, clear_tokens, free_port, make_devices,  # noqa: E402
+from fanout_e2e import (IN_AREA, OUT_AREA, Serve, alert_xml, clear_tokens, free_port, make_devices,  # noqa: E402
                         sim_deliveries, wait_done, write_jsonl)
 
 
@@ -42,13 +44,14 @@ def flood(kind, port, tokens, stop, counter, conns):
             i += 1
             if kind == "devices":
                 path = "/v1/devices/flood-%d-%d" % (k, i % 500)
-                body = ('{"platform":"apns","token":"%064x","regions":["091620000000"]}'
+                body = ('{"platform":"apns","token":"%064x","regions":["053150000000"]}'
                         % (k * 1000000 + i)).encode()
                 auth = tokens["device_token"]
             else:
                 ident = "flood-%d-%d-%d" % (os.getpid(), k, i)
                 path = "/v1/alerts/AP2/" + ident
-                body = alert_xml(ident, "Flut %d" % i)
+                body = alert_xml(ident, "Flut %d" % i).replace(IN_AREA.encode(),
+                                                                 OUT_AREA.encode())
                 auth = tokens["AP2"]
             try:
                 c.request("PUT", path, body=body, headers={"Authorization": "Bearer " + auth})
@@ -102,6 +105,7 @@ def main():
     ap.add_argument("--devices", type=int, default=2000)
     ap.add_argument("--flood-connections", type=int, default=8)
     args = ap.parse_args()
+    os.environ["FANOUT_DATA_DIR"] = os.path.abspath(args.data)  # a copied binary finds its data
     work = tempfile.mkdtemp(prefix="fanout-fairness-")
     conf = os.path.join(work, "fanout.toml")
     with open(conf, "w") as f:

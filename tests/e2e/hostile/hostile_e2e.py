@@ -18,6 +18,7 @@ Checks, each against the running server:
              Retry-After while another provider is accepted; a client address over
              http.client_burst gets 429 RATE_LIMITED while another address is served.
   metrics    /metrics counts the timeouts and the refused connections.
+  secrets    a TLS key readable by every user is refused (exit 2, naming the file);
   tls        a second server with http.tls_cert_file/key (a certificate made here with
              openssl): HTTP/1.1 over TLS (Python's client) and HTTP/2 over TLS (curl) answer.
 Exit 0 if all hold.
@@ -237,6 +238,19 @@ def main():
                         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
                         "subjectAltName=IP:127.0.0.1"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+        # A secret file readable by every user is refused, naming it and the remedy.
+        os.chmod(key, 0o644)
+        refused = subprocess.run([fanout, "serve", "--config", conf, "--set",
+                                  "http.listen=127.0.0.1:%d" % free_port(), "--set",
+                                  "http.tls_cert_file=" + cert, "--set",
+                                  "http.tls_key_file=" + key], capture_output=True, text=True,
+                                 timeout=60)
+        print("secrets: world-readable TLS key: exit %d, %s"
+              % (refused.returncode, refused.stderr.strip()[:160]))
+        if refused.returncode != 2 or "readable by every user" not in refused.stderr:
+            failures.append("serve started with a world-readable key: %d %r"
+                            % (refused.returncode, refused.stderr[-300:]))
+        os.chmod(key, 0o600)
         secure = Serve(fanout, conf, work, "secure", common + [
             "store.data_dir=" + os.path.join(work, "data-tls"),
             "http.tls_cert_file=" + cert, "http.tls_key_file=" + key])
