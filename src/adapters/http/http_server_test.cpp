@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -91,12 +92,14 @@ TEST(HttpServer, HealthStaysUpAndAFloodingClientGets429) {
   std::mutex mu;
   std::condition_variable cv;
   bool release = false;
+  std::atomic<bool> blocked{false};
   HttpServerSettings s = Small();
   s.handler_threads = 1;
   s.max_queued_per_client = 2;
   HttpServer server(
       [&](const app::HttpRequest& r) {
         if (r.target == "/block") {
+          blocked = true;
           std::unique_lock lock(mu);
           cv.wait(lock, [&] { return release; });
         }
@@ -113,12 +116,13 @@ TEST(HttpServer, HealthStaysUpAndAFloodingClientGets429) {
     waiting.push_back(std::async(std::launch::async,
                                  [&] { return HttpCall("GET", url, "/block", "", "", "", 10); }));
   }
-  // Until all three are in: the 4th is refused once two wait.
-  ClientResponse busy;
-  for (int i = 0; i < 200 && busy.status != 429; ++i) {
-    busy = HttpCall("GET", url, "/more", "", "", "", 10);
-    if (busy.status != 429) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Once all three are in (one blocked in the handler, two waiting), a 4th is refused at once.
+  for (int i = 0; i < 500 && !(blocked && server.Stats().queued == 2); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  ASSERT_TRUE(blocked);
+  ASSERT_EQ(server.Stats().queued, 2u);
+  ClientResponse busy = HttpCall("GET", url, "/more", "", "", "", 10);
   EXPECT_EQ(busy.status, 429);
   EXPECT_NE(busy.body.find("TOO_MANY_REQUESTS"), std::string::npos);
   EXPECT_EQ(HttpCall("GET", url, "/healthz", "", "", "", 2).status, 200);
