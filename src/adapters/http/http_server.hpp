@@ -33,7 +33,7 @@ namespace fanout::adapters::http {
 struct HttpServerSettings {
   size_t max_body_bytes = 1 << 20;  // the app answers 413 above it (one byte more is read)
   int io_threads = 2;               // event loops holding the connections
-  int handler_threads = 4;          // threads running app handlers
+  int handler_threads = 8;          // threads running app handlers
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};

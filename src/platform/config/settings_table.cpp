@@ -42,7 +42,7 @@ const SettingSpec kSettings[] = {
     {"http.threads", T::kInt, "2",
      "Event-loop threads of the HTTP server: they hold every connection, idle or busy.",
      FIELD(http.threads), 1, 256},
-    {"http.handler_threads", T::kInt, "4",
+    {"http.handler_threads", T::kInt, "8",
      "Threads running request handlers (ingest, device writes may wait for disk or "
      "PostgreSQL); requests wait for them in a fair queue, one per client.",
      FIELD(http.handler_threads), 1, 1024},
