@@ -366,6 +366,10 @@ void JetStreamBus::Impl::Deliver(natsMsg* m, const Subscription& sub, const Hand
       return;
     }
     if (*mark == Mark::kAgain && delivered < 2) delivered = 2;
+    // The mark was created now: no handler ever ran this message, whatever the server counts
+    // (deliveries handed back because a mark could not be written — the mark store was
+    // failing over — are not the handler's, and must not be reported as re-sent pushes).
+    if (*mark == Mark::kFirst) delivered = 1;
   }
   msg.deliveries = static_cast<uint32_t>(delivered);
   const uint64_t failures_before = async_failures.load();
