@@ -19,7 +19,8 @@ packages=(
 if [[ "${1:-}" == "--with-services" ]]; then
   packages+=(postgresql-15 postgresql-15-postgis-3 postgresql-common nats-server libnats-dev
              nghttp2-client chromium
-             clang-14 libclang-rt-14-dev openssl)  # the libFuzzer build; TLS test certificates
+             clang-14 libclang-rt-14-dev openssl  # the libFuzzer build; TLS test certificates
+             dpkg-dev systemd)  # package_e2e: dpkg-shlibdeps, systemd-analyze
   # Node.js and npm: Debian's, unless a Node.js with its own npm is installed already
   # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
   if ! command -v node >/dev/null; then packages+=(nodejs); fi

@@ -9,6 +9,13 @@ namespace fanout::app {
 
 using nlohmann::json;
 
+HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json{{"errors", json::array({json{{"code", code}, {"message", message}}})}}.dump();
+  return r;
+}
+
 namespace {
 
 HttpResponse Json(int status, const json& body) {
@@ -19,7 +26,7 @@ HttpResponse Json(int status, const json& body) {
 }
 
 HttpResponse Error(int status, const std::string& code, const std::string& message) {
-  return Json(status, json{{"errors", json::array({json{{"code", code}, {"message", message}}})}});
+  return ErrorResponse(status, code, message);
 }
 
 json IssuesJson(const std::vector<domain::cap::Issue>& issues) {

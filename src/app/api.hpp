@@ -41,6 +41,10 @@ struct HttpResponse {
   std::function<bool(std::string& chunk)> stream;
 };
 
+/// The API's error body, `{"errors":[{"code","message"}]}`, for the transport's own answers
+/// (429/503 from adapters/http) as for the app's.
+HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message);
+
 struct ApiSettings {
   std::map<std::string, std::string> provider_tokens;  // provider -> bearer token
   std::string device_token;

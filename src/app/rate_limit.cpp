@@ -12,10 +12,17 @@ int64_t RateLimiter::Take(const std::string& key, int64_t now_ms) {
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
     if (buckets_.size() >= s_.max_keys) {
-      std::erase_if(buckets_, [&](const auto& kv) {
-        const Bucket& b = kv.second;
-        return b.tokens + static_cast<double>(now_ms - b.at_ms) * s_.per_second / 1000.0 >= burst;
-      });
+      // Forget the idle keys (full again), at most once a second: under a flood of new keys
+      // a scan per request would cost O(keys) each. Still full: the oldest entry the map
+      // yields goes (a key forgotten early only gets a fresh burst).
+      if (now_ms - last_sweep_ms_ >= 1000) {
+        last_sweep_ms_ = now_ms;
+        std::erase_if(buckets_, [&](const auto& kv) {
+          const Bucket& b = kv.second;
+          return b.tokens + static_cast<double>(now_ms - b.at_ms) * s_.per_second / 1000.0 >= burst;
+        });
+      }
+      if (buckets_.size() >= s_.max_keys) buckets_.erase(buckets_.begin());
     }
     it = buckets_.emplace(key, Bucket{burst, now_ms}).first;
   }

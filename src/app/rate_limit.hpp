@@ -32,6 +32,7 @@ class RateLimiter {
   RateLimitSettings s_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  int64_t last_sweep_ms_ = INT64_MIN / 2;
 };
 
 /// Retry-After seconds for a wait in milliseconds (rounded up, at least 1).

@@ -74,11 +74,10 @@ std::string ClientKey(const app::HttpRequest& request) {
 
 namespace {
 
-app::HttpResponse Busy(const std::string& code, const std::string& message, int status) {
-  app::HttpResponse r;
-  r.status = status;
-  r.body = R"({"errors":[{"code":")" + code + R"(","message":")" + message + R"("}]})";
-  r.headers.emplace_back("Retry-After", "1");
+app::HttpResponse Busy(int status, const std::string& code, const std::string& message,
+                       int64_t retry_after_s = 1) {
+  app::HttpResponse r = app::ErrorResponse(status, code, message);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
   return r;
 }
 
@@ -142,13 +141,11 @@ Result<int, Error> HttpServer::Start(const std::string& host, int port) {
                          .count();
           if (int64_t wait = client_limit_.Take(r.remote, now); wait > 0) {
             rate_limited_++;
-            app::HttpResponse busy =
-                Busy("RATE_LIMITED",
-                     "this client sends requests faster than its limit "
-                     "(http.client_requests_per_s); retry after the time in Retry-After",
-                     429);
-            busy.headers.back().second = std::to_string(app::RetryAfterSeconds(wait));
-            responder.Send(ToServer(std::move(busy)));
+            responder.Send(ToServer(Busy(429, "RATE_LIMITED",
+                                         "this client sends requests faster than its limit "
+                                         "(http.client_requests_per_s); retry after the time in "
+                                         "Retry-After",
+                                         app::RetryAfterSeconds(wait))));
             return;
           }
         }
@@ -164,17 +161,17 @@ Result<int, Error> HttpServer::Start(const std::string& host, int port) {
           // console never holds a handler thread.
           if (open_streams_.fetch_add(1) >= settings_.max_event_streams) {
             open_streams_--;
-            responder.Send(ToServer(Busy("TOO_MANY_STREAMS",
+            responder.Send(ToServer(Busy(503, "TOO_MANY_STREAMS",
                                          "too many open event streams on this server; retry "
-                                         "later",
-                                         503)));
+                                         "later")));
             return;
           }
           auto stream = std::move(out.stream);
           out.stream = nullptr;
           responder.Begin(ToServer(std::move(out)));
-          std::lock_guard lock(streams_mu_);
-          streams_.emplace_back([this, stream = std::move(stream), responder] {
+          // Detached: a finished stream leaves nothing behind (a joinable thread per console
+          // ever opened would pile up); Stop() waits for the count to reach zero instead.
+          std::thread([this, stream = std::move(stream), responder] {
             std::string chunk;
             while (!stopping_ && !responder.Gone()) {
               chunk.clear();
@@ -182,15 +179,16 @@ Result<int, Error> HttpServer::Start(const std::string& host, int port) {
               if (!chunk.empty() && !responder.Write(chunk)) break;
             }
             responder.End();
+            std::lock_guard lock(streams_mu_);
             open_streams_--;
-          });
+            streams_done_.notify_all();  // the last use of `this`
+          }).detach();
         };
         if (!queue_.Push(key, std::move(task), settings_.max_queued_per_client)) {
           rejected_busy_++;
-          responder.Send(ToServer(Busy("TOO_MANY_REQUESTS",
+          responder.Send(ToServer(Busy(429, "TOO_MANY_REQUESTS",
                                        "too many requests from this client are waiting; retry "
-                                       "after the time in Retry-After",
-                                       429)));
+                                       "after the time in Retry-After")));
         }
       });
   try {
@@ -222,12 +220,11 @@ void HttpServer::Stop() {
   queue_.Stop();
   for (auto& t : workers_) t.join();
   workers_.clear();
-  std::vector<std::thread> streams;
   {
-    std::lock_guard lock(streams_mu_);
-    streams.swap(streams_);
+    // Each open stream notices `stopping_` within a second.
+    std::unique_lock lock(streams_mu_);
+    streams_done_.wait(lock, [this] { return open_streams_ == 0; });
   }
-  for (auto& t : streams) t.join();  // each notices `stopping_` within a second
   server_.reset();
 }
 

@@ -101,8 +101,8 @@ class HttpServer {
   std::unique_ptr<http2::Server> server_;
   FairQueue queue_;
   std::vector<std::thread> workers_;
-  std::mutex streams_mu_;
-  std::vector<std::thread> streams_;
+  std::mutex streams_mu_;  // with streams_done_: Stop() waits for the stream threads
+  std::condition_variable streams_done_;
   std::atomic<size_t> open_streams_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> requests_{0}, rejected_busy_{0}, rate_limited_{0};
