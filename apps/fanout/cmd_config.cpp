@@ -14,6 +14,12 @@
 #include "platform/config/example_keys.hpp"
 #include "platform/config/settings.hpp"
 #include "platform/crypto/crypto.hpp"
+#if FANOUT_HAVE_DISTRIBUTED
+#include <fstream>
+#include <map>
+
+#include "adapters/jetstream/nats_server_config.hpp"
+#endif
 
 namespace fanout::cli {
 namespace {
@@ -25,6 +31,13 @@ struct ExampleArgs {
   bool distributed = false;
   std::string keys_dir;
   std::string region, regions, nats, postgres, tokens_from;
+};
+
+struct NatsArgs {
+  std::string region, regions, listen = "127.0.0.1:4222", store_dir, leafnode_listen;
+  std::vector<std::string> leafnode_remotes;
+  std::string tls_cert, tls_key, tls_ca, users, passwords_from;
+  bool verify_clients = false;
 };
 
 struct CheckArgs {
@@ -101,6 +114,126 @@ int RunExample(const ExampleArgs& args) {
   return 0;
 }
 
+std::vector<std::string> SplitList(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; !s.empty() && pos <= s.size();) {
+    size_t end = std::min(s.find(sep, pos), s.size());
+    out.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+#if FANOUT_HAVE_DISTRIBUTED
+// `fanout config nats`: the region's nats-server configuration with a user per role (or per
+// process, --users), their passwords bcrypt-hashed in it and printed once in clear on stderr
+// ("name = password", as `config example` prints tokens), so each process's
+// store.nats_user/nats_password can be filled in.
+int RunNats(const NatsArgs& a) {
+  namespace js = adapters::jetstream;
+  static const std::vector<std::string> kRoles{"ingest",   "processor", "queuer",  "sender",
+                                               "watchdog", "dashboard", "registry"};
+  js::NatsServerConfigOptions o;
+  o.region = a.region;
+  o.regions = SplitList(a.regions.empty() ? a.region : a.regions, ',');
+  if (o.region.empty() ||
+      std::find(o.regions.begin(), o.regions.end(), o.region) == o.regions.end()) {
+    std::cerr << "fanout config nats: --region must be one of --regions\n";
+    return 2;
+  }
+  o.listen = a.listen;
+  o.store_dir = a.store_dir.empty() ? "/var/lib/nats/" + a.region : a.store_dir;
+  o.leafnode_listen = a.leafnode_listen;
+  o.tls_cert_file = a.tls_cert;
+  o.tls_key_file = a.tls_key;
+  o.tls_ca_file = a.tls_ca;
+  o.tls_verify_clients = a.verify_clients;
+  if (a.tls_cert.empty() != a.tls_key.empty()) {
+    std::cerr << "fanout config nats: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  // Passwords: reused from an earlier run's stderr (the leafnode password must match on
+  // both ends), else new.
+  std::map<std::string, std::string> known;
+  if (!a.passwords_from.empty()) {
+    std::ifstream in(a.passwords_from);
+    if (!in) {
+      std::cerr << "fanout config nats: cannot read " << a.passwords_from << "\n";
+      return 2;
+    }
+    for (std::string line; std::getline(in, line);) {
+      size_t eq = line.find(" = ");
+      if (eq != std::string::npos) known[line.substr(0, eq)] = line.substr(eq + 3);
+    }
+  }
+  auto password = [&](const std::string& name) {
+    auto it = known.find(name);
+    std::string pw = it != known.end() ? it->second : platform::RandomHex(24);
+    std::cerr << name << " = " << pw << "\n";
+    return pw;
+  };
+  // Users: "name=role+role,..." or one per role, one with every role, and an operator.
+  std::vector<std::pair<std::string, std::vector<std::string>>> users;
+  if (a.users.empty()) {
+    for (const auto& r : kRoles) users.push_back({"fanout-" + r, {r}});
+    users.push_back({"fanout", kRoles});
+    users.push_back({"fanout-admin", {}});
+  } else {
+    for (const auto& item : SplitList(a.users, ',')) {
+      size_t eq = item.find('=');
+      std::string name = item.substr(0, eq);
+      std::vector<std::string> roles = eq == std::string::npos
+                                           ? std::vector<std::string>{}
+                                           : SplitList(item.substr(eq + 1), '+');
+      for (const auto& r : roles) {
+        if (std::find(kRoles.begin(), kRoles.end(), r) == kRoles.end()) {
+          std::cerr << "fanout config nats: --users: unknown role '" << r
+                    << "' (roles: ingest, "
+                       "processor, queuer, sender, watchdog, dashboard, registry)\n";
+          return 2;
+        }
+      }
+      if (name.empty() || (eq != std::string::npos && roles.empty())) {
+        std::cerr << "fanout config nats: --users: '" << item
+                  << "' is not NAME=ROLE+ROLE (or NAME alone: an operator)\n";
+        return 2;
+      }
+      users.push_back({name, roles});
+    }
+  }
+  for (const auto& [name, roles] : users) {
+    o.users.push_back({name, roles, js::BcryptHash(password(name))});
+  }
+  if (!o.leafnode_listen.empty() || !a.leafnode_remotes.empty()) {
+    const std::string leaf_pw = password(o.leaf_user);
+    o.leaf_password_hash = js::BcryptHash(leaf_pw);
+    for (const auto& remote : a.leafnode_remotes) {
+      size_t scheme = remote.find("://");
+      if (scheme == std::string::npos) {
+        std::cerr << "fanout config nats: --leafnode-remote " << remote
+                  << " is not a URL (nats-leaf://HOST:PORT)\n";
+        return 2;
+      }
+      o.leafnode_remotes.push_back(remote.substr(0, scheme + 3) + o.leaf_user + ":" + leaf_pw +
+                                   "@" + remote.substr(scheme + 3));
+    }
+  }
+  for (const auto& u : o.users) {
+    if (u.password_hash.empty()) {
+      std::cerr << "fanout config nats: bcrypt (libcrypt) failed\n";
+      return 2;
+    }
+  }
+  std::cout << js::NatsServerConfig(o);
+  return 0;
+}
+#else
+int RunNats(const NatsArgs&) {
+  std::cerr << "fanout config nats: this build has no NATS support\n";
+  return 2;
+}
+#endif
+
 int RunCheck(const CheckArgs& args) {
   auto settings = cfg::LoadSettings(args.file, args.sets);
   if (!settings) {
@@ -138,6 +271,39 @@ void RegisterConfigCommands(CLI::App& app) {
                       "Generate an APNs .p8 key and an FCM service-account JSON in DIR (kept if "
                       "present) and point the config at them");
   example->callback([example_args] { ExitCode() = RunExample(*example_args); });
+
+  auto nats_args = std::make_shared<NatsArgs>();
+  auto* nats = config->add_subcommand(
+      "nats",
+      "Print a region's nats-server config: JetStream domain, leafnodes, TLS, one user per role "
+      "with only its subjects (passwords hashed; clear ones on stderr)");
+  nats->add_option("--region", nats_args->region, "This region's name (its JetStream domain)")
+      ->required();
+  nats->add_option("--regions", nats_args->regions,
+                   "Every region's name, comma-separated, in index order (as for config example)");
+  nats->add_option("--listen", nats_args->listen, "Client listener HOST:PORT")
+      ->default_str("127.0.0.1:4222");
+  nats->add_option("--store-dir", nats_args->store_dir,
+                   "JetStream storage (default /var/lib/nats/REGION)");
+  nats->add_option("--leafnode-listen", nats_args->leafnode_listen,
+                   "HOST:PORT where the other regions' leafnodes connect (the hub)");
+  nats->add_option("--leafnode-remote", nats_args->leafnode_remotes,
+                   "nats-leaf://HOST:PORT of the hub (the other regions); repeatable")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  nats->add_option("--tls-cert", nats_args->tls_cert,
+                   "Server certificate (PEM): TLS for clients "
+                   "and leafnodes");
+  nats->add_option("--tls-key", nats_args->tls_key, "Server private key (PEM)");
+  nats->add_option("--tls-ca", nats_args->tls_ca,
+                   "CA (PEM) for client certificates and for verifying the hub (leafnodes)");
+  nats->add_flag("--verify-clients", nats_args->verify_clients,
+                 "Clients must present a certificate signed by --tls-ca");
+  nats->add_option("--users", nats_args->users,
+                   "NAME=ROLE+ROLE,... one user per process group (NAME alone: an operator); "
+                   "default: fanout-<role> per role, fanout (every role), fanout-admin");
+  nats->add_option("--passwords-from", nats_args->passwords_from,
+                   "Reuse the passwords of an earlier run's stderr (name = password lines)");
+  nats->callback([nats_args] { ExitCode() = RunNats(*nats_args); });
 
   auto check_args = std::make_shared<CheckArgs>();
   auto* check = config->add_subcommand(

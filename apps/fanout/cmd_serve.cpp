@@ -181,7 +181,8 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   for (const auto& [key, path] :
        {std::pair{"push.apns.key_file", s.push.apns.key_file},
         {"push.fcm.service_account_file", s.push.fcm.service_account_file},
-        {"http.tls_key_file", s.http.tls_key_file}}) {
+        {"http.tls_key_file", s.http.tls_key_file},
+        {"store.nats_key_file", s.store.nats_key_file}}) {
     if (path.empty()) continue;
     if (auto problem = SecretFileProblem(key, path); !problem.empty()) {
       std::cerr << "fanout serve: " << problem << "\n";
@@ -272,8 +273,18 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
       std::cerr << "fanout serve: " << what << ": " << e.message << "\n";
       return 1;
     };
+    // Who this process is to NATS: its user (one per role, `fanout config nats`), TLS.
+    adapters::jetstream::NatsClientSettings client;
+    client.user = s.store.nats_user;
+    client.password = s.store.nats_password;
+    client.ca_file = s.store.nats_ca_file.string();
+    client.cert_file = s.store.nats_cert_file.string();
+    client.key_file = s.store.nats_key_file.string();
+    client.name = "fanout " + s.region.name;
+    for (const auto& role : s.roles) client.name += " " + role;
     adapters::jetstream::JetStreamSettings js;
     js.url = s.store.nats_url;
+    js.client = client;
     js.stream_prefix = "FANOUT_" + s.region.name;  // a region's work queues are its own
     js.subject_prefix = s.region.name;
     js.ack_wait_ms = s.fanout.ack_wait.count();
@@ -298,6 +309,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     }
     adapters::jetstream::ProtocolLogSettings ls;
     ls.url = s.store.nats_url;
+    ls.client = client;
     ls.replicas = s.store.nats_replicas;
     ls.link = link;
     auto l = adapters::jetstream::JetStreamProtocolLog::Connect(ls);
@@ -306,6 +318,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     log = std::move(*l);
     adapters::jetstream::DeviceFeedSettings fs_;
     fs_.url = s.store.nats_url;
+    fs_.client = client;
     fs_.replicas = s.store.nats_replicas;
     fs_.link = link;
     auto f = adapters::jetstream::JetStreamDeviceFeed::Connect(fs_);
@@ -313,6 +326,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     feed = std::move(*f);
     adapters::jetstream::PlanStoreSettings ps;
     ps.url = s.store.nats_url;
+    ps.client = client;
     ps.replicas = s.store.nats_replicas;
     ps.link = link;
     auto p = adapters::jetstream::JetStreamPlanStore::Connect(ps);
@@ -320,6 +334,7 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     plans = std::move(*p);
     adapters::jetstream::AlertArchiveSettings as;
     as.url = s.store.nats_url;
+    as.client = client;
     as.replicas = s.store.nats_replicas;
     as.link = link;
     auto a = adapters::jetstream::JetStreamAlertArchive::Connect(as);
@@ -363,7 +378,8 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
     std::unique_ptr<adapters::postgres::PostgresDeviceStore> pg;
     if (!s.store.postgres_url.empty()) {
       try {
-        pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url);
+        pg = std::make_unique<adapters::postgres::PostgresDeviceStore>(s.store.postgres_url,
+                                                                       s.store.postgres_migrate);
       } catch (const std::exception& e) {
         std::cerr << "fanout serve: device store (PostgreSQL): " << e.what() << "\n";
         return 1;

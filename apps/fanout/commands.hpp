@@ -16,5 +16,6 @@ void RegisterDevicesCommands(CLI::App& app);  // cmd_devices.cpp
 void RegisterDemoCommand(CLI::App& app);      // cmd_demo.cpp
 void RegisterServeCommand(CLI::App& app);     // cmd_serve.cpp
 void RegisterAlertCommands(CLI::App& app);    // cmd_alert.cpp: `alert send`
+void RegisterDbCommands(CLI::App& app);       // cmd_db.cpp: `db migrate|status`
 
 }  // namespace fanout::cli

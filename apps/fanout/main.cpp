@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
 #ifdef FANOUT_HAVE_CMD_ALERT
   fanout::cli::RegisterAlertCommands(app);
 #endif
+#ifdef FANOUT_HAVE_CMD_DB
+  fanout::cli::RegisterDbCommands(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,15 +8,15 @@ int64_t AuthThrottle::Failed(const std::string& client, int64_t now_ms) {
   if (s_.max_failures == 0) return 0;
   std::lock_guard lock(mu_);
   if (clients_.size() >= s_.max_clients && !clients_.contains(client)) {
-    // Forget the clients whose window has passed; if none has, the oldest window.
-    std::erase_if(clients_,
-                  [&](const auto& c) { return now_ms - c.second.start_ms >= s_.window_ms; });
-    if (clients_.size() >= s_.max_clients) {
-      auto oldest = std::min_element(
-          clients_.begin(), clients_.end(),
-          [](const auto& a, const auto& b) { return a.second.start_ms < b.second.start_ms; });
-      clients_.erase(oldest);
+    // Forget the clients whose window has passed, at most once a second: under a flood of
+    // new addresses a scan per request would cost O(clients) each. Still full: an entry the
+    // map yields first goes (a client forgotten early only starts a fresh window).
+    if (now_ms - last_sweep_ms_ >= 1000) {
+      last_sweep_ms_ = now_ms;
+      std::erase_if(clients_,
+                    [&](const auto& c) { return now_ms - c.second.start_ms >= s_.window_ms; });
     }
+    if (clients_.size() >= s_.max_clients) clients_.erase(clients_.begin());
   }
   Window& w = clients_[client];
   if (w.failures == 0 || now_ms - w.start_ms >= s_.window_ms) w = {now_ms, 0};

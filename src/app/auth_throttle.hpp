@@ -4,12 +4,12 @@
 // with a wrong token are answered 429 with Retry-After until the window has passed, so
 // guessing tokens costs time. A valid token is never refused: the API checks credentials
 // first and consults the throttle only for a request that failed them — a provider whose
-// address a guesser shares still gets its alerts in. Bounded memory (the oldest clients are
-// forgotten first). Thread-safe.
+// address a guesser shares still gets its alerts in. Bounded memory (clients whose window has
+// passed are forgotten first). Thread-safe.
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace fanout::app {
 
@@ -36,7 +36,8 @@ class AuthThrottle {
   };
   AuthThrottleSettings s_;
   mutable std::mutex mu_;
-  std::map<std::string, Window> clients_;
+  std::unordered_map<std::string, Window> clients_;
+  int64_t last_sweep_ms_ = INT64_MIN / 2;
 };
 
 }  // namespace fanout::app

@@ -108,13 +108,32 @@ TEST(HttpServer, HealthStaysUpAndAFloodingClientGets429) {
         return out;
       },
       s);
+  // Declared after the server: a failed assertion releases the handler before the server
+  // stops (Stop waits for it), instead of hanging.
+  struct Release {
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& release;
+    ~Release() {
+      {
+        std::lock_guard lock(mu);
+        release = true;
+      }
+      cv.notify_all();
+    }
+  } release_at_exit{mu, cv, release};
   auto port = server.Start("127.0.0.1", 0);
   ASSERT_TRUE(port);
   std::string url = "http://127.0.0.1:" + std::to_string(*port);
   std::vector<std::future<ClientResponse>> waiting;
-  for (int i = 0; i < 3; ++i) {  // one runs (blocked), two wait: the client's limit
+  // One runs (blocked), then two wait: the client's limit. The first must be in the handler
+  // before the others arrive, else three would wait and the third be refused.
+  for (int i = 0; i < 3; ++i) {
     waiting.push_back(std::async(std::launch::async,
                                  [&] { return HttpCall("GET", url, "/block", "", "", "", 10); }));
+    for (int j = 0; i == 0 && j < 500 && !blocked; ++j) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   // Once all three are in (one blocked in the handler, two waiting), a 4th is refused at once.
   for (int i = 0; i < 500 && !(blocked && server.Stats().queued == 2); ++i) {

@@ -28,7 +28,7 @@ struct JetStreamAlertArchive::Impl {
 Result<std::unique_ptr<JetStreamAlertArchive>, Error> JetStreamAlertArchive::Connect(
     const AlertArchiveSettings& settings) {
   auto impl = std::make_unique<Impl>();
-  auto nats = ConnectJetStream(settings.url);
+  auto nats = ConnectJetStream(settings.url, settings.client);
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
   impl->settings = settings;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/jetstream/nats_client.hpp"
 #include "adapters/jetstream/region_link.hpp"
 #include "ports/alert_archive.hpp"
 
@@ -15,6 +16,7 @@ namespace fanout::adapters::jetstream {
 
 struct AlertArchiveSettings {
   std::string url = "nats://127.0.0.1:4222";
+  NatsClientSettings client;  // user, password, TLS (nats_client.hpp)
   std::string bucket = "FANOUT_ALERTS";
   int replicas = 1;
   /// Linked regions: this region's bucket is `<bucket>_<region>`, the peers' buckets are

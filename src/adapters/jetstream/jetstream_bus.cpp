@@ -120,13 +120,7 @@ struct JetStreamBus::Impl {
   }
 
   std::string StreamName(const std::string& subject) const {
-    std::string name = settings.stream_prefix + "_";
-    for (char c : subject) {
-      name += std::isalnum(static_cast<unsigned char>(c))
-                  ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
-                  : '_';
-    }
-    return name;
+    return WorkStreamName(settings.stream_prefix, subject);
   }
 
   // Creates the subject's work-queue stream unless this process already did (an existing
@@ -179,7 +173,7 @@ Result<std::unique_ptr<JetStreamBus>, Error> JetStreamBus::Connect(
     const JetStreamSettings& settings) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
-  auto nats = ConnectJetStream(settings.url, [&](jsOptions& jo) {
+  auto nats = ConnectJetStream(settings.url, settings.client, [&](jsOptions& jo) {
     jo.PublishAsync.MaxPending = 4096;
     jo.PublishAsync.StallWait = 10000;  // the default 200 ms times out under load (stack.md)
     jo.PublishAsync.ErrHandler = &Impl::OnAsyncError;

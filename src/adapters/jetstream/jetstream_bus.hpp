@@ -16,12 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/jetstream/nats_client.hpp"
 #include "ports/work_bus.hpp"
 
 namespace fanout::adapters::jetstream {
 
 struct JetStreamSettings {
   std::string url = "nats://127.0.0.1:4222";
+  NatsClientSettings client;  // user, password, TLS (nats_client.hpp)
   /// Stream names are this prefix + the subject in capitals ("FANOUT_BATCHES_HIGH_APNS").
   std::string stream_prefix = "FANOUT";
   /// Prepended to every subject on the wire ("eu-west" → "eu-west.batches.high.apns"), so

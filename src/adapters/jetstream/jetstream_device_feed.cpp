@@ -77,7 +77,7 @@ Result<std::unique_ptr<JetStreamDeviceFeed>, Error> JetStreamDeviceFeed::Connect
     const DeviceFeedSettings& settings) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
-  auto nats = ConnectJetStream(settings.url, [](jsOptions& jo) {
+  auto nats = ConnectJetStream(settings.url, settings.client, [](jsOptions& jo) {
     jo.PublishAsync.MaxPending = 4096;
     jo.PublishAsync.StallWait = 10000;
   });

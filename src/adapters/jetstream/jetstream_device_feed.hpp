@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/jetstream/nats_client.hpp"
 #include "adapters/jetstream/region_link.hpp"
 #include "ports/device_feed.hpp"
 
@@ -17,6 +18,7 @@ namespace fanout::adapters::jetstream {
 
 struct DeviceFeedSettings {
   std::string url = "nats://127.0.0.1:4222";
+  NatsClientSettings client;  // user, password, TLS (nats_client.hpp)
   std::string stream = "FANOUT_DEVICES";
   std::string subject = "devices.updates";
   int replicas = 1;

@@ -53,7 +53,7 @@ Result<std::unique_ptr<JetStreamPlanStore>, Error> JetStreamPlanStore::Connect(
     const PlanStoreSettings& settings) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
-  auto nats = ConnectJetStream(settings.url);
+  auto nats = ConnectJetStream(settings.url, settings.client);
   if (!nats) return Fail(nats.error());
   impl->nats = std::move(*nats);
   const RegionLink& link = settings.link;

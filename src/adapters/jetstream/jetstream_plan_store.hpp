@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/jetstream/nats_client.hpp"
 #include "adapters/jetstream/region_link.hpp"
 #include "ports/plan_store.hpp"
 
@@ -17,6 +18,7 @@ namespace fanout::adapters::jetstream {
 
 struct PlanStoreSettings {
   std::string url = "nats://127.0.0.1:4222";
+  NatsClientSettings client;  // user, password, TLS (nats_client.hpp)
   std::string bucket = "FANOUT_PLANS";
   int replicas = 1;
   /// Linked regions: the bucket is `<bucket>_<region>` (each region's own; a region that

@@ -94,7 +94,7 @@ Result<std::unique_ptr<JetStreamProtocolLog>, Error> JetStreamProtocolLog::Conne
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
   impl->own_subject = settings.link.Own(settings.subject);
-  auto nats = ConnectJetStream(settings.url, [&](jsOptions& jo) {
+  auto nats = ConnectJetStream(settings.url, settings.client, [&](jsOptions& jo) {
     jo.PublishAsync.MaxPending = 4096;
     jo.PublishAsync.StallWait = 10000;
     jo.PublishAsync.ErrHandler = &Impl::OnAsyncError;

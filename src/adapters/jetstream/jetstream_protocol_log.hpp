@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/jetstream/nats_client.hpp"
 #include "adapters/jetstream/region_link.hpp"
 #include "ports/protocol_log.hpp"
 
@@ -23,6 +24,7 @@ namespace fanout::adapters::jetstream {
 
 struct ProtocolLogSettings {
   std::string url = "nats://127.0.0.1:4222";
+  NatsClientSettings client;  // user, password, TLS (nats_client.hpp)
   std::string stream = "FANOUT_PROTOCOL";
   std::string subject = "protocol.events";
   int replicas = 1;

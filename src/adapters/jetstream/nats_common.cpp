@@ -1,6 +1,8 @@
 #include "adapters/jetstream/nats_common.hpp"
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -24,8 +26,20 @@ NatsConnection::~NatsConnection() {
   if (conn) natsConnection_Destroy(conn);
 }
 
+namespace {
+// Asynchronous errors: a permissions violation (a subject this user may not use) arrives here,
+// not as the status of the call that caused it.
+void OnAsyncError(natsConnection* nc, natsSubscription*, natsStatus err, void*) {
+  const char* text = nullptr;
+  (void)natsConnection_GetLastError(nc, &text);
+  std::fprintf(stderr, "jetstream: the NATS server reported: %s%s%s\n", natsStatus_GetText(err),
+               text != nullptr && *text != '\0' ? ": " : "", text != nullptr ? text : "");
+}
+}  // namespace
+
 Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
-    const std::string& url, const std::function<void(jsOptions&)>& tune) {
+    const std::string& url, const NatsClientSettings& client,
+    const std::function<void(jsOptions&)>& tune) {
   auto c = std::make_unique<NatsConnection>();
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
@@ -43,12 +57,35 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
   if (s == NATS_OK) {
     s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
   }
+  if (s == NATS_OK && !client.name.empty()) s = natsOptions_SetName(opts, client.name.c_str());
+  if (s == NATS_OK && !client.user.empty()) {
+    s = natsOptions_SetUserInfo(opts, client.user.c_str(), client.password.c_str());
+  }
+  if (s == NATS_OK && !client.ca_file.empty()) {
+    s = natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(opts, client.ca_file.c_str());
+    if (s != NATS_OK) {
+      natsOptions_Destroy(opts);
+      return Fail(NatsError("NATS CA file " + client.ca_file, s));
+    }
+  }
+  if (s == NATS_OK && !client.cert_file.empty()) {
+    s = natsOptions_LoadCertificatesChain(opts, client.cert_file.c_str(), client.key_file.c_str());
+    if (s != NATS_OK) {
+      natsOptions_Destroy(opts);
+      return Fail(NatsError("NATS client certificate " + client.cert_file, s));
+    }
+  }
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts, &OnAsyncError, nullptr);
   // Reconnect for ever: a restarted server is waited for, not a reason to stop.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
   if (s == NATS_OK) s = natsConnection_Connect(&c->conn, opts);
   natsOptions_Destroy(opts);
-  if (s != NATS_OK) return Fail(NatsError("connect to " + url, s));
+  if (s != NATS_OK) {
+    std::string as = client.user.empty() ? "" : " as " + client.user;
+    return Fail(NatsError("connect to " + url + as, s));
+  }
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = 5000;
@@ -56,6 +93,16 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
   s = natsConnection_JetStream(&c->js, c->conn, &jo);
   if (s != NATS_OK) return Fail(NatsError("JetStream context", s));
   return c;
+}
+
+std::string WorkStreamName(const std::string& prefix, const std::string& subject) {
+  std::string name = prefix + "_";
+  for (char c : subject) {
+    name += std::isalnum(static_cast<unsigned char>(c))
+                ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                : '_';
+  }
+  return name;
 }
 
 Result<void, Error> EnsureStream(jsCtx* js, jsStreamConfig& cfg) {

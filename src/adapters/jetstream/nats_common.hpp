@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/jetstream/nats_client.hpp"
 #include "adapters/jetstream/region_link.hpp"
 #include "domain/common/result.hpp"
 
@@ -27,10 +28,16 @@ struct NatsConnection {
   ~NatsConnection();
 };
 
-/// Connects to `url` (reconnecting for ever, 250 ms apart) and opens a JetStream context;
-/// `tune` may adjust the context's options (publish-async handlers).
+/// Connects to `url` (reconnecting for ever, 250 ms apart) as `client` (user, password, TLS)
+/// and opens a JetStream context; `tune` may adjust the context's options (publish-async
+/// handlers). A subject the server refuses (permissions) is logged to stderr, naming it.
 Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
-    const std::string& url, const std::function<void(jsOptions&)>& tune = {});
+    const std::string& url, const NatsClientSettings& client = {},
+    const std::function<void(jsOptions&)>& tune = {});
+
+/// A work queue's stream: `prefix` + "_" + the subject in capitals, other characters '_'
+/// ("FANOUT_eu-central" + "batches.high.apns" → "FANOUT_eu-central_BATCHES_HIGH_APNS").
+std::string WorkStreamName(const std::string& prefix, const std::string& subject);
 
 /// Creates a stream unless it exists (an existing stream of the same name is accepted).
 Result<void, Error> EnsureStream(jsCtx* js, jsStreamConfig& cfg);

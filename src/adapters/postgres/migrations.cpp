@@ -136,4 +136,82 @@ Result<std::vector<std::string>, Error> ApplyMigrations(PgConnection& conn,
   return done;
 }
 
+Result<void, Error> CheckMigrations(PgConnection& conn, std::span<const Migration> migrations) {
+  const char* remedy =
+      ": run `fanout db migrate --postgres <URL of the schema owner> --app-role <this role>` "
+      "(or set store.postgres_migrate = true for a role that owns the schema)";
+  auto exists = conn.Exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (!exists) return Fail(exists.error());
+  if (exists->rows() != 1 || exists->get(0, 0) != "t") {
+    return Fail(Error{Error::Kind::kInvalid,
+                      std::string("the database has no fanout schema yet") + remedy});
+  }
+  auto rows = conn.Exec("SELECT version, checksum FROM schema_migrations");
+  if (!rows) return Fail(rows.error());
+  std::map<std::string, std::string> applied;
+  for (int i = 0; i < rows->rows(); ++i) {
+    applied[std::string(rows->get(i, 0))] = std::string(rows->get(i, 1));
+  }
+  std::string missing, changed;
+  for (const Migration& m : migrations) {
+    auto it = applied.find(m.version);
+    if (it == applied.end()) {
+      missing += (missing.empty() ? "" : ", ") + m.version;
+    } else if (it->second != Checksum(m.sql)) {
+      changed += (changed.empty() ? "" : ", ") + m.version;
+    }
+  }
+  if (!changed.empty()) {
+    return Fail(Error{Error::Kind::kConflict,
+                      "migrations " + changed +
+                          " in the database differ from this fanout's (a different build?)"});
+  }
+  if (!missing.empty()) {
+    return Fail(
+        Error{Error::Kind::kInvalid, "the database schema lacks migrations " + missing + remedy});
+  }
+  return {};
+}
+
+Result<void, Error> GrantAppRole(PgConnection& conn, const std::string& role) {
+  auto quoted = conn.Exec(
+      "SELECT quote_ident($1), current_database(), "
+      "quote_ident(current_database()), quote_ident(current_schema()), "
+      "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+      {role});
+  if (!quoted) return Fail(quoted.error());
+  if (quoted->get(0, 4) != "t") {
+    return Fail(Error{Error::Kind::kNotFound, "role '" + role + "' does not exist (CREATE ROLE " +
+                                                  role +
+                                                  " LOGIN PASSWORD '...' as a superuser first)"});
+  }
+  const std::string r(quoted->get(0, 0)), db(quoted->get(0, 2)), schema(quoted->get(0, 3));
+  const std::string sql =
+      "BEGIN;"
+      "REVOKE ALL ON ALL TABLES IN SCHEMA " +
+      schema + " FROM " + r +
+      ";"
+      "GRANT USAGE ON SCHEMA " +
+      schema + " TO " + r +
+      ";"
+      "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " +
+      schema + " TO " + r +
+      ";"
+      "REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM " +
+      r +
+      ";"
+      "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " +
+      schema + " TO " + r +
+      ";"
+      "GRANT CONNECT, TEMPORARY ON DATABASE " +
+      db + " TO " + r +
+      ";"
+      "COMMIT";
+  if (auto res = conn.Exec(sql); !res) {
+    (void)conn.Exec("ROLLBACK");
+    return Fail(Error{res.error().kind, "grant to " + role + ": " + res.error().message});
+  }
+  return {};
+}
+
 }  // namespace fanout::adapters::postgres

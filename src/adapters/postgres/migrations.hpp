@@ -36,4 +36,16 @@ const std::vector<Migration>& DeviceMigrations();
 Result<std::vector<std::string>, Error> ApplyMigrations(PgConnection& conn,
                                                         std::span<const Migration> migrations);
 
+/// For an application role that may not change the schema (store.postgres_migrate = false):
+/// succeeds when every migration is recorded with its checksum; otherwise a kInvalid
+/// error naming the versions missing (or changed) and the command that applies them.
+Result<void, Error> CheckMigrations(PgConnection& conn, std::span<const Migration> migrations);
+
+/// Least privilege (issue 14): gives `role` exactly what the device store uses — rows of the
+/// schema's tables (read, insert, update, delete), read-only schema_migrations, sequences,
+/// temporary tables — and nothing that changes the schema (no CREATE, ALTER, DROP,
+/// TRUNCATE, REFERENCES, TRIGGER). Run by the schema owner after ApplyMigrations; repeating
+/// it is harmless. The role must exist.
+Result<void, Error> GrantAppRole(PgConnection& conn, const std::string& role);
+
 }  // namespace fanout::adapters::postgres

@@ -11,11 +11,16 @@ using domain::device::Device;
 
 namespace {
 
-PgConnection ConnectOrThrow(const std::string& conninfo) {
+PgConnection ConnectOrThrow(const std::string& conninfo, bool migrate) {
   auto c = PgConnection::Connect(conninfo);
   if (!c) throw std::runtime_error(c.error().message);
-  auto m = ApplyMigrations(*c, DeviceMigrations());
-  if (!m) throw std::runtime_error("device schema: " + m.error().message);
+  // A current schema needs no statement that changes it (so an application role without
+  // those privileges starts too); otherwise migrate, if allowed.
+  if (auto current = CheckMigrations(*c, DeviceMigrations()); !current) {
+    if (!migrate) throw std::runtime_error("device schema: " + current.error().message);
+    auto m = ApplyMigrations(*c, DeviceMigrations());
+    if (!m) throw std::runtime_error("device schema: " + m.error().message);
+  }
   return std::move(*c);
 }
 
@@ -119,8 +124,8 @@ void AppendCopyRow(const Device& d, std::string& out) {
   out += '\n';
 }
 
-PostgresDeviceStore::PostgresDeviceStore(const std::string& conninfo)
-    : conn_(ConnectOrThrow(conninfo)) {}
+PostgresDeviceStore::PostgresDeviceStore(const std::string& conninfo, bool migrate)
+    : conn_(ConnectOrThrow(conninfo, migrate)) {}
 
 void AppendChangeRow(size_t ord, const ports::DeviceUpdate& u, std::string& out) {
   out += std::to_string(ord);

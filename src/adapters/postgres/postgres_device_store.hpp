@@ -16,9 +16,10 @@ namespace fanout::adapters::postgres {
 
 class PostgresDeviceStore final : public ports::DeviceStore {
  public:
-  /// Connects (libpq conninfo or URI; "" = PG* environment) and applies the migrations;
-  /// throws std::runtime_error on failure (start-up only).
-  explicit PostgresDeviceStore(const std::string& conninfo);
+  /// Connects (libpq conninfo or URI; "" = PG* environment) and applies the migrations —
+  /// or, with `migrate` false (an application role that may not change the schema), checks
+  /// that they are all applied; throws std::runtime_error on failure (start-up only).
+  explicit PostgresDeviceStore(const std::string& conninfo, bool migrate = true);
 
   Result<std::vector<ports::Applied>, Error> Apply(std::span<const ports::DeviceUpdate> changes,
                                                    uint64_t feed_position) override;

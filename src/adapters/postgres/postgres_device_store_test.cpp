@@ -248,5 +248,80 @@ TEST(PgCodec, LevelsRegionsAndCopyFieldsRoundTrip) {
   EXPECT_EQ(*f[2], "x");
 }
 
+// Least privilege (issue 14) and an upgrade that keeps the registry: a database left at an
+// older release's schema with devices in it; the application role (no DDL) refuses to start
+// on it and names the command; the owner migrates and grants; the application role then
+// reads the old devices, writes new ones, and cannot change the schema or its record.
+TEST_F(PgTest, ApplicationRoleNeedsAMigratedSchemaAndCannotChangeIt) {
+  auto owner = Conn();
+  const std::string role = "app_" + std::to_string(::getpid());
+  ASSERT_TRUE(owner.Exec("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN"));
+  std::vector<Migration> old_release(DeviceMigrations().begin(), DeviceMigrations().begin() + 2);
+  ASSERT_TRUE(ApplyMigrations(owner, old_release));
+  ASSERT_TRUE(owner.Exec(
+      "INSERT INTO devices(device_id, platform, token, levels, mylocation, regions) VALUES "
+      "('old-1', 1, 'tok-old-1', '{\"AP1\": 2}', false, '{055150000000}')"));
+  ASSERT_TRUE(GrantAppRole(owner, role));  // a grant from the old release
+
+  const std::string app = Conninfo() + " user=" + role;
+  try {
+    PostgresDeviceStore refused(app, /*migrate=*/false);
+    ADD_FAILURE() << "an application role started on an old schema";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("lacks migrations 0.10.0, 0.11.0"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("fanout db migrate"), std::string::npos) << msg;
+  }
+  // Allowed to migrate but without the privilege: the database's own refusal, not a crash.
+  EXPECT_THROW(PostgresDeviceStore(app, /*migrate=*/true), std::runtime_error);
+
+  auto applied = ApplyMigrations(owner, DeviceMigrations());
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(*applied, (std::vector<std::string>{"0.10.0", "0.11.0"}));
+  ASSERT_TRUE(GrantAppRole(owner, role));
+
+  {
+    PostgresDeviceStore store(app, /*migrate=*/false);
+    auto kept = store.Get("old-1");
+    ASSERT_TRUE(kept && *kept) << "the upgrade lost a device";
+    EXPECT_EQ((*kept)->token, "tok-old-1");
+    EXPECT_EQ(testing::ApplyOne(store, testing::PutChange(Dev("new-1"), 1)),
+              ports::Applied::kCreated);
+    EXPECT_EQ(testing::ApplyOne(store, testing::RemoveChange("old-1", 2)),
+              ports::Applied::kRemoved);
+    size_t n = 0;
+    ASSERT_TRUE(store.LoadAll([&](Device&&) { ++n; }));
+    EXPECT_EQ(n, 1u);
+  }
+  auto as_app = PgConnection::Connect(app);
+  ASSERT_TRUE(as_app) << as_app.error().message;
+  for (const char* ddl :
+       {"DROP TABLE devices", "ALTER TABLE devices ADD COLUMN x int", "TRUNCATE devices",
+        "CREATE TABLE mine(x int)", "DELETE FROM schema_migrations",
+        "UPDATE schema_migrations SET checksum = ''", "CREATE INDEX i ON devices(token)"}) {
+    auto r = as_app->Exec(ddl);
+    EXPECT_FALSE(r) << ddl << " was allowed to the application role";
+    if (!r) {
+      const std::string& why = r.error().message;
+      EXPECT_TRUE(why.find("permission denied") != std::string::npos ||
+                  why.find("must be owner") != std::string::npos)
+          << ddl << ": " << why;
+    }
+  }
+  EXPECT_TRUE(as_app->Exec("SELECT count(*) FROM schema_migrations"));
+  as_app = PgConnection::Connect("");  // close before dropping the role
+  auto dropped = owner.Exec("DROP SCHEMA " + schema_ + " CASCADE; DROP OWNED BY " + role +
+                            "; DROP ROLE " + role);
+  ASSERT_TRUE(dropped) << dropped.error().message;
+  ASSERT_TRUE(owner.Exec("CREATE SCHEMA " + schema_));
+}
+
+TEST_F(PgTest, GrantToAMissingRoleNamesIt) {
+  auto owner = Conn();
+  auto r = GrantAppRole(owner, "no_such_role_x");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("role 'no_such_role_x' does not exist"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fanout::adapters::postgres

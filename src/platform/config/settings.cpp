@@ -554,6 +554,10 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
                                 "' must be nats:// URLs (comma-separated for a cluster) in "
                                 "distributed mode");
     }
+    if (s.store.nats_cert_file.empty() != s.store.nats_key_file.empty())
+      bad("store.nats_cert_file", "a NATS client certificate needs store.nats_key_file too");
+    if (!s.store.nats_user.empty() && s.store.nats_password.empty())
+      bad("store.nats_password", "store.nats_user is set but has no password");
     if (!s.store.postgres_url.empty() && !s.store.postgres_url.starts_with("postgresql://") &&
         !s.store.postgres_url.starts_with("postgres://"))
       bad("store.postgres_url",

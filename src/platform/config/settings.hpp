@@ -51,7 +51,13 @@ struct StoreSettings {
   std::filesystem::path data_dir;
   std::string nats_url;
   int nats_replicas = 0;
+  std::string nats_user;
+  std::string nats_password;
+  std::filesystem::path nats_ca_file;
+  std::filesystem::path nats_cert_file;
+  std::filesystem::path nats_key_file;
   std::string postgres_url;
+  bool postgres_migrate = true;
   bool operator==(const StoreSettings&) const = default;
 };
 

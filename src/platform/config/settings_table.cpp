@@ -114,10 +114,31 @@ const SettingSpec kSettings[] = {
      "Copies of every JetStream stream and bucket (distributed only): 3 on a 3-node cluster, "
      "so a node may die without losing acknowledged work; 1 on a single server.",
      FIELD(store.nats_replicas), 1, 5},
+    {"store.nats_user", T::kString, R"("")",
+     "NATS user this process connects as (distributed only): one per role with only that "
+     "role's subjects, from `fanout config nats` (docs/nats.md). Empty: no authentication.",
+     FIELD(store.nats_user)},
+    {"store.nats_password", T::kString, R"("")", "Password of store.nats_user.",
+     FIELD(store.nats_password), 0, 0, true},
+    {"store.nats_ca_file", T::kPath, R"("")",
+     "PEM CA certificate(s) the NATS server's certificate is verified against; set: TLS to "
+     "NATS (tls:// URLs). Empty: plain connections (loopback only).",
+     FIELD(store.nats_ca_file)},
+    {"store.nats_cert_file", T::kPath, R"("")",
+     "PEM client certificate for NATS servers that verify clients (with store.nats_key_file).",
+     FIELD(store.nats_cert_file)},
+    {"store.nats_key_file", T::kPath, R"("")", "PEM private key of store.nats_cert_file.",
+     FIELD(store.nats_key_file)},
     {"store.postgres_url", T::kString, R"("postgresql://fanout@127.0.0.1/fanout")",
      "PostgreSQL connection URI (distributed only; empty: the region's devices in SQLite under "
      "store.data_dir, for a region on one host).",
      FIELD(store.postgres_url), 0, 0, true},
+    {"store.postgres_migrate", T::kBool, "true",
+     "Apply the device schema's migrations at start-up as the store.postgres_url user (it must "
+     "own the schema). false in production: the application role only checks that the schema "
+     "is current, and `fanout db migrate --app-role ROLE` applies it as the owner "
+     "(docs/devices.md).",
+     FIELD(store.postgres_migrate)},
     // --- [geo]
     {"geo.data_dir", T::kPath, R"("data/geo")",
      "Folder with the municipality, district and state geodata and the DWD warn-cell list.",

@@ -35,6 +35,7 @@ flight. Exit 0 if all hold.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,23 +53,59 @@ ACK_WAIT_MS = 2000
 CLUSTER_ACK_WAIT_MS = 10000
 
 
+# Least privilege (issue 14): each process group is its own NATS user with only its role's
+# subjects, over TLS; the server's configuration is `fanout config nats`'s.
+NATS_USERS = {("ingest", "processor", "registry"): "front", ("queuer",): "queuer",
+              ("sender",): "sender"}
+
+
 class Nats:
-    def __init__(self, work):
+    def __init__(self, work, fanout):
         self.dir = os.path.join(work, "nats")
         os.makedirs(self.dir)
         self.port = free_port()
-        self.url = "nats://127.0.0.1:%d" % self.port
+        self.url = "tls://127.0.0.1:%d" % self.port
+        self.ca = os.path.join(self.dir, "server.pem")
+        key = os.path.join(self.dir, "server.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", self.ca], check=True, capture_output=True)
+        made = subprocess.run(
+            [fanout, "config", "nats", "--region", "eu-central", "--listen",
+             "127.0.0.1:%d" % self.port, "--store-dir", os.path.join(self.dir, "js"),
+             "--tls-cert", self.ca, "--tls-key", key,
+             "--users", ",".join("%s=%s" % (u, "+".join(r)) for r, u in NATS_USERS.items())],
+            check=True, capture_output=True, text=True)
         with open(os.path.join(self.dir, "nats.conf"), "w") as f:
-            f.write("max_payload: 8MB\n")  # above cap.max_body_bytes + 4 KiB
+            f.write(made.stdout)
+        self.passwords = dict(line.split(" = ", 1) for line in made.stderr.splitlines()
+                              if " = " in line)
         self.proc = None
         self.starts = 0
+
+    def client(self, roles):
+        """The config overrides for a process running `roles`."""
+        user = NATS_USERS[tuple(roles)]
+        return ["store.nats_user=" + user, "store.nats_password=" + self.passwords[user],
+                "store.nats_ca_file=" + self.ca]
+
+    def violations(self):
+        found = []
+        for name in sorted(os.listdir(self.dir)):
+            if name.startswith("server-"):
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    # nats-server 2.9: `Publish Violation - User "u", Subject "s"` (and
+                    # `Subscription Violation`).
+                    found += [line.strip() for line in f
+                              if re.search(r"(Publish|Subscription) Violation", line)]
+        return found
 
     def start(self):
         self.starts += 1
         log = os.path.join(self.dir, "server-%d.log" % self.starts)
         self.proc = subprocess.Popen(
-            ["nats-server", "-c", os.path.join(self.dir, "nats.conf"), "-a", "127.0.0.1",
-             "-p", str(self.port), "-js", "-sd", os.path.join(self.dir, "js")],
+            ["nats-server", "-c", os.path.join(self.dir, "nats.conf")],
             stdout=open(log, "w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -108,6 +145,13 @@ class NatsCluster:
                         (i, client, monitor, os.path.join(self.dir, "js%d" % i), cluster, routes))
             self.nodes.append({"conf": conf, "monitor": monitor, "proc": None})
         self.url = ",".join("nats://127.0.0.1:%d" % c for c, _, _ in ports)
+
+    def client(self, roles):
+        """The cluster runs without users and TLS (`fanout config nats` writes no routes yet)."""
+        return []
+
+    def violations(self):
+        return []
 
     def start_node(self, i):
         n = self.nodes[i]
@@ -167,7 +211,7 @@ class Postgres:
 
 
 class Region:
-    def __init__(self, args, work, config, sim_port):
+    def __init__(self, args, work, config, sim_port, nats):
         common = ["push.apns.endpoint=http://127.0.0.1:%d" % sim_port,
                   "push.fcm.endpoint=http://127.0.0.1:%d" % sim_port,
                   # A cluster moves a dead node's consumers within seconds: the ack wait must
@@ -179,7 +223,7 @@ class Region:
                   "fanout.sender_workers_regular=%d" % SENDERS]
 
         def proc(name, roles):
-            return Serve(args.fanout, config, work, name, common + [
+            return Serve(args.fanout, config, work, name, common + nats.client(roles) + [
                 "roles=[%s]" % ",".join('"%s"' % r for r in roles),
                 "store.data_dir=" + os.path.join(work, "data-" + name)])
 
@@ -264,7 +308,7 @@ def main():
         raise SystemExit("PGHOST is not set: run under scripts/with-postgres.sh")
     os.environ["FANOUT_DATA_DIR"] = args.data_dir
     work = tempfile.mkdtemp(prefix="fanout-distributed-")
-    nats, pg = (NatsCluster(work) if args.cluster else Nats(work)), Postgres()
+    nats, pg = (NatsCluster(work) if args.cluster else Nats(work, args.fanout)), Postgres()
     sim = region = None
     failures = []
     finished = False
@@ -288,7 +332,7 @@ def main():
                                 "--faults", "latency_ms=%d" % args.latency_ms],
                                stdout=open(os.path.join(work, "sim.log"), "w"),
                                stderr=subprocess.STDOUT)
-        region = Region(args, work, config, sim_port)
+        region = Region(args, work, config, sim_port, nats)
         region.start()
         one_process = SENDERS * BATCH * 2  # batches one sender process works on at once
 
@@ -469,6 +513,11 @@ def main():
                 raise SystemExit("unknown scenario " + name)
             print("%-8s %s%s" % (name, "FAIL " if bad else "ok   ", note), flush=True)
             failures += ["%s: %s" % (name, b) for b in bad]
+        # Every process did its work as its own user: the server refused nothing it needed.
+        refused = nats.violations()
+        if refused:
+            failures.append("NATS refused %d operation(s) of a role's own work, first: %s"
+                            % (len(refused), refused[0]))
         finished = True
     finally:
         if region:

@@ -96,9 +96,24 @@ class Domain:
             self.proc.wait()
 
 
-def pg_url(db):
-    return "postgresql://%s@/%s?host=%s&port=%s" % (os.environ.get("PGUSER", "postgres"), db,
-                                                    os.environ["PGHOST"], os.environ["PGPORT"])
+def pg_url(db, user=None):
+    return "postgresql://%s@/%s?host=%s&port=%s" % (user or os.environ.get("PGUSER", "postgres"),
+                                                    db, os.environ["PGHOST"], os.environ["PGPORT"])
+
+
+def app_role_for(fanout, db, role):
+    """Least privilege (issue 14): the schema is migrated by its owner, the region connects as
+    an application role granted only rows. Returns the application role's URL."""
+    subprocess.run(["psql", "-q", "-c", "CREATE ROLE %s LOGIN" % role], check=True,
+                   stdout=subprocess.DEVNULL)
+    status = subprocess.run([fanout, "db", "status", "--postgres", pg_url(db)],
+                            capture_output=True, text=True)
+    if status.returncode != 1 or "no fanout schema" not in status.stdout:
+        raise SystemExit("db status on an empty database: rc %d, %r" % (status.returncode,
+                                                                        status.stdout))
+    subprocess.run([fanout, "db", "migrate", "--postgres", pg_url(db), "--app-role", role],
+                   check=True, stdout=subprocess.DEVNULL)
+    return pg_url(db, role)
 
 
 def create_database(db):
@@ -191,9 +206,10 @@ def main():
         for i, name in enumerate(names):
             db = "fanout_regions_%d" % i
             create_database(db)
+            app_url = app_role_for(args.fanout, db, "fanout_app_%d" % i)
             cmd = [args.fanout, "config", "example", "--distributed", "--region", name,
                    "--regions", ",".join(names), "--nats", domains[i].url, "--postgres",
-                   pg_url(db)]
+                   app_url]
             if first:
                 cmd += ["--tokens-from", first]
             example = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -203,7 +219,7 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
             first = first or path
-            configs.append((path, text, pg_url(db)))
+            configs.append((path, text, app_url))
         ap2, admin, device_token = tokens["AP2"], tokens["admin_token"], tokens["device_token"]
         devices, expected = make_devices(args.devices, args.devices // 4, seed=12, prefix="reg")
         write_jsonl(os.path.join(work, "devices.jsonl"), devices)
@@ -222,7 +238,8 @@ def main():
                 "fanout.ack_wait_ms=2000", "fanout.batch_size=%d" % BATCH,
                 "fanout.sender_workers_high=%d" % SENDERS,
                 "fanout.sender_workers_regular=%d" % SENDERS,
-                "store.data_dir=" + os.path.join(work, "data-" + name)] + DEADLINES))
+                "store.data_dir=" + os.path.join(work, "data-" + name),
+                "store.postgres_migrate=false"] + DEADLINES))
         for s in serves:
             s.start()
         in_flight = SENDERS * BATCH * 2  # batches one region's sender has out at once
