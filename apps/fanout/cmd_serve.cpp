@@ -71,6 +71,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.retry.max_attempts = s.push.max_attempts;
   o.retry.base_delay_ms = s.push.retry_base.count();
   o.api.provider_tokens = s.auth.provider_tokens;
+  o.api.provider_client_certs = s.auth.provider_client_certs;
   o.api.device_token = s.auth.device_token;
   o.api.admin_token = s.auth.admin_token;
   o.api.dashboard_max_age_s = s.http.dashboard_max_age.count();
@@ -103,6 +104,7 @@ RegionOptions ToRegionOptions(const config::Settings& s, const std::string& host
   o.api.provider_alerts_burst = s.http.provider_alerts_burst;
   o.http.tls_cert_file = s.http.tls_cert_file.string();
   o.http.tls_key_file = s.http.tls_key_file.string();
+  o.http.tls_client_ca_file = s.http.tls_client_ca_file.string();
   return o;
 }
 

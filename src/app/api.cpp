@@ -267,6 +267,15 @@ HttpResponse Api::PutAlert(const HttpRequest& req, const std::string& provider,
     }
     return Denied(req, "missing or wrong provider token for " + provider);
   }
+  if (auto cert = settings_.provider_client_certs.find(provider);
+      cert != settings_.provider_client_certs.end() && req.client_cert != cert->second) {
+    return Error(403, "CLIENT_CERTIFICATE_REQUIRED",
+                 req.client_cert.empty()
+                     ? "provider " + provider + " must present its client certificate (CN=" +
+                           cert->second + ") over HTTPS"
+                     : "the client certificate (CN=" + req.client_cert + ") is not provider " +
+                           provider + "'s (CN=" + cert->second + ")");
+  }
   if (provider_limit_ && throttle_clock_) {
     if (int64_t wait = provider_limit_->Take(provider, throttle_clock_->NowMs()); wait > 0) {
       int64_t s = RetryAfterSeconds(wait);

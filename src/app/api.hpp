@@ -28,7 +28,8 @@ struct HttpRequest {
   std::string target;                          // raw path (+ query), percent-encoded as received
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
-  std::string remote;  // the client's address (throttling failed authentications)
+  std::string remote;       // the client's address (throttling failed authentications)
+  std::string client_cert{};  // CN of the client certificate the TLS layer verified; "" none
 };
 
 struct HttpResponse {
@@ -61,6 +62,9 @@ struct ApiSettings {
   /// `http.provider_alerts_burst`; 0: no limit).
   double provider_alerts_per_s = 0;
   double provider_alerts_burst = 0;
+  /// Mutual TLS (auth.provider_client_certs): a provider listed here must also present a
+  /// client certificate with this common name, verified against http.tls_client_ca_file.
+  std::map<std::string, std::string> provider_client_certs{};
 };
 
 class Api {

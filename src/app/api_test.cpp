@@ -156,6 +156,50 @@ TEST_F(ApiTest, ReadinessReportsTheDependenciesThatAreAway) {
   EXPECT_EQ(Call("GET", "/readyz").status, 200);
 }
 
+// Mutual TLS per provider: AP1 needs its token and a verified client certificate with its
+// common name; AP2 (not listed) its token only; a certificate never replaces a token.
+TEST(ApiClientCerts, AProviderWithACertificateRuleNeedsBoth) {
+  testing::ManualClock clock;
+  testing::FakeAlertDecoder decoder;
+  testing::FakeDeviceStore store;
+  adapters::memory::MemoryDeviceFeed feed;
+  adapters::memory::MemoryBus bus;
+  adapters::memory::MemoryProtocolLog log;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("fanout-api-mtls-" + std::to_string(::getpid()));
+  adapters::memory::FileArchive archive(dir);
+  Registry registry("r0", store, feed, ProviderSettings{}, 4);
+  Ingest ingest(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder,
+                archive, log, bus, clock);
+  ApiSettings settings{{{"AP1", "t-ap1"}, {"AP2", "t-ap2"}}, "t-dev", "t-admin", Roles{}};
+  settings.provider_client_certs = {{"AP1", "mowas.bbk.example"}};
+  Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
+  domain::cap::CheckResult ok;
+  ok.valid = ok.usable = true;
+  ok.alert.emplace();
+  ok.alert->identifier = "x";
+  ok.alert->status = "Actual";
+  ok.alert->scope = "Public";
+  ok.alert->msg_type = "Alert";
+  decoder.Add("<alert/>", ok);
+  auto put = [&](const std::string& provider, const std::string& token, const std::string& cn) {
+    HttpRequest r{"PUT", "/v1/alerts/" + provider + "/x", {}, "<alert/>", "192.0.2.1", cn};
+    r.headers["authorization"] = "Bearer " + token;
+    return api.Handle(r);
+  };
+  HttpResponse none = put("AP1", "t-ap1", "");
+  EXPECT_EQ(none.status, 403);
+  EXPECT_NE(none.body.find("CLIENT_CERTIFICATE_REQUIRED"), std::string::npos) << none.body;
+  EXPECT_NE(none.body.find("CN=mowas.bbk.example"), std::string::npos) << none.body;
+  HttpResponse other = put("AP1", "t-ap1", "dwd.example");
+  EXPECT_EQ(other.status, 403);
+  EXPECT_NE(other.body.find("CN=dwd.example"), std::string::npos) << other.body;
+  EXPECT_EQ(put("AP1", "wrong", "mowas.bbk.example").status, 401);  // never instead of a token
+  EXPECT_EQ(put("AP1", "t-ap1", "mowas.bbk.example").status, 202);
+  EXPECT_EQ(put("AP2", "t-ap2", "").status, 202);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ApiRoles, AProcessServesOnlyItsRolesCalls) {
   testing::ManualClock clock;
   testing::FakeAlertDecoder decoder;

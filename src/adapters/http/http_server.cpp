@@ -114,6 +114,7 @@ Result<int, Error> HttpServer::Start(const std::string& host, int port) {
   s.tls_cert_file = settings_.tls_cert_file;
   s.tls_key_file = settings_.tls_key_file;
   s.tls_http1 = true;
+  s.tls_client_ca_file = settings_.tls_client_ca_file;
   // One byte more than the limit, so the app itself answers 413 with its own message.
   s.max_request_body = settings_.max_body_bytes + 1;
   s.header_timeout = settings_.header_timeout;
@@ -131,6 +132,7 @@ Result<int, Error> HttpServer::Start(const std::string& host, int port) {
         if (!req.authority.empty()) r.headers["host"] = std::move(req.authority);
         r.body = std::move(req.body);
         r.remote = req.remote;
+        r.client_cert = req.client_cert;
         if (r.method == "GET" && r.target == "/healthz") {  // never waits for a handler
           responder.Send(ToServer(handler_(r)));
           return;

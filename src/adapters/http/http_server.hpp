@@ -45,6 +45,7 @@ struct HttpServerSettings {
   double client_burst = 0;
   std::string tls_cert_file;  // both set: HTTPS (TLS, ALPN h2 or http/1.1)
   std::string tls_key_file;
+  std::string tls_client_ca_file;  // clients (providers) may present certificates signed by it
 };
 
 struct HttpServerStats {

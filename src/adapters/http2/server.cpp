@@ -564,6 +564,7 @@ class Server::Worker {
     uint64_t id = 0;
     int fd = -1;
     std::string remote;
+    std::string client_cert;  // CN of the verified client certificate, after the handshake
     Wait wait = Wait::kNone;
     Clock::time_point deadline = Clock::time_point::max();
     std::unique_ptr<Transport> t;
@@ -597,6 +598,7 @@ class Server::Worker {
     }
     st->req.connection_id = c->id;
     st->req.remote = c->remote;
+    st->req.client_cert = c->client_cert;
     st->begun = Clock::now();
     if (id > c->goaway_last_id) {
       // Arrived after we decided to go away: refuse (the client retries it elsewhere).
@@ -982,6 +984,7 @@ class Server::Worker {
       Expect(c, Wait::kNone);  // the handler's time is not the client's
       srv_.counters_->http1++;
       h.st.req.remote = c.remote;
+      h.st.req.client_cert = c.client_cert;
       if (srv_.async_handler_) {
         h.st.x = NewExchange(c, kHttp1Timer, ++h.seq);
         srv_.async_handler_(h.st.req, Responder(h.st.x));
@@ -1243,6 +1246,7 @@ class Server::Worker {
       case IoStatus::kOk:
         SetEvents(c, EPOLLIN);
         Expect(c, Wait::kFirst);
+        c.client_cert = c.t->PeerCommonName();
         if (!c.t->h2()) {  // ALPN http/1.1 or none: HTTP/1.1 over TLS
           c.handshake_done = true;
           NewH1(c);
@@ -1478,7 +1482,8 @@ void Server::Start() {
     throw std::runtime_error("bad listen address '" + settings_.listen + "' (want host:port)");
   std::shared_ptr<TlsContext> tls;
   if (!settings_.tls_cert_file.empty() || !settings_.tls_key_file.empty()) {
-    tls = TlsContext::Server(settings_.tls_cert_file, settings_.tls_key_file, settings_.tls_http1);
+    tls = TlsContext::Server(settings_.tls_cert_file, settings_.tls_key_file, settings_.tls_http1,
+                             settings_.tls_client_ca_file);
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -39,8 +39,9 @@ struct ServerRequest {
   // The connection it came on, unique within this Server (never reused): for state a
   // handler keeps per connection. A connection is served by one worker thread only.
   uint64_t connection_id = 0;
-  bool http1 = false;  // came over HTTP/1.x (cleartext port), not HTTP/2
-  std::string remote;  // the client's address (IP, without port)
+  bool http1 = false;       // came over HTTP/1.x (cleartext port), not HTTP/2
+  std::string remote;       // the client's address (IP, without port)
+  std::string client_cert;  // CN of the verified client certificate (tls_client_ca_file)
 };
 
 struct ServerResponse {
@@ -83,7 +84,8 @@ struct ServerSettings {
   uint32_t max_concurrent_streams = 1000;  // advertised SETTINGS_MAX_CONCURRENT_STREAMS
   std::string tls_cert_file;               // both set: TLS only; else h2c
   std::string tls_key_file;
-  bool tls_http1 = false;  // TLS also serves HTTP/1.1 (ALPN http/1.1 or none); else h2 only
+  bool tls_http1 = false;          // TLS also serves HTTP/1.1 (ALPN http/1.1 or none); else h2 only
+  std::string tls_client_ca_file;  // clients may present certificates signed by it
   uint64_t goaway_after_streams = 0;  // per connection: GOAWAY(NO_ERROR) after N streams
   size_t max_request_body = 1 << 20;
   // HTTP/1.1 (cleartext only): request line + headers larger than this get 431.

@@ -111,6 +111,19 @@ class TlsTransport final : public Transport {
     }
     return Map(r, "TLS handshake");
   }
+  std::string PeerCommonName() const override {
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (cert == nullptr) return {};
+    std::string cn;
+    if (SSL_get_verify_result(ssl_) == X509_V_OK) {
+      char buf[256];
+      int len = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf,
+                                          static_cast<int>(sizeof buf));
+      if (len > 0) cn.assign(buf, static_cast<size_t>(len));
+    }
+    X509_free(cert);
+    return cn;
+  }
   IoStatus Read(char* buf, size_t cap, size_t* n) override {
     ERR_clear_error();
     int r = SSL_read(ssl_, buf, static_cast<int>(cap));
@@ -212,7 +225,8 @@ std::shared_ptr<TlsContext> TlsContext::Client(const std::string& ca_file, bool 
 }
 
 std::shared_ptr<TlsContext> TlsContext::Server(const std::string& cert_file,
-                                               const std::string& key_file, bool http1) {
+                                               const std::string& key_file, bool http1,
+                                               const std::string& client_ca_file) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) throw std::runtime_error("SSL_CTX_new: " + OpenSslErrors());
   std::shared_ptr<TlsContext> out(new TlsContext(ctx, true));
@@ -232,6 +246,14 @@ std::shared_ptr<TlsContext> TlsContext::Server(const std::string& cert_file,
     throw std::runtime_error("TLS key does not match cert: " + OpenSslErrors());
   }
   SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, http1 ? out.get() : nullptr);
+  if (!client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, client_ca_file.c_str(), nullptr) != 1) {
+      throw std::runtime_error("TLS client CA '" + client_ca_file + "': " + OpenSslErrors());
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca_file.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
   return out;
 }
 

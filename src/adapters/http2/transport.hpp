@@ -31,6 +31,9 @@ class Transport {
   /// After the handshake: HTTP/2 was negotiated (ALPN h2; always for plain TCP, where the
   /// first bytes decide).
   bool h2() const { return h2_; }
+  /// After the handshake: the common name (CN) of the client certificate the peer presented
+  /// and the server verified against its client CA; empty when none (or plain TCP).
+  virtual std::string PeerCommonName() const { return {}; }
 
  protected:
   explicit Transport(int fd) : fd_(fd) {}
@@ -49,8 +52,12 @@ std::unique_ptr<Transport> MakePlainTransport(int fd);
 class TlsContext {
  public:
   static std::shared_ptr<TlsContext> Client(const std::string& ca_file, bool verify);
+  /// `client_ca_file` non-empty: clients may present a certificate, verified against it (a
+  /// client without one is still served: the application decides who needs one; one that
+  /// fails verification fails the handshake).
   static std::shared_ptr<TlsContext> Server(const std::string& cert_file,
-                                            const std::string& key_file, bool http1 = false);
+                                            const std::string& key_file, bool http1 = false,
+                                            const std::string& client_ca_file = "");
   ~TlsContext();
   SSL_CTX* ctx() const { return ctx_; }
   bool is_server() const { return server_; }

@@ -530,6 +530,17 @@ std::vector<ConfigProblem> Validate(const Settings& s) {
   if (s.http.tls_cert_file.empty() != s.http.tls_key_file.empty())
     bad(s.http.tls_cert_file.empty() ? "http.tls_cert_file" : "http.tls_key_file",
         "HTTPS needs both http.tls_cert_file and http.tls_key_file (or neither: plain HTTP)");
+  if (!s.http.tls_client_ca_file.empty() && s.http.tls_cert_file.empty())
+    bad("http.tls_client_ca_file", "client certificates need HTTPS (http.tls_cert_file)");
+  for (const auto& [provider, cn] : s.auth.provider_client_certs) {
+    if (!s.auth.provider_tokens.contains(provider))
+      bad("auth.provider_client_certs",
+          "'" + provider + "' is not a provider in auth.provider_tokens");
+    if (cn.empty()) bad("auth.provider_client_certs", "'" + provider + "': empty common name");
+    if (s.http.tls_client_ca_file.empty())
+      bad("auth.provider_client_certs",
+          "'" + provider + "' needs a client certificate: set http.tls_client_ca_file");
+  }
 
   if (s.store.mode != "embedded" && s.store.mode != "distributed")
     bad("store.mode", "'" + s.store.mode + "' must be \"embedded\" or \"distributed\"");

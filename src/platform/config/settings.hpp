@@ -43,6 +43,7 @@ struct HttpSettings {
   int provider_alerts_burst = 0;
   std::filesystem::path tls_cert_file;  // both empty: plain HTTP
   std::filesystem::path tls_key_file;
+  std::filesystem::path tls_client_ca_file;
   bool operator==(const HttpSettings&) const = default;
 };
 
@@ -69,7 +70,8 @@ struct GeoSettings {
 };
 
 struct AuthSettings {
-  std::map<std::string, std::string> provider_tokens;  // provider name -> bearer token
+  std::map<std::string, std::string> provider_tokens;        // provider name -> bearer token
+  std::map<std::string, std::string> provider_client_certs;  // provider -> required cert CN
   std::string device_token;
   std::string admin_token;
   bool operator==(const AuthSettings&) const = default;

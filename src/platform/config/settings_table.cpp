@@ -92,6 +92,11 @@ const SettingSpec kSettings[] = {
      FIELD(http.tls_cert_file)},
     {"http.tls_key_file", T::kPath, R"("")", "PEM private key for http.tls_cert_file.",
      FIELD(http.tls_key_file)},
+    {"http.tls_client_ca_file", T::kPath, R"("")",
+     "PEM CA whose client certificates the HTTPS listener verifies (mutual TLS, for the "
+     "providers in auth.provider_client_certs); a client without a certificate is still "
+     "served, one whose certificate fails verification is not. Empty: no client certificates.",
+     FIELD(http.tls_client_ca_file)},
     {"http.auth_failures_per_minute", T::kInt, "20",
      "Failed authentications (wrong or missing token) one client address may make per minute; "
      "beyond that its wrong tokens are answered 429 with Retry-After. A valid token is never "
@@ -153,6 +158,11 @@ const SettingSpec kSettings[] = {
      "measured <= 2.4 m).",
      FIELD(geo.min_overlap_width_m), 0, 1000000},
     // --- [auth]
+    {"auth.provider_client_certs", T::kStringMap, "{}",
+     "Mutual TLS per provider: provider -> the common name (CN) of the client certificate it "
+     "must present, besides its token, verified against http.tls_client_ca_file (else 403 "
+     "CLIENT_CERTIFICATE_REQUIRED). Providers not listed need only their token.",
+     FIELD(auth.provider_client_certs)},
     {"auth.provider_tokens", T::kStringMap, "{}",
      "Provider name -> bearer token for PUT /v1/alerts/{provider}/...; the keys are the "
      "configured providers (e.g. AP1..AP4). A token may be stored as `sha256:<hex>` of it.",

@@ -24,6 +24,10 @@ Checks, each against the running server:
   secrets    a TLS key readable by every user is refused (exit 2, naming the file);
   tls        a second server with http.tls_cert_file/key (a certificate made here with
              openssl): HTTP/1.1 over TLS (Python's client) and HTTP/2 over TLS (curl) answer.
+  mtls       on it, AP2 must present a client certificate (auth.provider_client_certs,
+             http.tls_client_ca_file): without one or with another provider's 403
+             CLIENT_CERTIFICATE_REQUIRED, with its own 202, one no CA signed fails the TLS
+             handshake; AP3 (no rule) needs only its token.
 Exit 0 if all hold.
 """
 import os
@@ -289,9 +293,36 @@ def main():
             failures.append("serve started with a world-readable key: %d %r"
                             % (refused.returncode, refused.stderr[-300:]))
         os.chmod(key, 0o600)
+        # Mutual TLS for AP2: a CA of the providers, AP2's certificate, another provider's,
+        # and one no CA signed.
+        def openssl(*a):
+            subprocess.run(["openssl"] + list(a), check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        ca, ca_key = os.path.join(work, "ca.pem"), os.path.join(work, "ca.key")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=providers")
+        clients = {}
+        for name, cn, signed in (("ap2", "ap2.provider.example", True),
+                                 ("other", "other.provider.example", True),
+                                 ("rogue", "ap2.provider.example", False)):
+            ck, cc = os.path.join(work, name + ".key"), os.path.join(work, name + ".pem")
+            if signed:
+                csr = os.path.join(work, name + ".csr")
+                openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ck, "-out", csr,
+                        "-subj", "/CN=" + cn)
+                openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                        "-CAcreateserial", "-out", cc, "-days", "2")
+            else:
+                openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ck, "-out", cc,
+                        "-days", "2", "-subj", "/CN=" + cn)
+            clients[name] = (cc, ck)
         secure = Serve(fanout, conf, work, "secure", common + [
             "store.data_dir=" + os.path.join(work, "data-tls"),
-            "http.tls_cert_file=" + cert, "http.tls_key_file=" + key])
+            "http.tls_cert_file=" + cert, "http.tls_key_file=" + key,
+            "http.tls_client_ca_file=" + ca,
+            'auth.provider_client_certs={AP2 = "ap2.provider.example"}'])
         secure.api = "https://127.0.0.1:%d" % secure.port
         ctx = ssl.create_default_context(cafile=cert)
 
@@ -317,6 +348,37 @@ def main():
             pass
         if plain == 200:
             failures.append("the TLS port answered plain HTTP")
+        def https_put(provider, token, ident, client=None):
+            c = ssl.create_default_context(cafile=cert)
+            if client:
+                c.load_cert_chain(*clients[client])
+            req = urllib.request.Request(
+                secure.api + "/v1/alerts/%s/%s" % (provider, ident),
+                data=alert_xml(ident, "Mutual TLS"), method="PUT",
+                headers={"Authorization": "Bearer " + token, "Content-Type": "application/xml"})
+            try:
+                with urllib.request.urlopen(req, timeout=5, context=c) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+        base = "mtls-%d-" % os.getpid()
+        got = {"no certificate": https_put("AP2", ap2, base + "1"),
+               "another provider's certificate": https_put("AP2", ap2, base + "2", "other"),
+               "its certificate": https_put("AP2", ap2, base + "3", "ap2"),
+               "AP3 (no rule), no certificate": https_put("AP3", tokens["AP3"], base + "4")}
+        try:
+            got["an unsigned certificate"] = https_put("AP2", ap2, base + "5", "rogue")
+        except (OSError, ssl.SSLError) as e:
+            got["an unsigned certificate"] = ("refused", str(e)[:60].encode())
+        print("mtls: AP2 " + "; ".join("%s %s" % (k, v[0]) for k, v in got.items()))
+        want = {"no certificate": 403, "another provider's certificate": 403,
+                "its certificate": 202, "AP3 (no rule), no certificate": 202,
+                "an unsigned certificate": "refused"}
+        for k, w in want.items():
+            if got[k][0] != w:
+                failures.append("mutual TLS, %s: %s %r" % (k, got[k][0], got[k][1][:200]))
+        if b"CLIENT_CERTIFICATE_REQUIRED" not in got["no certificate"][1]:
+            failures.append("no CLIENT_CERTIFICATE_REQUIRED code: %r" % got["no certificate"][1])
         if shutil.which("curl"):
             out = subprocess.run(["curl", "-sS", "--http2", "--cacert", cert, "-o", "/dev/null",
                                   "-w", "%{http_code} %{http_version}",
