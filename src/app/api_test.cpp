@@ -156,21 +156,32 @@ TEST_F(ApiTest, ReadinessReportsTheDependenciesThatAreAway) {
   EXPECT_EQ(Call("GET", "/readyz").status, 200);
 }
 
-// Mutual TLS per provider: AP1 needs its token and a verified client certificate with its
-// common name; AP2 (not listed) its token only; a certificate never replaces a token.
-TEST(ApiClientCerts, AProviderWithACertificateRuleNeedsBoth) {
+// The parts an Api stands on, in memory (for tests that need their own ApiSettings).
+struct Parts {
+  explicit Parts(const std::string& name)
+      : dir(std::filesystem::temp_directory_path() /
+            ("fanout-api-" + name + "-" + std::to_string(::getpid()))),
+        archive(dir),
+        registry("r0", store, feed, ProviderSettings{}, 4),
+        ingest(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder, archive,
+               log, bus, clock) {}
   testing::ManualClock clock;
   testing::FakeAlertDecoder decoder;
   testing::FakeDeviceStore store;
   adapters::memory::MemoryDeviceFeed feed;
   adapters::memory::MemoryBus bus;
   adapters::memory::MemoryProtocolLog log;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("fanout-api-mtls-" + std::to_string(::getpid()));
-  adapters::memory::FileArchive archive(dir);
-  Registry registry("r0", store, feed, ProviderSettings{}, 4);
-  Ingest ingest(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder,
-                archive, log, bus, clock);
+  std::filesystem::path dir;
+  adapters::memory::FileArchive archive;
+  Registry registry;
+  Ingest ingest;
+};
+
+// Mutual TLS per provider: AP1 needs its token and a verified client certificate with its
+// common name; AP2 (not listed) its token only; a certificate never replaces a token.
+TEST(ApiClientCerts, AProviderWithACertificateRuleNeedsBoth) {
+  Parts parts("mtls");
+  auto& [clock, decoder, store, feed, bus, log, dir, archive, registry, ingest] = parts;
   ApiSettings settings{{{"AP1", "t-ap1"}, {"AP2", "t-ap2"}}, "t-dev", "t-admin", Roles{}};
   settings.provider_client_certs = {{"AP1", "mowas.bbk.example"}};
   Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
@@ -201,18 +212,8 @@ TEST(ApiClientCerts, AProviderWithACertificateRuleNeedsBoth) {
 }
 
 TEST(ApiRoles, AProcessServesOnlyItsRolesCalls) {
-  testing::ManualClock clock;
-  testing::FakeAlertDecoder decoder;
-  testing::FakeDeviceStore store;
-  adapters::memory::MemoryDeviceFeed feed;
-  adapters::memory::MemoryBus bus;
-  adapters::memory::MemoryProtocolLog log;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("fanout-api-roles-" + std::to_string(::getpid()));
-  adapters::memory::FileArchive archive(dir);
-  Registry registry("r0", store, feed, ProviderSettings{}, 4);
-  Ingest ingest(RegionSettings{"r0", 0, 1}, ProviderSettings{}, PipelineSettings{}, decoder,
-                archive, log, bus, clock);
+  Parts parts("roles");
+  auto& [clock, decoder, store, feed, bus, log, dir, archive, registry, ingest] = parts;
   ApiSettings settings{{{"AP1", "t-ap1"}}, "t-dev", "t-admin", Roles{}};
   settings.roles = Roles::Of({"queuer", "sender"});
   Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
