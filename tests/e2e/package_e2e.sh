@@ -2,7 +2,9 @@
 # The Debian package (issue 14): `cpack` in BUILD_DIR, then its file list (`dpkg-deb -c`), its
 # control data and maintainer scripts (`dpkg-deb -e`, `sh -n`), and the systemd units
 # (`systemd-analyze verify` against the unpacked package as root directory, and the hardening
-# score of `systemd-analyze security --offline`). The test build's package carries the
+# score of `systemd-analyze security --offline`), and an upgrade: the packaged binary, with
+# the config postinst writes, started on a registry an older release left in /var/lib/fanout.
+# The test build's package carries the
 # sanitizer build of the binary; operators build it from the release preset (README).
 # Usage: package_e2e.sh BUILD_DIR
 set -euo pipefail
@@ -61,3 +63,52 @@ score=$(cd "$work/units" && systemd-analyze security --offline=true ./fanout.ser
 [[ -n $score ]] || fail "systemd-analyze security printed no exposure level"
 awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || fail "exposure level $score above 2.5"
 echo "ok: hardening, exposure level $score (systemd-analyze security --offline; 10 = none)"
+
+# An upgrade keeps the registry: the state a release before the versioned registry left in
+# /var/lib/fanout (a devices.db of schema 1, no version columns), then the packaged binary
+# started on it as the upgraded service would be (its config written as postinst writes it):
+# the devices are served, the file is migrated in place. (dpkg's own upgrade sequence only
+# restarts the service, postinst above; the PostgreSQL schema's upgrade is
+# PgTest.ApplicationRoleNeedsAMigratedSchemaAndCannotChangeIt.)
+state=$root/var/lib/fanout/eu-central
+mkdir -p "$state"
+python3 - "$state/devices.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript(
+    "CREATE TABLE devices(device_id TEXT PRIMARY KEY, platform INTEGER NOT NULL,"
+    " token TEXT NOT NULL, levels TEXT NOT NULL, mylocation INTEGER NOT NULL,"
+    " regions TEXT NOT NULL, updated_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;")
+for i, ars in enumerate(["146120000000", "091620000000", "110000000000"]):
+    db.execute("INSERT INTO devices VALUES(?, 1, ?, 'AP1=2', 0, ?, 0)",
+               ("old-%d" % i, "tok-old-%d" % i, ars))
+db.commit()
+PY
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$root/usr/bin/fanout" config example --keys-dir "$work/keys" >"$work/fanout.toml" 2>"$work/tokens.txt" ||
+  fail "the packaged binary could not write a config: $(cat "$work/tokens.txt")"
+# postinst's own edit of the config, with the state directory under the unpacked root.
+edit=$(sed -n "s|^ *sed -i '\(.*\)' \\\\$|\1|p" "$work/control/postinst")
+[[ $edit == *'\[store\]'* ]] || fail "postinst's config edit not found (got '$edit')"
+sed -i "${edit//\/var\/lib\/fanout\/eu-central/$state}" "$work/fanout.toml"
+grep -q "^data_dir = \"$root/usr/share/fanout/geo\"" "$work/fanout.toml" ||
+  fail "postinst's edit changed more than [store] data_dir: $(grep '^data_dir' "$work/fanout.toml")"
+device_token=$(sed -n 's/^device_token = //p' "$work/tokens.txt")
+"$root/usr/bin/fanout" serve --config "$work/fanout.toml" --set "http.listen=127.0.0.1:$port" \
+  --set push.apns.endpoint=http://127.0.0.1:9 --set push.fcm.endpoint=http://127.0.0.1:9 \
+  >"$work/serve.log" 2>&1 &
+serve=$!
+trap 'kill $serve 2>/dev/null; wait $serve 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 600); do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 $serve 2>/dev/null || fail "the packaged binary did not start on the old state: $(tail -5 "$work/serve.log")"
+  sleep 0.1
+done
+for i in 0 1 2; do
+  got=$(curl -sS -H "Authorization: Bearer $device_token" "http://127.0.0.1:$port/v1/devices/old-$i")
+  [[ $got == *"\"token\":\"tok-old-$i\""* ]] || fail "after the upgrade device old-$i is $got"
+done
+kill $serve; wait $serve 2>/dev/null || true
+columns=$(python3 -c 'import sqlite3,sys; print(",".join(r[1] for r in sqlite3.connect(sys.argv[1]).execute("PRAGMA table_info(devices)")))' "$state/devices.db")
+[[ ,$columns, == *,version,* ]] || fail "devices.db not migrated in place (columns $columns)"
+echo "ok: upgrade: the packaged binary serves the 3 devices of a schema-1 registry and migrated it in place"
