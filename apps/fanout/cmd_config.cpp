@@ -36,6 +36,8 @@ struct ExampleArgs {
 struct NatsArgs {
   std::string region, regions, listen = "127.0.0.1:4222", store_dir, leafnode_listen;
   std::vector<std::string> leafnode_remotes;
+  std::string server_name, monitor, cluster_listen;
+  std::vector<std::string> routes;
   std::string tls_cert, tls_key, tls_ca, users, passwords_from;
   bool verify_clients = false;
 };
@@ -142,6 +144,23 @@ int RunNats(const NatsArgs& a) {
     return 2;
   }
   o.listen = a.listen;
+  o.server_name = a.server_name;
+  o.monitor_listen = a.monitor;
+  o.cluster_listen = a.cluster_listen;
+  if (a.cluster_listen.empty() != a.routes.empty()) {
+    std::cerr << "fanout config nats: a cluster node needs --cluster-listen and --route (every "
+                 "node's, itself included)\n";
+    return 2;
+  }
+  if (!a.cluster_listen.empty() && (a.server_name.empty() || a.server_name == a.region)) {
+    std::cerr << "fanout config nats: a cluster node needs its own --server-name (e.g. " << a.region
+              << "-1)\n";
+    return 2;
+  }
+  if (!a.cluster_listen.empty() && !a.tls_cert.empty() && a.tls_ca.empty()) {
+    std::cerr << "fanout config nats: routes over TLS verify each other: give --tls-ca\n";
+    return 2;
+  }
   o.store_dir = a.store_dir.empty() ? "/var/lib/nats/" + a.region : a.store_dir;
   o.leafnode_listen = a.leafnode_listen;
   o.tls_cert_file = a.tls_cert;
@@ -218,6 +237,20 @@ int RunNats(const NatsArgs& a) {
                                    "@" + remote.substr(scheme + 3));
     }
   }
+  if (!o.cluster_listen.empty()) {
+    const std::string route_pw = password(o.route_user);
+    o.route_password_hash = js::BcryptHash(route_pw);
+    for (const auto& route : a.routes) {
+      size_t scheme = route.find("://");
+      if (scheme == std::string::npos) {
+        std::cerr << "fanout config nats: --route " << route
+                  << " is not a URL (nats-route://HOST:PORT)\n";
+        return 2;
+      }
+      o.routes.push_back(route.substr(0, scheme + 3) + o.route_user + ":" + route_pw + "@" +
+                         route.substr(scheme + 3));
+    }
+  }
   for (const auto& u : o.users) {
     if (u.password_hash.empty()) {
       std::cerr << "fanout config nats: bcrypt (libcrypt) failed\n";
@@ -283,6 +316,14 @@ void RegisterConfigCommands(CLI::App& app) {
                    "Every region's name, comma-separated, in index order (as for config example)");
   nats->add_option("--listen", nats_args->listen, "Client listener HOST:PORT")
       ->default_str("127.0.0.1:4222");
+  nats->add_option("--server-name", nats_args->server_name,
+                   "This server's name (a cluster node: unique, e.g. REGION-1; default REGION)");
+  nats->add_option("--monitor", nats_args->monitor, "HTTP monitoring HOST:PORT (/healthz)");
+  nats->add_option("--cluster-listen", nats_args->cluster_listen,
+                   "HOST:PORT for the routes between this region's cluster nodes");
+  nats->add_option("--route", nats_args->routes,
+                   "nats-route://HOST:PORT of each cluster node (itself included); repeatable")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   nats->add_option("--store-dir", nats_args->store_dir,
                    "JetStream storage (default /var/lib/nats/REGION)");
   nats->add_option("--leafnode-listen", nats_args->leafnode_listen,

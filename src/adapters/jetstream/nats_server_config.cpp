@@ -155,8 +155,9 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
   std::string c;
   c += "# nats-server configuration of region " + o.region + ", written by `fanout config nats`.\n";
   c += "# One user per role with only its subjects (docs/nats.md); passwords are bcrypt hashes.\n";
-  c += "server_name: " + Quoted(o.region) + "\n";
+  c += "server_name: " + Quoted(o.server_name.empty() ? o.region : o.server_name) + "\n";
   c += "listen: " + Quoted(o.listen) + "\n";
+  if (!o.monitor_listen.empty()) c += "http: " + Quoted(o.monitor_listen) + "\n";
   c += "max_payload: " + std::to_string(o.max_payload) + "\n";
   c += "jetstream {\n  domain: " + Quoted(o.region) + "\n  store_dir: " + Quoted(o.store_dir) +
        "\n}\n";
@@ -187,6 +188,16 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
     c += "      }\n    }\n";
   }
   c += "  ]\n}\n";
+  if (!o.cluster_listen.empty()) {
+    c +=
+        "cluster {\n  name: " + Quoted(o.region) + "\n  listen: " + Quoted(o.cluster_listen) + "\n";
+    c += "  authorization { user: " + Quoted(o.route_user) +
+         ", password: " + Quoted(o.route_password_hash) + " }\n";
+    c += "  routes: " + List(o.routes, "  ") + "\n";
+    // Routes verify each other: both ends present the certificate, checked against the CA.
+    if (with_tls) c += tls("  ");
+    c += "}\n";
+  }
   if (!o.leafnode_listen.empty() || !o.leafnode_remotes.empty()) {
     c += "leafnodes {\n";
     if (!o.leafnode_listen.empty()) {

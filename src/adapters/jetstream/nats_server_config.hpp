@@ -30,9 +30,17 @@ struct NatsUser {
 };
 
 struct NatsServerConfigOptions {
-  std::string region;                // server name and JetStream domain
+  std::string region;                // JetStream domain (and server and cluster name)
   std::vector<std::string> regions;  // every region in index order (others = peers)
+  std::string server_name;           // a cluster's node: unique per node (empty: the region)
   std::string listen = "127.0.0.1:4222";
+  std::string monitor_listen;  // HTTP monitoring (/healthz, /varz); empty: none
+  // A cluster (3 nodes per region in production): routes between the nodes, authenticated
+  // (user fanout-route) and, with TLS, mutually verified.
+  std::string cluster_listen;
+  std::vector<std::string> routes;  // nats-route://user:password@host:port of every node
+  std::string route_user = "fanout-route";
+  std::string route_password_hash;
   std::string store_dir;                      // JetStream storage
   std::string leafnode_listen;                // the hub: accepts the other regions' leafnodes
   std::vector<std::string> leafnode_remotes;  // nats-leaf://user:password@host:port

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -73,6 +74,38 @@ TEST(NatsPermissions, BcryptHashesAreSaltedAndVerifiable) {
   const std::string a = BcryptHash("secret"), b = BcryptHash("secret");
   ASSERT_TRUE(a.starts_with("$2b$10$")) << a;
   EXPECT_NE(a, b);  // salted
+}
+
+// A cluster node's configuration: routes authenticated and over mutually verified TLS, and
+// nats-server itself accepts the file (`-t`).
+TEST(NatsPermissions, AClusterNodeConfigurationIsValid) {
+  auto cert = http2::testing::MakeSelfSignedCert();
+  NatsServerConfigOptions o;
+  o.region = "eu-central";
+  o.regions = {"eu-central"};
+  o.server_name = "eu-central-1";
+  o.store_dir = "/tmp/unused-js";
+  o.cluster_listen = "127.0.0.1:6222";
+  o.routes = {"nats-route://fanout-route:pw@127.0.0.1:6222",
+              "nats-route://fanout-route:pw@127.0.0.1:6223"};
+  o.route_password_hash = BcryptHash("pw");
+  o.tls_cert_file = cert.cert_file;
+  o.tls_key_file = cert.key_file;
+  o.tls_ca_file = cert.cert_file;
+  o.users = {{"sender", {"sender"}, BcryptHash("x")}};
+  const std::string text = NatsServerConfig(o);
+  EXPECT_NE(text.find("server_name: \"eu-central-1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("domain: \"eu-central\""), std::string::npos) << text;
+  const size_t cluster = text.find("cluster {");
+  ASSERT_NE(cluster, std::string::npos) << text;
+  EXPECT_NE(text.find("authorization { user: \"fanout-route\"", cluster), std::string::npos);
+  EXPECT_NE(text.find("tls {", cluster), std::string::npos) << "routes without TLS";
+  const fs::path file =
+      fs::temp_directory_path() / ("fanout-natscluster-" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(file) << text;
+  const std::string cmd = "nats-server -t -c " + file.string() + " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "nats-server -t refused:\n" << text;
+  fs::remove(file);
 }
 
 // A nats-server run with a generated configuration, for one test.

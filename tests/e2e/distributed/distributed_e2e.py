@@ -10,6 +10,9 @@ nats-server (JetStream, loopback, a temp dir) so that it can kill and restart it
   queuer     role queuer
   sender-1/2 role sender
 with a short ack wait (fanout.ack_wait_ms) so that a dead process's work moves on quickly.
+Each process group is its own NATS user with only its roles' subjects, over TLS, on servers
+configured by `fanout config nats` (--cluster: its routes authenticated and over TLS too);
+the run fails if a server logged a permissions violation.
 Devices are imported into PostgreSQL with `fanout devices import --postgres`. Scenarios, each
 a new alert to the same devices:
   roles     a device registered and one removed through the front reach the queuer's index
@@ -59,30 +62,36 @@ NATS_USERS = {("ingest", "processor", "registry"): "front", ("queuer",): "queuer
               ("sender",): "sender"}
 
 
-class Nats:
-    def __init__(self, work, fanout):
-        self.dir = os.path.join(work, "nats")
-        os.makedirs(self.dir)
-        self.port = free_port()
-        self.url = "tls://127.0.0.1:%d" % self.port
-        self.ca = os.path.join(self.dir, "server.pem")
-        key = os.path.join(self.dir, "server.key")
+class NatsAccess:
+    """Least privilege (issue 14): a certificate for the server(s) and `fanout config nats`
+    configurations with a user per process group; each process gets its user's overrides."""
+
+    def __init__(self, fanout, dir):
+        self.fanout, self.dir = fanout, dir
+        self.ca = os.path.join(dir, "server.pem")
+        self.key = os.path.join(dir, "server.key")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
                         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", key, "-out", self.ca], check=True, capture_output=True)
-        made = subprocess.run(
-            [fanout, "config", "nats", "--region", "eu-central", "--listen",
-             "127.0.0.1:%d" % self.port, "--store-dir", os.path.join(self.dir, "js"),
-             "--tls-cert", self.ca, "--tls-key", key,
-             "--users", ",".join("%s=%s" % (u, "+".join(r)) for r, u in NATS_USERS.items())],
-            check=True, capture_output=True, text=True)
-        with open(os.path.join(self.dir, "nats.conf"), "w") as f:
+                        "-keyout", self.key, "-out", self.ca], check=True, capture_output=True)
+        self.passwords = None
+        self.passwords_file = os.path.join(dir, "passwords.txt")
+
+    def config(self, path, extra):
+        """Writes a server configuration; every node shares the first one's passwords."""
+        cmd = [self.fanout, "config", "nats", "--region", "eu-central",
+               "--tls-cert", self.ca, "--tls-key", self.key, "--tls-ca", self.ca,
+               "--users", ",".join("%s=%s" % (u, "+".join(r)) for r, u in NATS_USERS.items())]
+        if self.passwords is not None:
+            cmd += ["--passwords-from", self.passwords_file]
+        made = subprocess.run(cmd + extra, check=True, capture_output=True, text=True)
+        with open(path, "w") as f:
             f.write(made.stdout)
-        self.passwords = dict(line.split(" = ", 1) for line in made.stderr.splitlines()
-                              if " = " in line)
-        self.proc = None
-        self.starts = 0
+        if self.passwords is None:
+            with open(self.passwords_file, "w") as f:
+                f.write(made.stderr)
+            self.passwords = dict(line.split(" = ", 1) for line in made.stderr.splitlines()
+                                  if " = " in line)
 
     def client(self, roles):
         """The config overrides for a process running `roles`."""
@@ -93,13 +102,26 @@ class Nats:
     def violations(self):
         found = []
         for name in sorted(os.listdir(self.dir)):
-            if name.startswith("server-"):
+            if name.endswith(".log"):
                 with open(os.path.join(self.dir, name), errors="replace") as f:
                     # nats-server 2.9: `Publish Violation - User "u", Subject "s"` (and
                     # `Subscription Violation`).
                     found += [line.strip() for line in f
                               if re.search(r"(Publish|Subscription) Violation", line)]
         return found
+
+
+class Nats(NatsAccess):
+    def __init__(self, work, fanout):
+        os.makedirs(os.path.join(work, "nats"))
+        super().__init__(fanout, os.path.join(work, "nats"))
+        self.port = free_port()
+        self.url = "tls://127.0.0.1:%d" % self.port
+        self.config(os.path.join(self.dir, "nats.conf"),
+                    ["--listen", "127.0.0.1:%d" % self.port,
+                     "--store-dir", os.path.join(self.dir, "js")])
+        self.proc = None
+        self.starts = 0
 
     def start(self):
         self.starts += 1
@@ -126,32 +148,25 @@ class Nats:
             self.proc.wait()
 
 
-class NatsCluster:
-    """Three JetStream nodes on loopback, routed to each other (--cluster)."""
+class NatsCluster(NatsAccess):
+    """Three JetStream nodes on loopback, routed to each other (--cluster), each configured by
+    `fanout config nats` (routes authenticated and over TLS)."""
 
-    def __init__(self, work, size=3):
-        self.dir = os.path.join(work, "nats")
-        os.makedirs(self.dir)
+    def __init__(self, work, fanout, size=3):
+        os.makedirs(os.path.join(work, "nats"))
+        super().__init__(fanout, os.path.join(work, "nats"))
         flat = free_ports(3 * size)  # distinct: client, cluster route and monitor port per node
         ports = [tuple(flat[3 * i:3 * i + 3]) for i in range(size)]
         self.nodes = []
-        routes = ", ".join("nats://127.0.0.1:%d" % c for _, c, _ in ports)
+        routes = sum((["--route", "nats-route://127.0.0.1:%d" % c] for _, c, _ in ports), [])
         for i, (client, cluster, monitor) in enumerate(ports):
             conf = os.path.join(self.dir, "n%d.conf" % i)
-            with open(conf, "w") as f:
-                f.write("server_name: n%d\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"
-                        "max_payload: 8MB\njetstream { store_dir: %s }\n"
-                        "cluster { name: fanout, listen: 127.0.0.1:%d, routes: [%s] }\n" %
-                        (i, client, monitor, os.path.join(self.dir, "js%d" % i), cluster, routes))
+            self.config(conf, ["--server-name", "n%d" % i, "--listen", "127.0.0.1:%d" % client,
+                               "--monitor", "127.0.0.1:%d" % monitor,
+                               "--store-dir", os.path.join(self.dir, "js%d" % i),
+                               "--cluster-listen", "127.0.0.1:%d" % cluster] + routes)
             self.nodes.append({"conf": conf, "monitor": monitor, "proc": None})
-        self.url = ",".join("nats://127.0.0.1:%d" % c for c, _, _ in ports)
-
-    def client(self, roles):
-        """The cluster runs without users and TLS (`fanout config nats` writes no routes yet)."""
-        return []
-
-    def violations(self):
-        return []
+        self.url = ",".join("tls://127.0.0.1:%d" % c for c, _, _ in ports)
 
     def start_node(self, i):
         n = self.nodes[i]
@@ -308,7 +323,8 @@ def main():
         raise SystemExit("PGHOST is not set: run under scripts/with-postgres.sh")
     os.environ["FANOUT_DATA_DIR"] = args.data_dir
     work = tempfile.mkdtemp(prefix="fanout-distributed-")
-    nats, pg = (NatsCluster(work) if args.cluster else Nats(work, args.fanout)), Postgres()
+    nats = NatsCluster(work, args.fanout) if args.cluster else Nats(work, args.fanout)
+    pg = Postgres()
     sim = region = None
     failures = []
     finished = False
