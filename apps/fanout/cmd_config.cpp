@@ -223,33 +223,32 @@ int RunNats(const NatsArgs& a) {
   for (const auto& [name, roles] : users) {
     o.users.push_back({name, roles, js::BcryptHash(password(name))});
   }
-  if (!o.leafnode_listen.empty() || !a.leafnode_remotes.empty()) {
-    const std::string leaf_pw = password(o.leaf_user);
-    o.leaf_password_hash = js::BcryptHash(leaf_pw);
-    for (const auto& remote : a.leafnode_remotes) {
-      size_t scheme = remote.find("://");
+  // Leafnode remotes and cluster routes carry the user and password of the listening side in
+  // their URLs; it stores the hash.
+  auto with_login = [&](const std::vector<std::string>& urls, const std::string& user,
+                        std::string& hash, std::vector<std::string>& out, const char* option,
+                        const char* form) {
+    const std::string pw = password(user);
+    hash = js::BcryptHash(pw);
+    for (const auto& url : urls) {
+      size_t scheme = url.find("://");
       if (scheme == std::string::npos) {
-        std::cerr << "fanout config nats: --leafnode-remote " << remote
-                  << " is not a URL (nats-leaf://HOST:PORT)\n";
-        return 2;
+        std::cerr << "fanout config nats: " << option << " " << url << " is not a URL (" << form
+                  << ")\n";
+        return false;
       }
-      o.leafnode_remotes.push_back(remote.substr(0, scheme + 3) + o.leaf_user + ":" + leaf_pw +
-                                   "@" + remote.substr(scheme + 3));
+      out.push_back(url.substr(0, scheme + 3) + user + ":" + pw + "@" + url.substr(scheme + 3));
     }
+    return true;
+  };
+  if ((!o.leafnode_listen.empty() || !a.leafnode_remotes.empty()) &&
+      !with_login(a.leafnode_remotes, o.leaf_user, o.leaf_password_hash, o.leafnode_remotes,
+                  "--leafnode-remote", "nats-leaf://HOST:PORT")) {
+    return 2;
   }
-  if (!o.cluster_listen.empty()) {
-    const std::string route_pw = password(o.route_user);
-    o.route_password_hash = js::BcryptHash(route_pw);
-    for (const auto& route : a.routes) {
-      size_t scheme = route.find("://");
-      if (scheme == std::string::npos) {
-        std::cerr << "fanout config nats: --route " << route
-                  << " is not a URL (nats-route://HOST:PORT)\n";
-        return 2;
-      }
-      o.routes.push_back(route.substr(0, scheme + 3) + o.route_user + ":" + route_pw + "@" +
-                         route.substr(scheme + 3));
-    }
+  if (!o.cluster_listen.empty() && !with_login(a.routes, o.route_user, o.route_password_hash,
+                                               o.routes, "--route", "nats-route://HOST:PORT")) {
+    return 2;
   }
   for (const auto& u : o.users) {
     if (u.password_hash.empty()) {
