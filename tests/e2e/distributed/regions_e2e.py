@@ -7,7 +7,10 @@ Needs PostgreSQL from scripts/with-postgres.sh (each region gets its own databas
 region is one nats-server with JetStream domain = the region's name (region 0 the leafnode
 hub, the others its leaves, as in reference/stack.md §2) and one `fanout serve` process with
 every role; regions are configured by `fanout config example --distributed --region R
---regions R0,R1,..`. One `fanout pushsim` stands in for Apple and Google. The watchdog's
+--regions R0,R1,..`, their servers by `fanout config nats` (TLS, the process as user `fanout`,
+leafnodes as `fanout-leaf`; a permissions violation fails the run), each region's PostgreSQL
+schema by `fanout db migrate` with the region connecting as an application role. One
+`fanout pushsim` stands in for Apple and Google. The watchdog's
 deadlines are shortened (high 2 s, regular 3 s, stall 3 s).
 
 Scenarios (each a new alert whose owner is chosen by its hash, DESIGN §1.2):
@@ -31,6 +34,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,29 +53,63 @@ DEADLINES = ["watchdog.deadline_high_ms=2000", "watchdog.deadline_regular_ms=300
              "watchdog.stall_ms=3000"]
 
 
+ALL_ROLES = "ingest+processor+queuer+sender+watchdog+dashboard+registry"
+
+
 class Domain:
     """A region's nats-server: JetStream domain = the region's name; the hub listens for
-    leafnodes, the others connect to it."""
+    leafnodes, the others connect to it. Configured by `fanout config nats` (issue 14): the
+    region's process logs in as user `fanout`, clients and leafnodes use TLS, leafnodes log in
+    as `fanout-leaf`; every server shares the hub's passwords."""
 
-    def __init__(self, work, name, port, leaf_port, hub_leaf_port):
+    def __init__(self, work, fanout, names, name, port, leaf_port, hub_leaf_port, cert):
         self.dir = os.path.join(work, "nats-" + name)
         os.makedirs(self.dir)
         self.name, self.port, self.leaf_port, self.hub = name, port, leaf_port, hub_leaf_port
-        self.url = "nats://127.0.0.1:%d" % port
+        self.url = "tls://127.0.0.1:%d" % port
+        self.ca = cert[0]
         self.proc = None
         self.starts = 0
+        passwords = os.path.join(work, "nats-passwords.txt")
+        base = [fanout, "config", "nats", "--region", name, "--regions", ",".join(names),
+                "--listen", "127.0.0.1:%d" % port, "--store-dir", os.path.join(self.dir, "js"),
+                "--tls-cert", cert[0], "--tls-key", cert[1], "--tls-ca", cert[0],
+                "--users", "fanout=" + ALL_ROLES]
+        for linked in (True, False):
+            cmd = list(base)
+            if os.path.exists(passwords):  # the hub's first configuration wrote them
+                cmd += ["--passwords-from", passwords]
+            if hub_leaf_port is None:
+                cmd += ["--leafnode-listen", "127.0.0.1:%d" % leaf_port]
+            elif linked:
+                cmd += ["--leafnode-remote", "nats-leaf://127.0.0.1:%d" % hub_leaf_port]
+            made = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            with open(self.conf(linked), "w") as f:
+                f.write(made.stdout)
+            if not os.path.exists(passwords):
+                with open(passwords, "w") as f:
+                    f.write(made.stderr)
+            self.password = dict(line.split(" = ", 1) for line in made.stderr.splitlines()
+                                 if " = " in line)["fanout"]
+
+    def conf(self, linked):
+        return os.path.join(self.dir, "nats-linked.conf" if linked else "nats-alone.conf")
+
+    def client(self):
+        return ["store.nats_user=fanout", "store.nats_password=" + self.password,
+                "store.nats_ca_file=" + self.ca]
+
+    def violations(self):
+        found = []
+        for f in sorted(os.listdir(self.dir)):
+            if f.startswith("server-"):
+                with open(os.path.join(self.dir, f), errors="replace") as log:
+                    found += [line.strip() for line in log
+                              if re.search(r"(Publish|Subscription) Violation", line)]
+        return found
 
     def start(self, linked=True):
-        conf = os.path.join(self.dir, "nats.conf")
-        with open(conf, "w") as f:
-            f.write("server_name: %s\nlisten: 127.0.0.1:%d\nmax_payload: 8MB\n"
-                    "jetstream { store_dir: %s, domain: %s }\n" %
-                    (self.name, self.port, os.path.join(self.dir, "js"), self.name))
-            if self.hub is None:
-                f.write("leafnodes { listen: 127.0.0.1:%d }\n" % self.leaf_port)
-            elif linked:
-                f.write('leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:%d" } ] }\n' %
-                        self.hub)
+        conf = self.conf(linked)
         self.starts += 1
         log = os.path.join(self.dir, "server-%d.log" % self.starts)
         self.proc = subprocess.Popen(["nats-server", "-c", conf], stdout=open(log, "w"),
@@ -190,10 +228,15 @@ def main():
     names = NAMES[:n]
     work = tempfile.mkdtemp(prefix="fanout-regions-")
     ports = free_ports(2 * n + 1)
+    cert = (os.path.join(work, "nats.pem"), os.path.join(work, "nats.key"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", cert[1], "-out", cert[0]], check=True, capture_output=True)
     domains = []
     for i, name in enumerate(names):
-        domains.append(Domain(work, name, ports[2 * i], ports[2 * i + 1],
-                              None if i == 0 else ports[1]))
+        domains.append(Domain(work, args.fanout, names, name, ports[2 * i], ports[2 * i + 1],
+                              None if i == 0 else ports[1], cert))
     sim = None
     serves = []
     failures = []
@@ -239,7 +282,7 @@ def main():
                 "fanout.sender_workers_high=%d" % SENDERS,
                 "fanout.sender_workers_regular=%d" % SENDERS,
                 "store.data_dir=" + os.path.join(work, "data-" + name),
-                "store.postgres_migrate=false"] + DEADLINES))
+                "store.postgres_migrate=false"] + domains[i].client() + DEADLINES))
         for s in serves:
             s.start()
         in_flight = SENDERS * BATCH * 2  # batches one region's sender has out at once
@@ -464,6 +507,10 @@ def main():
                           (http("GET", s.api + "/v1/dashboard/%s.json" % key) for s in serves)]))
         for what, seconds in timings:
             print("time: %s: %.3f s" % (what, seconds))
+        refused = sum((d.violations() for d in domains), [])
+        if refused:
+            failures.append("NATS refused %d operation(s) of user fanout, first: %s"
+                            % (len(refused), refused[0]))
     finally:
         for s in serves:
             s.stop()
