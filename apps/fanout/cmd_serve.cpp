@@ -32,6 +32,7 @@
 #include "adapters/postgres/postgres_device_store.hpp"
 #endif
 #include "commands.hpp"
+#include "event_log.hpp"
 #include "platform/config/settings.hpp"
 #include "platform/log/log.hpp"
 #include "region.hpp"
@@ -444,7 +445,9 @@ int RunServe(const std::string& file, const std::vector<std::string>& sets) {
   engines.bus_journal = state ? &state->bus() : nullptr;
   try {
     adapters::geofiles::GeoJsonShapes shapes(s.geo.data_dir);  // the console's map
-    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, *log, *feed, *plans,
+    // Every fact this process records is also a structured log line (alert, batch ids).
+    LoggedProtocolLog logged(*log);
+    EmbeddedRegion region(ToRegionOptions(s, host, port), *catalog, decoder, logged, *feed, *plans,
                           clock, gateways, geometry->get(), engines);
     region.SetShapes(&shapes);
     region.Start();

@@ -7,6 +7,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <atomic>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -50,7 +51,13 @@ void AppendJsonString(spdlog::memory_buf_t& dest, std::string_view s) {
   dest.push_back('"');
 }
 
-// {"ts":"2026-01-02T03:04:05.678Z","level":"info","component":"sender","msg":"..."}
+// The structured fields of the line being logged on this thread (formatting happens on the
+// logging thread: the sinks are synchronous).
+thread_local const LogField* t_fields = nullptr;
+thread_local size_t t_field_count = 0;
+
+// {"ts":"2026-01-02T03:04:05.678Z","level":"info","component":"sender","alert":"...",
+//  "msg":"..."}
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -68,6 +75,13 @@ class JsonFormatter final : public spdlog::formatter {
                    std::string_view(spdlog::level::to_string_view(msg.level).data(),
                                     spdlog::level::to_string_view(msg.level).size()));
     AppendJsonString(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    for (size_t i = 0; i < t_field_count; ++i) {
+      const LogField& f = t_fields[i];
+      dest.push_back(',');
+      AppendJsonString(dest, f.key);
+      dest.push_back(':');
+      AppendJsonString(dest, f.value);
+    }
     dest.append(std::string_view(",\"msg\":"));
     AppendJsonString(dest, std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(std::string_view("}\n"));
@@ -92,6 +106,7 @@ struct State {
     return s;
   }();
   Level level = Level::kInfo;
+  std::atomic<bool> json{false};
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers;
 };
 
@@ -129,6 +144,7 @@ void InitLogging(const LogOptions& options) {
     st.sink->set_formatter(TextFormatter());
   }
   st.level = options.level;
+  st.json = options.json;
   for (auto& [name, logger] : st.loggers) logger->set_level(ToSpd(options.level));
 }
 
@@ -151,6 +167,33 @@ bool Logger::ShouldLog(Level level) const {
 
 void Logger::Log(Level level, std::string_view message) const {
   static_cast<spdlog::logger*>(impl_)->log(ToSpd(level), "{}", message);
+}
+
+void Logger::Log(Level level, std::string_view message,
+                 std::initializer_list<LogField> fields) const {
+  if (!ShouldLog(level)) return;
+  if (GetState().json) {
+    t_fields = fields.begin();
+    t_field_count = fields.size();
+    Log(level, message);
+    t_fields = nullptr;
+    t_field_count = 0;
+    return;
+  }
+  std::string line(message);
+  for (const LogField& f : fields) {
+    line += ' ';
+    line += f.key;
+    line += '=';
+    const bool quote = f.value.empty() || f.value.find_first_of(" \"=") != std::string_view::npos;
+    if (quote) line += '"';
+    for (char c : f.value) {
+      if (c == '"' || c == '\\') line += '\\';
+      line += c;
+    }
+    if (quote) line += '"';
+  }
+  Log(level, line);
 }
 
 }  // namespace fanout::log

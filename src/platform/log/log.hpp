@@ -10,6 +10,7 @@
 // be used from any thread; InitLogging may be called again (tests) and reconfigures them all.
 #include <fmt/core.h>
 
+#include <initializer_list>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -35,11 +36,21 @@ inline void InitLogging(Level level, bool json = false) {
   InitLogging(LogOptions{.level = level, .json = json});
 }
 
+/// A structured field of one line ("alert", "batch", "region"...): a top-level key of the JSON
+/// object (next to ts, level, component, msg, which it must not repeat), ` key=value` after
+/// the message in text.
+struct LogField {
+  std::string_view key;
+  std::string_view value;
+};
+
 /// A named logger (the component: "ingest", "sender", "apns"). Cheap to copy.
 class Logger {
  public:
   bool ShouldLog(Level level) const;
   void Log(Level level, std::string_view message) const;
+  /// One line with structured fields: `log.Log(Level::kInfo, "alert done", {{"alert", id}})`.
+  void Log(Level level, std::string_view message, std::initializer_list<LogField> fields) const;
 
   template <class... Args>
   void Trace(fmt::format_string<Args...> f, Args&&... args) const {

@@ -58,6 +58,24 @@ TEST_F(LogTest, JsonLinesAreEscaped) {
                    "\\\\\"alert\\\\\"\\\\n\\\\tline\\\\\\\\\\\\u0001\"\\}\n"));
 }
 
+// Structured fields: top-level JSON keys (escaped), `key=value` in text (quoted when needed);
+// a plain line afterwards carries none.
+TEST_F(LogTest, FieldsAreJsonKeysOrKeyValuePairs) {
+  InitLogging({.level = Level::kInfo, .json = true, .out = &out_});
+  auto log = GetLogger("events");
+  log.Log(Level::kInfo, "batch-done", {{"alert", "a \"1\""}, {"batch", "u/3"}});
+  log.Info("plain");
+  EXPECT_THAT(out_.str(), HasSubstr("\"component\":\"events\",\"alert\":\"a \\\"1\\\"\","
+                                    "\"batch\":\"u/3\",\"msg\":\"batch-done\"}\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"component\":\"events\",\"msg\":\"plain\"}"));
+  std::ostringstream text;
+  InitLogging({.level = Level::kInfo, .json = false, .out = &text});
+  log.Log(Level::kInfo, "takeover", {{"alert", "x y"}, {"region", "eu-west"}});
+  EXPECT_THAT(text.str(), HasSubstr("[events] takeover alert=\"x y\" region=eu-west\n"));
+  log.Log(Level::kDebug, "hidden", {{"alert", "z"}});
+  EXPECT_THAT(text.str(), Not(HasSubstr("hidden")));
+}
+
 TEST_F(LogTest, ParseLevel) {
   EXPECT_EQ(ParseLevel("debug"), Level::kDebug);
   EXPECT_EQ(ParseLevel("warning"), Level::kWarn);

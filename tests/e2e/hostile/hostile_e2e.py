@@ -18,6 +18,8 @@ Checks, each against the running server:
              Retry-After while another provider is accepted; a client address over
              http.client_burst gets 429 RATE_LIMITED while another address is served.
   metrics    /metrics counts the timeouts and the refused connections.
+  logs       with log.json every line of serve's log is a JSON object, and the alert's facts
+             (received, processed) are lines with its id under "alert";
   leaks      no clear token (providers, device, admin), no guessed token, no NATS password
              or PostgreSQL password from the config in serve's debug log, /metrics, /readyz,
              reports or `fanout config check` (which shows them with --show-secrets);
@@ -30,6 +32,7 @@ Checks, each against the running server:
              handshake; AP3 (no rule) needs only its token.
 Exit 0 if all hold.
 """
+import json
 import os
 import shutil
 import socket
@@ -113,7 +116,7 @@ def main():
                    "store.postgres_url=postgresql://fanout:%s@127.0.0.1/fanout"
                    % planted["postgres_password"]]
     region = Serve(fanout, conf, work, "serve", common + secret_sets + [
-        "store.data_dir=" + os.path.join(work, "data"), "log.level=debug"])
+        "store.data_dir=" + os.path.join(work, "data"), "log.level=debug", "log.json=true"])
     secure = None
     slow = []
     try:
@@ -263,6 +266,23 @@ def main():
                                env=env).stdout
         with open(region.log, errors="replace") as f:
             dumps["serve log (debug)"] = f.read()
+        # --- structured logs: every line one JSON object; the facts of the alert PUT under
+        # slowloris carry its id as a key.
+        lines = dumps["serve log (debug)"].splitlines()
+        parsed, broken = [], []
+        for line in lines:
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                broken.append(line)
+        facts = sorted({p["msg"].split(":")[0] for p in parsed
+                        if p.get("component") == "events" and p.get("alert") == ident})
+        print("logs: %d JSON lines, %d not JSON; facts of %s: %s"
+              % (len(parsed), len(broken), ident, ", ".join(facts)))
+        if broken:
+            failures.append("log lines that are not JSON objects, first: %r" % broken[0][:200])
+        if "received" not in facts or "processed" not in facts:
+            failures.append("no structured received/processed lines for %s: %s" % (ident, facts))
         leaks = ["%s in %s" % (name, where) for name, value in sorted(secrets.items())
                  for where, text in sorted(dumps.items()) if value in text]
         hidden = [name for name in planted if planted[name] not in shown]
