@@ -98,7 +98,7 @@ device_token=$(sed -n 's/^device_token = //p' "$work/tokens.txt")
   --set push.apns.endpoint=http://127.0.0.1:9 --set push.fcm.endpoint=http://127.0.0.1:9 \
   >"$work/serve.log" 2>&1 &
 serve=$!
-trap 'kill $serve 2>/dev/null; wait $serve 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $serve 2>/dev/null || true; wait $serve 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 600); do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   kill -0 $serve 2>/dev/null || fail "the packaged binary did not start on the old state: $(tail -5 "$work/serve.log")"
