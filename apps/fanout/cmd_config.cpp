@@ -167,6 +167,11 @@ int RunNats(const NatsArgs& a) {
   o.tls_key_file = a.tls_key;
   o.tls_ca_file = a.tls_ca;
   o.tls_verify_clients = a.verify_clients;
+  if (a.verify_clients && (a.tls_cert.empty() || a.tls_ca.empty())) {
+    std::cerr << "fanout config nats: --verify-clients needs --tls-cert/--tls-key and --tls-ca "
+                 "(the CA client certificates must be signed by)\n";
+    return 2;
+  }
   if (a.tls_cert.empty() != a.tls_key.empty()) {
     std::cerr << "fanout config nats: --tls-cert and --tls-key go together\n";
     return 2;

@@ -45,24 +45,18 @@ Result<bool, Error> LoggedProtocolLog::Append(const domain::pipeline::Event& e) 
   const std::string batch =
       e.type == EventType::kBatchDone ? e.unit + "#" + std::to_string(e.batch) : std::string();
   const std::string attempt = std::to_string(e.attempt);
-  const std::string& provider = e.provider;
+  // Every field the event has (dead letters carry a unit or batch and their reason).
+  std::vector<log::LogField> f{{"alert", e.alert_id}, {"region", e.region}};
   if (!batch.empty()) {
-    log_.Log(level, message, {{"alert", e.alert_id}, {"region", e.region}, {"batch", batch}});
+    f.push_back({"batch", batch});
   } else if (!e.unit.empty()) {
-    log_.Log(level, message, {{"alert", e.alert_id}, {"region", e.region}, {"unit", e.unit}});
-  } else if (!e.detail.empty()) {
-    log_.Log(
-        level, message,
-        {{"alert", e.alert_id}, {"region", e.region}, {"attempt", attempt}, {"detail", e.detail}});
-  } else if (!provider.empty()) {
-    log_.Log(level, message,
-             {{"alert", e.alert_id},
-              {"region", e.region},
-              {"provider", provider},
-              {"priority", e.priority}});
-  } else {
-    log_.Log(level, message, {{"alert", e.alert_id}, {"region", e.region}});
+    f.push_back({"unit", e.unit});
   }
+  if (!e.provider.empty()) f.push_back({"provider", e.provider});
+  if (!e.priority.empty()) f.push_back({"priority", e.priority});
+  if (e.attempt > 0) f.push_back({"attempt", attempt});
+  if (!e.detail.empty()) f.push_back({"detail", e.detail});
+  log_.Log(level, message, f.data(), f.size());
   return r;
 }
 

@@ -253,6 +253,10 @@ std::shared_ptr<TlsContext> TlsContext::Server(const std::string& cert_file,
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca_file.c_str());
     if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // Required with client verification: without it OpenSSL fails every TLS 1.2 session
+    // resumption (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED).
+    static const unsigned char kContext[] = "fanout-https";
+    SSL_CTX_set_session_id_context(ctx, kContext, sizeof kContext - 1);
   }
   return out;
 }

@@ -60,6 +60,10 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
   if (s == NATS_OK && !client.name.empty()) s = natsOptions_SetName(opts, client.name.c_str());
   if (s == NATS_OK && !client.user.empty()) {
     s = natsOptions_SetUserInfo(opts, client.user.c_str(), client.password.c_str());
+    // Replies and deliveries on this user's own inbox subjects: no other user may subscribe
+    // to them (`fanout config nats` allows each user only `_INBOX_<user>.>`).
+    const std::string inbox = InboxPrefix(client.user);
+    if (s == NATS_OK) s = natsOptions_SetCustomInboxPrefix(opts, inbox.c_str());
   }
   if (s == NATS_OK && !client.ca_file.empty()) {
     s = natsOptions_SetSecure(opts, true);
@@ -94,6 +98,8 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
   if (s != NATS_OK) return Fail(NatsError("JetStream context", s));
   return c;
 }
+
+std::string InboxPrefix(const std::string& user) { return "_INBOX_" + user; }
 
 std::string WorkStreamName(const std::string& prefix, const std::string& subject) {
   std::string name = prefix + "_";

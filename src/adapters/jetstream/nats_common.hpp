@@ -35,6 +35,10 @@ Result<std::unique_ptr<NatsConnection>, Error> ConnectJetStream(
     const std::string& url, const NatsClientSettings& client = {},
     const std::function<void(jsOptions&)>& tune = {});
 
+/// The inbox prefix of `user`'s connections ("_INBOX_fanout-sender"): replies to its requests
+/// and its consumers' deliveries arrive under it, and only it may subscribe there.
+std::string InboxPrefix(const std::string& user);
+
 /// A work queue's stream: `prefix` + "_" + the subject in capitals, other characters '_'
 /// ("FANOUT_eu-central" + "batches.high.apns" → "FANOUT_eu-central_BATCHES_HIGH_APNS").
 std::string WorkStreamName(const std::string& prefix, const std::string& subject);

@@ -85,7 +85,7 @@ std::string List(const std::vector<std::string>& items, const std::string& inden
 }  // namespace
 
 NatsPermissions RolePermissions(const std::vector<std::string>& roles, const std::string& region,
-                                bool linked) {
+                                bool linked, const std::string& user) {
   const JetStreamSettings bus;
   const std::string prefix = bus.stream_prefix + "_" + region;
   auto queue = [&](const std::string& subject) { return WorkStreamName(prefix, subject); };
@@ -146,7 +146,7 @@ NatsPermissions RolePermissions(const std::vector<std::string>& roles, const std
 
   NatsPermissions out;
   out.publish.assign(pub.begin(), pub.end());
-  out.subscribe = {"_INBOX.>"};  // replies, and the ordered consumers' deliveries
+  out.subscribe = {InboxPrefix(user) + ".>"};  // replies, and the consumers' deliveries
   return out;
 }
 
@@ -154,7 +154,8 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
   const bool linked = o.regions.size() > 1;
   std::string c;
   c += "# nats-server configuration of region " + o.region + ", written by `fanout config nats`.\n";
-  c += "# One user per role with only its subjects (docs/nats.md); passwords are bcrypt hashes.\n";
+  c += "# One user per role with only its subjects (docs/nats.md); users' passwords are bcrypt\n";
+  c += "# hashes (a leafnode remote's or route's URL carries its login in clear: keep it 0600).\n";
   c += "server_name: " + Quoted(o.server_name.empty() ? o.region : o.server_name) + "\n";
   c += "listen: " + Quoted(o.listen) + "\n";
   if (!o.monitor_listen.empty()) c += "http: " + Quoted(o.monitor_listen) + "\n";
@@ -162,15 +163,17 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
   c += "jetstream {\n  domain: " + Quoted(o.region) + "\n  store_dir: " + Quoted(o.store_dir) +
        "\n}\n";
   // One TLS block for clients and (on the hub) leafnodes.
-  auto tls = [&](const std::string& in) {
+  // `verify` only for clients: leafnode remotes present no certificate (they log in with a
+  // password), and routes verify each other anyway.
+  auto tls = [&](const std::string& in, bool verify) {
     std::string t = in + "tls {\n" + in + "  cert_file: " + Quoted(o.tls_cert_file) + "\n" + in +
                     "  key_file: " + Quoted(o.tls_key_file) + "\n";
     if (!o.tls_ca_file.empty()) t += in + "  ca_file: " + Quoted(o.tls_ca_file) + "\n";
-    if (o.tls_verify_clients) t += in + "  verify: true\n";
+    if (verify) t += in + "  verify: true\n";
     return t + in + "  timeout: 5\n" + in + "}\n";
   };
   const bool with_tls = !o.tls_cert_file.empty();
-  if (with_tls) c += tls("");
+  if (with_tls) c += tls("", o.tls_verify_clients);
   c += "authorization {\n  users: [\n";
   for (const NatsUser& u : o.users) {
     c += "    { user: " + Quoted(u.name) + ", password: " + Quoted(u.password_hash);
@@ -178,7 +181,7 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
       c += " }  # operator: every permission\n";
       continue;
     }
-    NatsPermissions p = RolePermissions(u.roles, o.region, linked);
+    NatsPermissions p = RolePermissions(u.roles, o.region, linked, u.name);
     std::string roles;
     for (const auto& r : u.roles) roles += (roles.empty() ? "" : ", ") + r;
     c += "\n      # roles: " + roles + "\n";
@@ -195,7 +198,7 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
          ", password: " + Quoted(o.route_password_hash) + " }\n";
     c += "  routes: " + List(o.routes, "  ") + "\n";
     // Routes verify each other: both ends present the certificate, checked against the CA.
-    if (with_tls) c += tls("  ");
+    if (with_tls) c += tls("  ", false);
     c += "}\n";
   }
   if (!o.leafnode_listen.empty() || !o.leafnode_remotes.empty()) {
@@ -214,7 +217,7 @@ std::string NatsServerConfig(const NatsServerConfigOptions& o) {
       }
       c += "  ]\n";
     }
-    if (with_tls && !o.leafnode_listen.empty()) c += tls("  ");
+    if (with_tls && !o.leafnode_listen.empty()) c += tls("  ", false);
     c += "}\n";
   }
   return c;

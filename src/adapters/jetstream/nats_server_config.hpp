@@ -18,10 +18,11 @@ struct NatsPermissions {
 };
 
 /// What a process running `roles` (any of ingest, processor, queuer, sender, watchdog,
-/// dashboard, registry) in `region` may publish and subscribe; `linked` when the region has
-/// peers (its subjects then carry the region's name).
+/// dashboard, registry) in `region` as `user` may publish and subscribe; `linked` when the
+/// region has peers (its subjects then carry the region's name). Subscriptions: only the
+/// user's own inbox (`InboxPrefix`), so no role reads another's replies or deliveries.
 NatsPermissions RolePermissions(const std::vector<std::string>& roles, const std::string& region,
-                                bool linked);
+                                bool linked, const std::string& user);
 
 struct NatsUser {
   std::string name;

@@ -177,9 +177,15 @@ Result<void, Error> GrantAppRole(PgConnection& conn, const std::string& role) {
   auto quoted = conn.Exec(
       "SELECT quote_ident($1), current_database(), "
       "quote_ident(current_database()), quote_ident(current_schema()), "
-      "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+      "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), $1 = current_user",
       {role});
   if (!quoted) return Fail(quoted.error());
+  if (quoted->get(0, 5) == "t") {
+    return Fail(Error{Error::Kind::kInvalid,
+                      "--app-role " + role +
+                          " is the schema owner this runs as: the application role must be "
+                          "another role (its grants would strip the owner's own rights)"});
+  }
   if (quoted->get(0, 4) != "t") {
     return Fail(Error{Error::Kind::kNotFound, "role '" + role + "' does not exist (CREATE ROLE " +
                                                   role +

@@ -7,11 +7,13 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 
 namespace fanout::log {
 namespace {
@@ -169,27 +171,36 @@ void Logger::Log(Level level, std::string_view message) const {
   static_cast<spdlog::logger*>(impl_)->log(ToSpd(level), "{}", message);
 }
 
-void Logger::Log(Level level, std::string_view message,
-                 std::initializer_list<LogField> fields) const {
+void Logger::Log(Level level, std::string_view message, const LogField* fields,
+                 size_t count) const {
   if (!ShouldLog(level)) return;
   if (GetState().json) {
-    t_fields = fields.begin();
-    t_field_count = fields.size();
+    t_fields = fields;
+    t_field_count = count;
     Log(level, message);
     t_fields = nullptr;
     t_field_count = 0;
     return;
   }
   std::string line(message);
-  for (const LogField& f : fields) {
+  for (const LogField& f : std::span<const LogField>(fields, count)) {
     line += ' ';
     line += f.key;
     line += '=';
-    const bool quote = f.value.empty() || f.value.find_first_of(" \"=") != std::string_view::npos;
+    const bool quote =
+        f.value.empty() || std::any_of(f.value.begin(), f.value.end(), [](char c) {
+          return c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20;
+        });
     if (quote) line += '"';
     for (char c : f.value) {
-      if (c == '"' || c == '\\') line += '\\';
-      line += c;
+      if (c == '"' || c == '\\') {
+        line += '\\';
+        line += c;
+      } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        line += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));  // no forged lines
+      } else {
+        line += c;
+      }
     }
     if (quote) line += '"';
   }

@@ -50,7 +50,11 @@ class Logger {
   bool ShouldLog(Level level) const;
   void Log(Level level, std::string_view message) const;
   /// One line with structured fields: `log.Log(Level::kInfo, "alert done", {{"alert", id}})`.
-  void Log(Level level, std::string_view message, std::initializer_list<LogField> fields) const;
+  void Log(Level level, std::string_view message, std::initializer_list<LogField> fields) const {
+    Log(level, message, fields.begin(), fields.size());
+  }
+  /// The same with a field list built at run time.
+  void Log(Level level, std::string_view message, const LogField* fields, size_t count) const;
 
   template <class... Args>
   void Trace(fmt::format_string<Args...> f, Args&&... args) const {

@@ -72,6 +72,8 @@ TEST_F(LogTest, FieldsAreJsonKeysOrKeyValuePairs) {
   InitLogging({.level = Level::kInfo, .json = false, .out = &text});
   log.Log(Level::kInfo, "takeover", {{"alert", "x y"}, {"region", "eu-west"}});
   EXPECT_THAT(text.str(), HasSubstr("[events] takeover alert=\"x y\" region=eu-west\n"));
+  log.Log(Level::kInfo, "id", {{"alert", "x\n2026 error [events] forged"}});
+  EXPECT_THAT(text.str(), HasSubstr("id alert=\"x\\x0a2026 error [events] forged\"\n"));
   log.Log(Level::kDebug, "hidden", {{"alert", "z"}});
   EXPECT_THAT(text.str(), Not(HasSubstr("hidden")));
 }

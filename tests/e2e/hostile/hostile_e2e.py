@@ -397,6 +397,24 @@ def main():
         for k, w in want.items():
             if got[k][0] != w:
                 failures.append("mutual TLS, %s: %s %r" % (k, got[k][0], got[k][1][:200]))
+        # A TLS 1.2 client resuming its session (curl, Java and proxies do) on the listener
+        # that asks for client certificates: OpenSSL refuses resumption without a session id
+        # context, which would fail the handshake.
+        c12 = ssl.create_default_context(cafile=cert)
+        c12.maximum_version = ssl.TLSVersion.TLSv1_2
+        resumed, session = [], None
+        for _ in range(2):
+            raw = socket.create_connection(("127.0.0.1", secure.port), timeout=5)
+            tls = c12.wrap_socket(raw, server_hostname="127.0.0.1", session=session)
+            tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = read_all(tls, 5)
+            resumed.append((tls.session_reused, answer[:12]))
+            session = tls.session
+            tls.close()
+        print("mtls: TLS 1.2 session resumed %s, answers %s"
+              % (resumed[1][0], [a for _, a in resumed]))
+        if not resumed[1][0] or any(not a.startswith(b"HTTP/1.1 200") for _, a in resumed):
+            failures.append("TLS 1.2 session resumption with client verification: %r" % resumed)
         if b"CLIENT_CERTIFICATE_REQUIRED" not in got["no certificate"][1]:
             failures.append("no CLIENT_CERTIFICATE_REQUIRED code: %r" % got["no certificate"][1])
         if shutil.which("curl"):
