@@ -18,6 +18,18 @@ namespace {
 
 using nlohmann::json;
 
+// What the fake decoder answers for a usable Actual/Public alert `id`.
+domain::cap::CheckResult UsableAlert(const std::string& id) {
+  domain::cap::CheckResult ok;
+  ok.valid = ok.usable = true;
+  ok.alert.emplace();
+  ok.alert->identifier = id;
+  ok.alert->status = "Actual";
+  ok.alert->scope = "Public";
+  ok.alert->msg_type = "Alert";
+  return ok;
+}
+
 class ApiTest : public ::testing::Test {
  protected:
   ApiTest()
@@ -31,14 +43,7 @@ class ApiTest : public ::testing::Test {
              RegionSettings{"r0", 0, 1}, ingest_, registry_, log_,
              [] { return std::string("fanout_up 1\n"); }) {
     EXPECT_TRUE(registry_.Start());
-    domain::cap::CheckResult ok;
-    ok.valid = ok.usable = true;
-    ok.alert.emplace();
-    ok.alert->identifier = "a/b c";
-    ok.alert->status = "Actual";
-    ok.alert->scope = "Public";
-    ok.alert->msg_type = "Alert";
-    decoder_.Add("<alert/>", ok);
+    decoder_.Add("<alert/>", UsableAlert("a/b c"));
   }
   ~ApiTest() override { std::filesystem::remove_all(dir_); }
 
@@ -185,14 +190,7 @@ TEST(ApiClientCerts, AProviderWithACertificateRuleNeedsBoth) {
   ApiSettings settings{{{"AP1", "t-ap1"}, {"AP2", "t-ap2"}}, "t-dev", "t-admin", Roles{}};
   settings.provider_client_certs = {{"AP1", "mowas.bbk.example"}};
   Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
-  domain::cap::CheckResult ok;
-  ok.valid = ok.usable = true;
-  ok.alert.emplace();
-  ok.alert->identifier = "x";
-  ok.alert->status = "Actual";
-  ok.alert->scope = "Public";
-  ok.alert->msg_type = "Alert";
-  decoder.Add("<alert/>", ok);
+  decoder.Add("<alert/>", UsableAlert("x"));
   auto put = [&](const std::string& provider, const std::string& token, const std::string& cn) {
     HttpRequest r{"PUT", "/v1/alerts/" + provider + "/x", {}, "<alert/>", "192.0.2.1", cn};
     r.headers["authorization"] = "Bearer " + token;

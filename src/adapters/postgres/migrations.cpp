@@ -65,6 +65,17 @@ std::string Checksum(std::string_view sql) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
+
+// version -> checksum of every migration recorded in schema_migrations.
+Result<std::map<std::string, std::string>, Error> Recorded(PgConnection& conn) {
+  auto rows = conn.Exec("SELECT version, checksum FROM schema_migrations");
+  if (!rows) return Fail(rows.error());
+  std::map<std::string, std::string> applied;
+  for (int i = 0; i < rows->rows(); ++i) {
+    applied[std::string(rows->get(i, 0))] = std::string(rows->get(i, 1));
+  }
+  return applied;
+}
 }  // namespace
 
 Result<std::vector<std::string>, Error> ApplyMigrations(PgConnection& conn,
@@ -99,12 +110,9 @@ Result<std::vector<std::string>, Error> ApplyMigrations(PgConnection& conn,
     ~Unlock() { (void)c.Exec("SELECT pg_advisory_unlock(hashtext('fanout.schema_migrations'))"); }
   } unlock{conn};
 
-  auto applied_rows = conn.Exec("SELECT version, checksum FROM schema_migrations");
-  if (!applied_rows) return Fail(applied_rows.error());
-  std::map<std::string, std::string> applied;
-  for (int i = 0; i < applied_rows->rows(); ++i) {
-    applied[std::string(applied_rows->get(i, 0))] = std::string(applied_rows->get(i, 1));
-  }
+  auto recorded = Recorded(conn);
+  if (!recorded) return Fail(recorded.error());
+  const std::map<std::string, std::string>& applied = *recorded;
   std::vector<std::string> done;
   for (const auto& [version, m] : sorted) {
     std::string sum = Checksum(m->sql);
@@ -146,12 +154,9 @@ Result<void, Error> CheckMigrations(PgConnection& conn, std::span<const Migratio
     return Fail(Error{Error::Kind::kInvalid,
                       std::string("the database has no fanout schema yet") + remedy});
   }
-  auto rows = conn.Exec("SELECT version, checksum FROM schema_migrations");
-  if (!rows) return Fail(rows.error());
-  std::map<std::string, std::string> applied;
-  for (int i = 0; i < rows->rows(); ++i) {
-    applied[std::string(rows->get(i, 0))] = std::string(rows->get(i, 1));
-  }
+  auto recorded = Recorded(conn);
+  if (!recorded) return Fail(recorded.error());
+  const std::map<std::string, std::string>& applied = *recorded;
   std::string missing, changed;
   for (const Migration& m : migrations) {
     auto it = applied.find(m.version);

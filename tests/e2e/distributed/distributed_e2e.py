@@ -38,7 +38,6 @@ flight. Exit 0 if all hold.
 """
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -48,7 +47,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from fanout_e2e import (IN_AREA, Serve, alert_xml, clear_tokens, config_tokens,  # noqa: E402
                         delivery_failures, free_port, free_ports, http,
-                        make_devices, sim_deliveries, wait_done, write_jsonl)
+                        make_devices, nats_violations, printed_secrets, sim_deliveries,
+                        wait_done, write_jsonl)
 
 BATCH = 250
 SENDERS = 4  # workers per platform in each sender process
@@ -90,8 +90,7 @@ class NatsAccess:
         if self.passwords is None:
             with open(self.passwords_file, "w") as f:
                 f.write(made.stderr)
-            self.passwords = dict(line.split(" = ", 1) for line in made.stderr.splitlines()
-                                  if " = " in line)
+            self.passwords = printed_secrets(made.stderr)
 
     def client(self, roles):
         """The config overrides for a process running `roles`."""
@@ -100,15 +99,8 @@ class NatsAccess:
                 "store.nats_ca_file=" + self.ca]
 
     def violations(self):
-        found = []
-        for name in sorted(os.listdir(self.dir)):
-            if name.endswith(".log"):
-                with open(os.path.join(self.dir, name), errors="replace") as f:
-                    # nats-server 2.9: `Publish Violation - User "u", Subject "s"` (and
-                    # `Subscription Violation`).
-                    found += [line.strip() for line in f
-                              if re.search(r"(Publish|Subscription) Violation", line)]
-        return found
+        return nats_violations(os.path.join(self.dir, n) for n in sorted(os.listdir(self.dir))
+                               if n.endswith(".log"))
 
 
 class Nats(NatsAccess):

@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -43,8 +42,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from fanout_e2e import (IN_AREA, Serve, alert_xml, clear_tokens, delivery_failures,  # noqa: E402
-                        free_port, free_ports, http, make_devices, report, sim_deliveries,
-                        wait_done, write_jsonl)
+                        free_port, free_ports, http, make_devices, nats_violations,
+                        printed_secrets, report, sim_deliveries, wait_done, write_jsonl)
 
 NAMES = ["eu-central", "eu-west", "eu-north"]
 BATCH = 250
@@ -89,8 +88,7 @@ class Domain:
             if not os.path.exists(passwords):
                 with open(passwords, "w") as f:
                     f.write(made.stderr)
-            self.password = dict(line.split(" = ", 1) for line in made.stderr.splitlines()
-                                 if " = " in line)["fanout"]
+            self.password = printed_secrets(made.stderr)["fanout"]
 
     def conf(self, linked):
         return os.path.join(self.dir, "nats-linked.conf" if linked else "nats-alone.conf")
@@ -100,13 +98,8 @@ class Domain:
                 "store.nats_ca_file=" + self.ca]
 
     def violations(self):
-        found = []
-        for f in sorted(os.listdir(self.dir)):
-            if f.startswith("server-"):
-                with open(os.path.join(self.dir, f), errors="replace") as log:
-                    found += [line.strip() for line in log
-                              if re.search(r"(Publish|Subscription) Violation", line)]
-        return found
+        return nats_violations(os.path.join(self.dir, n) for n in sorted(os.listdir(self.dir))
+                               if n.startswith("server-"))
 
     def start(self, linked=True):
         conf = self.conf(linked)

@@ -49,6 +49,23 @@ def http(method, url, token=None, body=None, timeout=10):
         return e.code, e.read()
 
 
+def printed_secrets(stderr):
+    """`name = value` lines a fanout command prints once on standard error (the passwords of
+    `fanout config nats`)."""
+    return dict(line.split(" = ", 1) for line in stderr.splitlines() if " = " in line)
+
+
+def nats_violations(log_files):
+    """Lines in nats-server logs where it refused a user a subject: nats-server 2.9 writes
+    `Publish Violation - User "u", Subject "s"` (and `Subscription Violation`)."""
+    found = []
+    for path in log_files:
+        with open(path, errors="replace") as f:
+            found += [line.strip() for line in f
+                      if re.search(r"(Publish|Subscription) Violation", line)]
+    return found
+
+
 def clear_tokens(stderr):
     """The clear tokens `fanout config example` prints once on standard error
     (`NAME = <token>` lines; the config itself stores their SHA-256)."""
