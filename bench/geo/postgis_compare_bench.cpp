@@ -277,7 +277,8 @@ int main(int argc, char** argv) {
   // The production rule (docs/geo.md "Intersection rule") in SQL: the same statement the
   // end-to-end oracle suite uses. Needs gemeinden.label (loaded by postgis_compare.sh).
   pg.Prepare("resolve_rule",
-             "with s as (select st_makevalid(st_geomfromtext($1, 4326)) g) "
+             "with s as (select st_makevalid(st_geomfromtext($1, 4326), "
+             "'method=structure keepcollapsed=false') g) "
              "select m.ars from gemeinden m, s where st_intersects(m.geom, s.g) and ("
              "st_within(s.g, m.geom) or st_covers(s.g, m.label) or ("
              "select a >= 50000 or (p > 0 and 2 * a / p >= 10) from (select st_area(x) a, "
@@ -313,8 +314,8 @@ int main(int argc, char** argv) {
   };
 
   // Shapes that are invalid as drawn (the VG5000 Bayern land polygon self-intersects): ours
-  // repairs them with GEOSMakeValid on every call (warning POLYGON_MADE_VALID), PostGIS uses
-  // them as they are. Add a copy repaired once (by PostGIS) so both sides also get the same
+  // repairs them (GEOS MakeValid, "structure") on every call (warning POLYGON_MADE_VALID), PostGIS
+  // uses them as they are. Add a copy repaired once (by PostGIS) so both sides also get the same
   // valid text.
   std::vector<std::string> validity;
   for (std::size_t i = 0, n = shapes.size(); i < n; ++i) {
@@ -326,7 +327,7 @@ int main(int argc, char** argv) {
       Shape fixed = shapes[i];
       fixed.name += " (made valid once)";
       fixed.wkt = pg.Column("select st_astext(st_makevalid(st_geomfromtext($$" + shapes[i].wkt +
-                            "$$, 4326)))")
+                            "$$, 4326), 'method=structure keepcollapsed=false'))")
                       .at(0);
       fixed.vertices =
           std::stoul(pg.Column("select st_npoints(st_geomfromtext($$" + fixed.wkt + "$$))").at(0));

@@ -33,6 +33,9 @@ inline constexpr std::string_view kWarnCellsGeoJson = "dwd_warncells_lakes_coast
 struct GeosIndexSettings {
   double min_overlap_m2 = 50'000;   // 5 ha: above every artefact measured, below 10 ha
   double min_overlap_width_m = 10;  // > 4x the widest artefact measured
+  /// Measure every partial overlap with a GEOS overlay instead of MeasureOverlap's boundary
+  /// walk first (overlap.hpp): the second implementation tests and benchmarks compare with.
+  bool overlay_only = false;
 };
 
 struct GeosIndexStats {

@@ -407,6 +407,57 @@ TEST(GeosIndex, EveryRealOverlapIsWarnedWhateverTheMunicipalitySize) {
   EXPECT_EQ(missed, 0u) << "first missed: " << first_missed;
 }
 
+// The rule's overlaps measured by MeasureOverlap's boundary walk (overlap.hpp) decide exactly
+// like GEOS overlays (overlay_only): every Land and Kreis outline, circles of 1–50 km on
+// every 97th label point, squares on every 97th municipality's outline (which cut through
+// municipalities at arbitrary angles).
+TEST(GeosIndex, BoundaryWalkDecidesLikeTheOverlay) {
+  const auto& f = F();
+  auto overlay = GeosGeometryIndex::Load(kGeoDir, f.catalog, {.overlay_only = true});
+  ASSERT_TRUE(overlay);
+  std::vector<std::pair<std::string, geo::AreaShape>> shapes;
+  for (const char* file : {"de_laender_vg5000_2021.geojson", "de_kreise_vg5000_2021.geojson"}) {
+    auto features = ReadGeoJsonFeatures(kGeoDir / file);
+    ASSERT_TRUE(features);
+    for (const GeoJsonFeature& g : *features) {
+      geo::AreaShape shape;
+      shape.wkt = {ToWkt(g)};
+      shapes.emplace_back(g.properties.at("GEN"), std::move(shape));
+    }
+  }
+  const auto& munis = f.catalog.municipalities();
+  for (std::size_t i = 0; i < munis.size(); i += 97) {
+    geo::AreaShape shape;
+    const double r = 1 + static_cast<double>(i % 50);
+    shape.polygons = {geo::CircleToRing({{munis[i].label_lat, munis[i].label_lon}, r})};
+    shapes.emplace_back("circle " + std::to_string(r) + " km at " + munis[i].ars, std::move(shape));
+  }
+  auto outlines = ReadGeoJsonFeatures(kGeoDir / "de_gemeinden_vg5000_2021.geojson");
+  ASSERT_TRUE(outlines);
+  for (std::size_t i = 0; i < outlines->size(); i += 97) {
+    const auto& ring = (*outlines)[i].polygons[0][0];
+    const double lon = ring[0], lat = ring[1], d = 0.002 + 0.0001 * static_cast<double>(i % 7);
+    geo::AreaShape shape;  // a square turned by ~30° around a vertex of the outline
+    shape.polygons = {{{lat - d, lon - d / 2},
+                       {lat - d / 2, lon + d},
+                       {lat + d, lon + d / 2},
+                       {lat + d / 2, lon - d},
+                       {lat - d, lon - d / 2}}};
+    shapes.emplace_back("square at " + (*outlines)[i].properties.at("ARS"), std::move(shape));
+  }
+  std::size_t differ = 0;
+  for (const auto& [name, shape] : shapes) {
+    const auto walk = Keys(f.index->Intersect(shape).municipalities);
+    const auto geos = Keys((*overlay)->Intersect(shape).municipalities);
+    if (walk != geos && ++differ <= 5) {
+      ADD_FAILURE() << name << ": boundary walk " << ::testing::PrintToString(walk) << ", overlay "
+                    << ::testing::PrintToString(geos);
+    }
+  }
+  EXPECT_GT(shapes.size(), 600u);
+  EXPECT_EQ(differ, 0u);
+}
+
 // A small circle on a border (here 150 m around a vertex of Dresden's outline) is neither
 // within one municipality nor large: it counts by its width, in every municipality it
 // really overlaps. The old relative rule also kept it; the point is that the absolute rule

@@ -126,9 +126,11 @@ create function cap_circle(t text) returns geometry language sql immutable as $$
 create function circle_radius(t text) returns float8 language sql immutable as $$
   select regexp_replace(trim(t), '^.*[[:space:]]', '')::float8 $$;
 
--- Repair (self-intersections) keeping the polygonal parts.
+-- Repair (self-intersections) keeping the polygonal parts: GEOS's "structure" method, as
+-- docs/geo.md specifies (outer rings unioned, holes subtracted, every lobe of a self-crossing
+-- ring kept).
 create function polygonal(g geometry) returns geometry language sql immutable as $$
-  select st_collectionextract(st_makevalid(g), 3) $$;
+  select st_collectionextract(st_makevalid(g, 'method=structure keepcollapsed=false'), 3) $$;
 
 -- The positive shapes of each <area> (polygons, circles r > 0, WKT), their EXCLUDE_POLYGONs,
 -- and the points (circles of radius 0).

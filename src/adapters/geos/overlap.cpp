@@ -1,0 +1,357 @@
+#include "adapters/geos/overlap.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace fanout::adapters::geos {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kRad = kPi / 180;
+constexpr double kA = 6378137.0;          // WGS84 semi-major axis, m
+constexpr double kE2 = 0.00669437999014;  // WGS84 first eccentricity squared
+
+double Q(double phi) {
+  const double e = std::sqrt(kE2), s = std::sin(phi);
+  return (1 - kE2) * (s / (1 - kE2 * s * s) - std::log((1 - e * s) / (1 + e * s)) / (2 * e));
+}
+double Authalic(double phi) {
+  static const double qp = Q(kPi / 2);
+  return std::asin(std::clamp(Q(phi) / qp, -1.0, 1.0));
+}
+const double kRq = kA * std::sqrt(Q(kPi / 2) / 2);
+
+/// Shewchuk's error bound for the floating-point orientation determinant ("Adaptive
+/// Precision Floating-Point Arithmetic and Fast Robust Geometric Predicates", 1997,
+/// ccwerrboundA = (3 + 16ε)ε, ε = 2⁻⁵³): beyond it the sign of the computed determinant is
+/// the sign of the exact one.
+constexpr double kEpsilon = 1.1102230246251565e-16;
+constexpr double kOrientBound = (3 + 16 * kEpsilon) * kEpsilon;
+
+struct Orientation {
+  int sign = 0;  // +1: c left of a→b, −1: right, 0: on the line or too close to call
+  double det = 0;
+};
+Orientation Orient(double ax, double ay, double bx, double by, double cx, double cy) {
+  const double l = (ax - cx) * (by - cy);
+  const double r = (ay - cy) * (bx - cx);
+  const double det = l - r;
+  const double bound = kOrientBound * (std::abs(l) + std::abs(r));
+  if (det > bound) return {1, det};
+  if (-det > bound) return {-1, det};
+  return {0, det};
+}
+
+}  // namespace
+
+AuthalicProjection::AuthalicProjection(double lat0_deg, double lon0_deg) : lon0_(lon0_deg * kRad) {
+  const double beta0 = Authalic(lat0_deg * kRad);
+  sin_b0_ = std::sin(beta0);
+  cos_b0_ = std::cos(beta0);
+}
+
+std::pair<double, double> AuthalicProjection::Project(double lat_deg, double lon_deg) const {
+  const double beta = Authalic(lat_deg * kRad);
+  const double dl = lon_deg * kRad - lon0_;
+  const double sb = std::sin(beta), cb = std::cos(beta), cdl = std::cos(dl);
+  const double k = std::sqrt(2 / (1 + sin_b0_ * sb + cos_b0_ * cb * cdl));
+  return {kRq * k * cb * std::sin(dl), kRq * k * (cos_b0_ * sb - sin_b0_ * cb * cdl)};
+}
+
+Extent MeasureRing(const double* xy, std::size_t points, const AuthalicProjection& proj) {
+  double twice_area = 0, length = 0, px = 0, py = 0;
+  for (std::size_t i = 0; i < points; ++i) {
+    const auto [x, y] = proj.Project(xy[2 * i + 1], xy[2 * i]);
+    if (i > 0) {
+      twice_area += px * y - x * py;
+      length += std::hypot(x - px, y - py);
+    }
+    px = x;
+    py = y;
+  }
+  return {std::abs(twice_area) / 2, length};
+}
+
+void PlanarRings::AddRing(const double* xy, std::size_t points, bool hole) {
+  if (points > 0 && xy[0] == xy[2 * points - 2] && xy[1] == xy[2 * points - 1]) --points;
+  if (points < 3) {
+    ok_ = false;
+    return;
+  }
+  Ring ring;
+  ring.first = static_cast<uint32_t>(xy_.size() / 2);
+  ring.points = static_cast<uint32_t>(points + 1);
+  double twice_area = 0;
+  for (std::size_t i = 0; i <= points; ++i) {
+    const std::size_t k = i % points, next = (i + 1) % points;
+    xy_.push_back(xy[2 * k]);
+    xy_.push_back(xy[2 * k + 1]);
+    if (i < points) {
+      twice_area += xy[2 * k] * xy[2 * next + 1] - xy[2 * next] * xy[2 * k + 1];
+      seg_start_.push_back(ring.first + static_cast<uint32_t>(i));
+      seg_ring_.push_back(static_cast<uint32_t>(rings_.size()));
+    }
+    if (box_.x0 > box_.x1) {
+      box_ = {xy[2 * k], xy[2 * k + 1], xy[2 * k], xy[2 * k + 1]};
+    } else {
+      box_.x0 = std::min(box_.x0, xy[2 * k]);
+      box_.x1 = std::max(box_.x1, xy[2 * k]);
+      box_.y0 = std::min(box_.y0, xy[2 * k + 1]);
+      box_.y1 = std::max(box_.y1, xy[2 * k + 1]);
+    }
+  }
+  if (twice_area == 0 || !std::isfinite(twice_area)) ok_ = false;
+  // An outer ring has the interior on its left when counter-clockwise, a hole when clockwise.
+  ring.sign = (twice_area > 0) != hole ? 1 : -1;
+  rings_.push_back(ring);
+}
+
+int PlanarRings::Column(double x) const {
+  const int c = static_cast<int>((x - box_.x0) / cell_w_);
+  return std::clamp(c, 0, cells_ - 1);
+}
+int PlanarRings::Row(double y) const {
+  const int r = static_cast<int>((y - box_.y0) / cell_h_);
+  return std::clamp(r, 0, cells_ - 1);
+}
+
+void PlanarRings::BuildIndex() {
+  if (!ok() || segments() < 64) return;
+  // About two segments per cell along a ring that crosses ~cells_ cells per row.
+  cells_ = std::clamp(static_cast<int>(std::sqrt(static_cast<double>(segments()) * 2)), 2, 512);
+  cell_w_ = (box_.x1 - box_.x0) / cells_;
+  cell_h_ = (box_.y1 - box_.y0) / cells_;
+  if (!(cell_w_ > 0) || !(cell_h_ > 0)) {
+    cells_ = 0;
+    return;
+  }
+  const std::size_t n = static_cast<std::size_t>(cells_) * static_cast<std::size_t>(cells_);
+  cell_offset_.assign(n + 1, 0);
+  auto each_cell = [&](uint32_t s, auto&& fn) {
+    const uint32_t p = seg_start_[s];
+    const int c0 = Column(std::min(X(p), X(p + 1))), c1 = Column(std::max(X(p), X(p + 1)));
+    const int r0 = Row(std::min(Y(p), Y(p + 1))), r1 = Row(std::max(Y(p), Y(p + 1)));
+    for (int r = r0; r <= r1; ++r) {
+      for (int c = c0; c <= c1; ++c) fn(static_cast<std::size_t>(r) * cells_ + c);
+    }
+  };
+  for (uint32_t s = 0; s < segments(); ++s)
+    each_cell(s, [&](std::size_t i) { ++cell_offset_[i + 1]; });
+  for (std::size_t i = 0; i < n; ++i) cell_offset_[i + 1] += cell_offset_[i];
+  cell_items_.resize(cell_offset_[n]);
+  std::vector<uint32_t> fill(cell_offset_.begin(), cell_offset_.end() - 1);
+  for (uint32_t s = 0; s < segments(); ++s) {
+    each_cell(s, [&](std::size_t i) { cell_items_[fill[i]++] = s; });
+  }
+}
+
+void PlanarRings::SegmentsNear(const Box& box, std::vector<uint32_t>& out) const {
+  out.clear();
+  if (box.x1 < box_.x0 || box_.x1 < box.x0 || box.y1 < box_.y0 || box_.y1 < box.y0) return;
+  if (cells_ == 0) {
+    out.resize(segments());
+    for (uint32_t s = 0; s < segments(); ++s) out[s] = s;
+    return;
+  }
+  for (int r = Row(box.y0); r <= Row(box.y1); ++r) {
+    const std::size_t row = static_cast<std::size_t>(r) * cells_;
+    out.insert(out.end(), cell_items_.begin() + cell_offset_[row + Column(box.x0)],
+               cell_items_.begin() + cell_offset_[row + Column(box.x1) + 1]);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+}
+
+std::optional<bool> PlanarRings::Inside(double x, double y) const {
+  if (x < box_.x0 || box_.x1 < x || y < box_.y0 || box_.y1 < y) return false;
+  // Count the crossings of the ray from (x, y) towards +x with the rings; half-open in y, so
+  // a vertex at the ray's height counts once. Only segments right of x can cross the ray.
+  std::vector<uint32_t> near;
+  SegmentsNear({x, y, box_.x1, y}, near);
+  bool inside = false;
+  for (uint32_t s : near) {
+    const uint32_t p = seg_start_[s];
+    const double ax = X(p), ay = Y(p), bx = X(p + 1), by = Y(p + 1);
+    if (ay == y && by == y) {  // horizontal at the ray's height: on it, or not crossed
+      if (std::min(ax, bx) <= x && x <= std::max(ax, bx)) return std::nullopt;
+      continue;
+    }
+    const bool a_above = ay > y, b_above = by > y;
+    if (a_above == b_above) continue;
+    const Orientation o = Orient(ax, ay, bx, by, x, y);
+    if (o.sign == 0) return std::nullopt;  // on the segment, or too close to call
+    // The segment crosses the ray right of the point when the point is left of it, taken
+    // upwards.
+    if ((b_above ? o.sign : -o.sign) > 0) inside = !inside;
+  }
+  return inside;
+}
+
+std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings& part) {
+  if (!shape.ok() || !part.ok()) return std::nullopt;
+  std::vector<uint32_t> near;  // the shape's segments near the part
+  shape.SegmentsNear(part.box_, near);
+
+  // Contacts of the part's segments with the shape's. Allowed: proper crossings (one point
+  // inside both segments), a shared endpoint (identical coordinates) of two otherwise
+  // separate segments, and identical segments. Anything else — a vertex on the other's
+  // segment, collinear overlaps, contacts too close to call — only an overlay can settle.
+  struct Crossing {
+    uint32_t part_seg;   // index into part.seg_start_
+    uint32_t shape_seg;  // index into `near`
+    double t, u;         // parameters along the part's and the shape's segment
+    double x, y;
+  };
+  std::vector<Crossing> crossings;
+  constexpr uint32_t kNone = ~uint32_t{0};
+  std::vector<uint32_t> same_as;   // by part segment: the identical shape segment
+  std::vector<bool> shape_shared;  // by `near` index: identical to a part segment
+  bool exact_contacts = false;     // shared endpoints or identical segments
+  for (uint32_t ps = 0; ps < part.segments(); ++ps) {
+    const uint32_t p = part.seg_start_[ps];
+    const double p1x = part.X(p), p1y = part.Y(p), p2x = part.X(p + 1), p2y = part.Y(p + 1);
+    const double px0 = std::min(p1x, p2x), px1 = std::max(p1x, p2x);
+    const double py0 = std::min(p1y, p2y), py1 = std::max(p1y, p2y);
+    for (uint32_t k = 0; k < near.size(); ++k) {
+      const uint32_t q = shape.seg_start_[near[k]];
+      const double q1x = shape.X(q), q1y = shape.Y(q), q2x = shape.X(q + 1), q2y = shape.Y(q + 1);
+      if (std::max(q1x, q2x) < px0 || px1 < std::min(q1x, q2x) || std::max(q1y, q2y) < py0 ||
+          py1 < std::min(q1y, q2y)) {
+        continue;
+      }
+      const bool p1q1 = p1x == q1x && p1y == q1y, p1q2 = p1x == q2x && p1y == q2y;
+      const bool p2q1 = p2x == q1x && p2y == q1y, p2q2 = p2x == q2x && p2y == q2y;
+      if ((p1q1 && p2q2) || (p1q2 && p2q1)) {  // the same segment
+        if (same_as.empty()) same_as.assign(part.segments(), kNone);
+        if (shape_shared.empty()) shape_shared.assign(near.size(), false);
+        same_as[ps] = k;
+        shape_shared[k] = true;
+        exact_contacts = true;
+        continue;
+      }
+      if (p1q1 || p1q2 || p2q1 || p2q2) {
+        // One shared endpoint v: they meet only there unless they run along the same line
+        // in the same direction from v (nearly collinear and at an acute angle).
+        const double vx = p1q1 || p1q2 ? p1x : p2x, vy = p1q1 || p1q2 ? p1y : p2y;
+        const double ex = p1q1 || p1q2 ? p2x : p1x, ey = p1q1 || p1q2 ? p2y : p1y;
+        const double fx = p1q1 || p2q1 ? q2x : q1x, fy = p1q1 || p2q1 ? q2y : q1y;
+        if ((Orient(q1x, q1y, q2x, q2y, ex, ey).sign == 0 ||
+             Orient(p1x, p1y, p2x, p2y, fx, fy).sign == 0) &&
+            (ex - vx) * (fx - vx) + (ey - vy) * (fy - vy) >= 0) {
+          return std::nullopt;
+        }
+        exact_contacts = true;
+        continue;
+      }
+      const Orientation o1 = Orient(q1x, q1y, q2x, q2y, p1x, p1y);
+      const Orientation o2 = Orient(q1x, q1y, q2x, q2y, p2x, p2y);
+      if (o1.sign != 0 && o1.sign == o2.sign) continue;  // the part's segment on one side
+      const Orientation o3 = Orient(p1x, p1y, p2x, p2y, q1x, q1y);
+      const Orientation o4 = Orient(p1x, p1y, p2x, p2y, q2x, q2y);
+      if (o3.sign != 0 && o3.sign == o4.sign) continue;  // the shape's segment on one side
+      if (o1.sign == 0 || o2.sign == 0 || o3.sign == 0 || o4.sign == 0) return std::nullopt;
+      const double t = std::clamp(o1.det / (o1.det - o2.det), 0.0, 1.0);
+      const double u = std::clamp(o3.det / (o3.det - o4.det), 0.0, 1.0);
+      crossings.push_back({ps, k, t, u, p1x + t * (p2x - p1x), p1y + t * (p2y - p1y)});
+    }
+  }
+
+  // Walk both boundaries, adding the pieces inside the other polygon to the Green sum, in
+  // metres on the equal-area projection centred at the part's south-west corner.
+  const AuthalicProjection proj(part.box_.y0, part.box_.x0);
+  double twice_area = 0, perimeter = 0;
+  auto add = [&](double sign, double ax, double ay, double bx, double by) {
+    const auto [x1, y1] = proj.Project(ay, ax);
+    const auto [x2, y2] = proj.Project(by, bx);
+    twice_area += sign * (x1 * y2 - x2 * y1);
+    perimeter += std::hypot(x2 - x1, y2 - y1);
+  };
+  // Adds the pieces of one segment — from (x, y) through the crossings [c, c_end), sorted
+  // along it, to (x_end, y_end) — that lie inside `other`. Without exact contacts `inside` is
+  // the state at (x, y) and toggles at each crossing (one point-in-polygon test per ring).
+  // Where the rings share vertices, a ring may touch the other boundary without crossing it,
+  // so each piece is tested at its midpoint instead, which lies off the other boundary or
+  // the test refuses.
+  auto split = [&](const PlanarRings& other, double sign, bool& inside, double x, double y,
+                   const Crossing* c, const Crossing* c_end, double x_end, double y_end) {
+    for (;; ++c) {
+      const bool last = c == c_end;
+      const double nx = last ? x_end : c->x, ny = last ? y_end : c->y;
+      if (exact_contacts) {
+        const std::optional<bool> in = other.Inside((x + nx) / 2, (y + ny) / 2);
+        if (!in) return false;
+        inside = *in;
+      }
+      if (inside) add(sign, x, y, nx, ny);
+      if (last) return true;
+      inside = !inside;
+      x = nx;
+      y = ny;
+    }
+  };
+
+  // The part's rings, in order, splitting each segment at its crossings.
+  std::sort(crossings.begin(), crossings.end(), [](const Crossing& a, const Crossing& b) {
+    return a.part_seg != b.part_seg ? a.part_seg < b.part_seg : a.t < b.t;
+  });
+  std::size_t next = 0;
+  uint32_t seg = 0;
+  for (const PlanarRings::Ring& ring : part.rings_) {
+    std::optional<bool> start;
+    if (!exact_contacts) {
+      start = shape.Inside(part.X(ring.first), part.Y(ring.first));
+      if (!start) return std::nullopt;
+    }
+    bool inside = start.value_or(false);
+    for (uint32_t i = 0; i + 1 < ring.points; ++i, ++seg) {
+      const uint32_t p = ring.first + i;
+      const std::size_t first = next;
+      while (next < crossings.size() && crossings[next].part_seg == seg) ++next;
+      if (!same_as.empty() && same_as[seg] != kNone) {
+        // On the shape's boundary (and crossed by none of the valid shape's segments): part
+        // of the overlap's boundary when both interiors lie on the same side, counted here
+        // once; not when they lie on opposite sides.
+        const uint32_t q = shape.seg_start_[near[same_as[seg]]];
+        const bool same_order = part.X(p) == shape.X(q) && part.Y(p) == shape.Y(q);
+        const double shape_sign = shape.rings_[shape.seg_ring_[near[same_as[seg]]]].sign;
+        if ((same_order ? shape_sign : -shape_sign) == ring.sign) {
+          add(ring.sign, part.X(p), part.Y(p), part.X(p + 1), part.Y(p + 1));
+        }
+        continue;
+      }
+      if (!split(shape, ring.sign, inside, part.X(p), part.Y(p), crossings.data() + first,
+                 crossings.data() + next, part.X(p + 1), part.Y(p + 1))) {
+        return std::nullopt;
+      }
+    }
+    if (start && inside != *start) return std::nullopt;  // a crossing was missed: do not guess
+  }
+
+  // The shape's segments near the part, each split at its crossings.
+  std::sort(crossings.begin(), crossings.end(), [](const Crossing& a, const Crossing& b) {
+    return a.shape_seg != b.shape_seg ? a.shape_seg < b.shape_seg : a.u < b.u;
+  });
+  next = 0;
+  for (uint32_t k = 0; k < near.size(); ++k) {
+    const std::size_t first = next;
+    while (next < crossings.size() && crossings[next].shape_seg == k) ++next;
+    if (!shape_shared.empty() && shape_shared[k]) continue;  // settled on the part's side
+    const uint32_t q = shape.seg_start_[near[k]];
+    std::optional<bool> start;
+    if (!exact_contacts) {
+      start = part.Inside(shape.X(q), shape.Y(q));
+      if (!start) return std::nullopt;
+    }
+    bool inside = start.value_or(false);
+    if (!split(part, shape.rings_[shape.seg_ring_[near[k]]].sign, inside, shape.X(q), shape.Y(q),
+               crossings.data() + first, crossings.data() + next, shape.X(q + 1), shape.Y(q + 1))) {
+      return std::nullopt;
+    }
+    if (!exact_contacts && part.Inside(shape.X(q + 1), shape.Y(q + 1)) != inside) {
+      return std::nullopt;  // a crossing was missed, or the end is on the boundary
+    }
+  }
+  return Extent{std::max(0.0, twice_area / 2), perimeter};
+}
+
+}  // namespace fanout::adapters::geos
