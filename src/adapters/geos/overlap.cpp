@@ -27,16 +27,23 @@ const double kRq = kA * std::sqrt(Q(kPi / 2) / 2);
 /// the sign of the exact one.
 constexpr double kEpsilon = 1.1102230246251565e-16;
 constexpr double kOrientBound = (3 + 16 * kEpsilon) * kEpsilon;
+/// A point closer than this to a segment's line (degrees, ~0.1 mm) counts as on it: the walk
+/// then refuses. Exact signs alone are not enough — crossing points and midpoints are
+/// rounded (~1e-14°), and decimal coordinates that are collinear on paper are not in binary,
+/// which leaves nanometre slivers that GEOS's overlay snaps away and the walk would measure.
+constexpr double kMarginDeg = 1e-9;
 
 struct Orientation {
-  int sign = 0;  // +1: c left of a→b, −1: right, 0: on the line or too close to call
+  int sign = 0;  // +1: c left of a→b, −1: right, 0: within kMarginDeg of the line
   double det = 0;
 };
 Orientation Orient(double ax, double ay, double bx, double by, double cx, double cy) {
   const double l = (ax - cx) * (by - cy);
   const double r = (ay - cy) * (bx - cx);
   const double det = l - r;
-  const double bound = kOrientBound * (std::abs(l) + std::abs(r));
+  // |det| = distance × |b − a|; the L1 length bounds the Euclidean one from above.
+  const double bound = kOrientBound * (std::abs(l) + std::abs(r)) +
+                       kMarginDeg * (std::abs(bx - ax) + std::abs(by - ay));
   if (det > bound) return {1, det};
   if (-det > bound) return {-1, det};
   return {0, det};
@@ -73,31 +80,44 @@ Extent MeasureRing(const double* xy, std::size_t points, const AuthalicProjectio
 }
 
 void PlanarRings::AddRing(const double* xy, std::size_t points, bool hole) {
-  if (points > 0 && xy[0] == xy[2 * points - 2] && xy[1] == xy[2 * points - 1]) --points;
-  if (points < 3) {
+  // The distinct points in order: repeated points dropped, the closing point too.
+  std::vector<double> pts;
+  pts.reserve(2 * points);
+  for (std::size_t i = 0; i < points; ++i) {
+    const std::size_t n = pts.size();
+    if (n >= 2 && pts[n - 2] == xy[2 * i] && pts[n - 1] == xy[2 * i + 1]) continue;
+    pts.push_back(xy[2 * i]);
+    pts.push_back(xy[2 * i + 1]);
+  }
+  while (pts.size() >= 4 && pts[0] == pts[pts.size() - 2] && pts[1] == pts[pts.size() - 1]) {
+    pts.resize(pts.size() - 2);
+  }
+  const std::size_t n = pts.size() / 2;
+  if (n < 3) {
     ok_ = false;
     return;
   }
   Ring ring;
   ring.first = static_cast<uint32_t>(xy_.size() / 2);
-  ring.points = static_cast<uint32_t>(points + 1);
+  ring.points = static_cast<uint32_t>(n + 1);
   double twice_area = 0;
-  for (std::size_t i = 0; i <= points; ++i) {
-    const std::size_t k = i % points, next = (i + 1) % points;
-    xy_.push_back(xy[2 * k]);
-    xy_.push_back(xy[2 * k + 1]);
-    if (i < points) {
-      twice_area += xy[2 * k] * xy[2 * next + 1] - xy[2 * next] * xy[2 * k + 1];
+  for (std::size_t i = 0; i <= n; ++i) {
+    const std::size_t k = i % n, next = (i + 1) % n;
+    const double x = pts[2 * k], y = pts[2 * k + 1];
+    xy_.push_back(x);
+    xy_.push_back(y);
+    if (i < n) {
+      twice_area += x * pts[2 * next + 1] - pts[2 * next] * y;
       seg_start_.push_back(ring.first + static_cast<uint32_t>(i));
       seg_ring_.push_back(static_cast<uint32_t>(rings_.size()));
     }
     if (box_.x0 > box_.x1) {
-      box_ = {xy[2 * k], xy[2 * k + 1], xy[2 * k], xy[2 * k + 1]};
+      box_ = {x, y, x, y};
     } else {
-      box_.x0 = std::min(box_.x0, xy[2 * k]);
-      box_.x1 = std::max(box_.x1, xy[2 * k]);
-      box_.y0 = std::min(box_.y0, xy[2 * k + 1]);
-      box_.y1 = std::max(box_.y1, xy[2 * k + 1]);
+      box_.x0 = std::min(box_.x0, x);
+      box_.x1 = std::max(box_.x1, x);
+      box_.y0 = std::min(box_.y0, y);
+      box_.y1 = std::max(box_.y1, y);
     }
   }
   if (twice_area == 0 || !std::isfinite(twice_area)) ok_ = false;
@@ -162,24 +182,62 @@ void PlanarRings::SegmentsNear(const Box& box, std::vector<uint32_t>& out) const
   out.erase(std::unique(out.begin(), out.end()), out.end());
 }
 
-std::optional<bool> PlanarRings::Inside(double x, double y) const {
-  if (x < box_.x0 || box_.x1 < x || y < box_.y0 || box_.y1 < y) return false;
-  // Count the crossings of the ray from (x, y) towards +x with the rings; half-open in y, so
-  // a vertex at the ray's height counts once. Only segments right of x can cross the ray.
+bool PlanarRings::Clean() const {
+  if (!ok()) return false;
+  constexpr double m = kMarginDeg;
   std::vector<uint32_t> near;
-  SegmentsNear({x, y, box_.x1, y}, near);
+  auto near_segment = [&](uint32_t p, double x, double y) {  // (x, y) within m of segment p
+    const double ax = X(p), ay = Y(p), bx = X(p + 1), by = Y(p + 1);
+    return std::min(ax, bx) - m <= x && x <= std::max(ax, bx) + m && std::min(ay, by) - m <= y &&
+           y <= std::max(ay, by) + m && Orient(ax, ay, bx, by, x, y).sign == 0;
+  };
+  for (uint32_t s = 0; s < segments(); ++s) {
+    const uint32_t p = seg_start_[s];
+    const Ring& ring = rings_[seg_ring_[s]];
+    // The next segment of the ring (wrapping): a spike when it folds back along this one.
+    const uint32_t n = p + 2 < ring.first + ring.points ? p + 1 : ring.first;
+    const double dx1 = X(p) - X(p + 1), dy1 = Y(p) - Y(p + 1);
+    const double dx2 = X(n + 1) - X(n), dy2 = Y(n + 1) - Y(n);
+    if (Orient(X(p), Y(p), X(p + 1), Y(p + 1), X(n + 1), Y(n + 1)).sign == 0 &&
+        dx1 * dx2 + dy1 * dy2 > 0) {
+      return false;
+    }
+    const double x0 = std::min(X(p), X(p + 1)), x1 = std::max(X(p), X(p + 1));
+    const double y0 = std::min(Y(p), Y(p + 1)), y1 = std::max(Y(p), Y(p + 1));
+    SegmentsNear({x0 - m, y0 - m, x1 + m, y1 + m}, near);
+    for (uint32_t o : near) {
+      const uint32_t q = seg_start_[o];
+      if (q == p) continue;
+      // The endpoints of the other segment, except a vertex it shares with this one.
+      for (const uint32_t v : {q, q + 1}) {
+        if (X(v) == X(p) && Y(v) == Y(p)) continue;
+        if (X(v) == X(p + 1) && Y(v) == Y(p + 1)) continue;
+        if (near_segment(p, X(v), Y(v))) return false;
+      }
+    }
+  }
+  return true;
+}
+
+std::optional<bool> PlanarRings::Inside(double x, double y) const {
+  constexpr double m = kMarginDeg;
+  if (x < box_.x0 - m || box_.x1 + m < x || y < box_.y0 - m || box_.y1 + m < y) return false;
+  // Count the crossings of the ray from (x, y) towards +x with the rings; half-open in y, so
+  // a vertex at the ray's height counts once. Only segments right of x can cross the ray;
+  // any segment within the margin of the point makes the answer unsafe.
+  std::vector<uint32_t> near;
+  SegmentsNear({x - m, y - m, box_.x1, y + m}, near);
   bool inside = false;
   for (uint32_t s : near) {
     const uint32_t p = seg_start_[s];
     const double ax = X(p), ay = Y(p), bx = X(p + 1), by = Y(p + 1);
-    if (ay == y && by == y) {  // horizontal at the ray's height: on it, or not crossed
-      if (std::min(ax, bx) <= x && x <= std::max(ax, bx)) return std::nullopt;
-      continue;
-    }
+    const bool close = std::min(ax, bx) - m <= x && x <= std::max(ax, bx) + m &&
+                       std::min(ay, by) - m <= y && y <= std::max(ay, by) + m;
     const bool a_above = ay > y, b_above = by > y;
-    if (a_above == b_above) continue;
+    if (!close && a_above == b_above) continue;
     const Orientation o = Orient(ax, ay, bx, by, x, y);
-    if (o.sign == 0) return std::nullopt;  // on the segment, or too close to call
+    if (o.sign == 0) return std::nullopt;  // on the boundary, or too close to tell
+    if (a_above == b_above) continue;
     // The segment crosses the ray right of the point when the point is left of it, taken
     // upwards.
     if ((b_above ? o.sign : -o.sign) > 0) inside = !inside;

@@ -8,8 +8,8 @@
 // where the rings cross. So an overlap needs only the crossings of the two boundaries and one
 // point-in-polygon test per ring: no noding, no topology graph, no result geometry. The answer
 // is exact for rings in general position, and for rings that share vertices and whole
-// segments exactly (a shape copied from the municipality layer). Whenever a decision would
-// depend on rounding — a vertex on or within rounding error of the other's segment, collinear
+// segments exactly (a shape copied from the municipality layer). Whenever a decision could
+// depend on rounding — a vertex on or within 1e-9° (~0.1 mm) of the other's segment, collinear
 // overlapping edges — MeasureOverlap returns nullopt and the caller falls back to a full GEOS
 // overlay.
 //
@@ -58,10 +58,16 @@ class PlanarRings {
   void BuildIndex();
 
   bool ok() const { return ok_ && !rings_.empty(); }
+  /// Whether no vertex comes within 1e-9° (~0.1 mm) of another segment of the rings than its
+  /// own two, and no vertex is the tip of a zero-width spike. GEOS calls a ring valid that
+  /// folds back on itself a nanometre apart (decimal coordinates on one line are not quite on
+  /// one line in binary); its overlay snaps such spikes away, the walk would measure them.
+  /// MeasureOverlap requires both sides clean.
+  bool Clean() const;
   std::size_t segments() const { return seg_start_.size(); }
 
-  /// Whether (x, y) lies in the interior: nullopt when it lies on the boundary or rounding
-  /// could decide it.
+  /// Whether (x, y) lies in the interior: nullopt when it lies on the boundary or within
+  /// ~0.1 mm (1e-9°) of it.
   std::optional<bool> Inside(double x, double y) const;
 
  private:
@@ -96,9 +102,9 @@ class PlanarRings {
 
 /// Area and perimeter on the ellipsoid of `shape` ∩ `part` (both valid): the same figures as
 /// measuring the overlay's result polygon with the equal-area projection centred at `part`'s
-/// south-west corner. nullopt when a vertex lies on (or within rounding error of) the other's
-/// segment, segments overlap in part along a line, or either is unusable: then only an
-/// overlay can tell. Identical vertices and identical segments are handled.
+/// south-west corner. nullopt when a vertex lies on (or within 1e-9° of) the other's segment,
+/// segments overlap in part along a line, or either is unusable: then only an overlay can tell.
+/// Identical vertices and identical segments are handled.
 std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings& part);
 
 }  // namespace fanout::adapters::geos
