@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-20}
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(cap_xml cap_json device_json geo_text config http1 h2_frames)
+[[ ${#targets[@]} -gt 0 ]] || targets=(cap_xml cap_json device_json geo_text overlap config http1 h2_frames)
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 seeds_of() {

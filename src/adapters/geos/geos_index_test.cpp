@@ -550,6 +550,54 @@ TEST(GeosIndex, InvalidRingsAreRepairedWithAWarning) {
   EXPECT_EQ(Keys(hit.municipalities), std::set<std::string>{"055150000000"});
 }
 
+// Repairs err towards warning (docs/geo.md). Helgoland (1.7 km² in the North Sea, nothing else
+// near) and shapes in units of 0.001° around its label point, checked with GEOS by hand:
+// - a WKT polygon whose hole crosses its shell: "structure" alone subtracts the whole hole;
+//   the part of the hole outside the shell (here over Helgoland) is kept ("linework");
+// - an EXCLUDE_POLYGON ring that winds twice around the label point: "linework" does not
+//   exclude a region wound twice, "structure" would exclude all of the 4 × 4 area.
+TEST(GeosIndex, RepairsErrTowardsWarning) {
+  const auto& f = F();
+  const std::string helgoland = "010560025025";
+  const auto* m = f.catalog.FindMunicipality(helgoland);
+  ASSERT_NE(m, nullptr);
+  auto at = [&](double u, double v) {  // (5, 5) is the label point
+    return geo::LatLon{m->label_lat + (v - 5) * 0.001, m->label_lon + (u - 5) * 0.001};
+  };
+  auto wkt_ring = [&](std::initializer_list<std::pair<double, double>> uv) {
+    std::ostringstream out;
+    out.precision(12);
+    out << "(";
+    bool first = true;
+    for (const auto& [u, v] : uv) {
+      const geo::LatLon p = at(u, v);
+      out << (first ? "" : ",") << p.lon << " " << p.lat;
+      first = false;
+    }
+    return out.str() + ")";
+  };
+  // Shell 95–115 units east (7–8.5 km, open sea), hole from x = −5 to 105 across the shell.
+  const std::string shell = wkt_ring({{95, -5}, {115, -5}, {115, 15}, {95, 15}, {95, -5}});
+  const std::string hole = wkt_ring({{-5, 3}, {105, 3}, {105, 7}, {-5, 7}, {-5, 3}});
+  geo::AreaShape shell_only;
+  shell_only.wkt = {"POLYGON(" + shell + ")"};
+  ASSERT_THAT(Keys(f.index->Intersect(shell_only).municipalities), IsEmpty());
+  geo::AreaShape crossing_hole;
+  crossing_hole.wkt = {"POLYGON(" + shell + "," + hole + ")"};
+  auto hit = f.index->Intersect(crossing_hole);
+  EXPECT_THAT(Codes(hit.warnings), Contains("POLYGON_MADE_VALID"));
+  EXPECT_EQ(Keys(hit.municipalities), std::set<std::string>{helgoland});
+
+  geo::AreaShape excluded_twice;
+  excluded_twice.polygons = {{at(3, 3), at(7, 3), at(7, 7), at(3, 7), at(3, 3)}};
+  excluded_twice.exclude = {{at(0, 0), at(10, 0), at(10, 10), at(0, 10), at(0, 4), at(2, 4),
+                             at(2, 2), at(8, 2), at(8, 8), at(4, 8), at(4, -2), at(0, -2),
+                             at(0, 0)}};
+  hit = f.index->Intersect(excluded_twice);
+  EXPECT_THAT(Codes(hit.warnings), Contains("POLYGON_MADE_VALID"));
+  EXPECT_EQ(Keys(hit.municipalities), std::set<std::string>{helgoland});
+}
+
 TEST(GeosIndex, WktPolygonsAndErrors) {
   const auto& f = F();
   geo::AreaShape shape;

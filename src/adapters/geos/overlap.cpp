@@ -100,14 +100,19 @@ void PlanarRings::AddRing(const double* xy, std::size_t points, bool hole) {
   Ring ring;
   ring.first = static_cast<uint32_t>(xy_.size() / 2);
   ring.points = static_cast<uint32_t>(n + 1);
-  double twice_area = 0;
+  // The orientation from the shoelace sum relative to the first point (absolute lon/lat
+  // products would carry rounding errors of ~1e-13 deg², larger than a millimetre ring's area).
+  double twice_area = 0, magnitude = 0;
   for (std::size_t i = 0; i <= n; ++i) {
     const std::size_t k = i % n, next = (i + 1) % n;
     const double x = pts[2 * k], y = pts[2 * k + 1];
     xy_.push_back(x);
     xy_.push_back(y);
     if (i < n) {
-      twice_area += x * pts[2 * next + 1] - pts[2 * next] * y;
+      const double term =
+          (x - pts[0]) * (pts[2 * next + 1] - pts[1]) - (pts[2 * next] - pts[0]) * (y - pts[1]);
+      twice_area += term;
+      magnitude += std::abs(term);
       seg_start_.push_back(ring.first + static_cast<uint32_t>(i));
       seg_ring_.push_back(static_cast<uint32_t>(rings_.size()));
     }
@@ -120,19 +125,21 @@ void PlanarRings::AddRing(const double* xy, std::size_t points, bool hole) {
       box_.y1 = std::max(box_.y1, y);
     }
   }
-  if (twice_area == 0 || !std::isfinite(twice_area)) ok_ = false;
+  // A sign the rounding could have decided (a ring of no area, or nearly none) is unusable.
+  if (!std::isfinite(twice_area) ||
+      std::abs(twice_area) <= 8 * kEpsilon * static_cast<double>(n) * magnitude) {
+    ok_ = false;
+  }
   // An outer ring has the interior on its left when counter-clockwise, a hole when clockwise.
   ring.sign = (twice_area > 0) != hole ? 1 : -1;
   rings_.push_back(ring);
 }
 
 int PlanarRings::Column(double x) const {
-  const int c = static_cast<int>((x - box_.x0) / cell_w_);
-  return std::clamp(c, 0, cells_ - 1);
+  return static_cast<int>(std::clamp(std::floor((x - box_.x0) / cell_w_), 0.0, cells_ - 1.0));
 }
 int PlanarRings::Row(double y) const {
-  const int r = static_cast<int>((y - box_.y0) / cell_h_);
-  return std::clamp(r, 0, cells_ - 1);
+  return static_cast<int>(std::clamp(std::floor((y - box_.y0) / cell_h_), 0.0, cells_ - 1.0));
 }
 
 void PlanarRings::BuildIndex() {
@@ -231,6 +238,7 @@ std::optional<bool> PlanarRings::Inside(double x, double y) const {
   for (uint32_t s : near) {
     const uint32_t p = seg_start_[s];
     const double ax = X(p), ay = Y(p), bx = X(p + 1), by = Y(p + 1);
+    if (std::max(ax, bx) < x - m) continue;  // left of the point: neither crossed nor close
     const bool close = std::min(ax, bx) - m <= x && x <= std::max(ax, bx) + m &&
                        std::min(ay, by) - m <= y && y <= std::max(ay, by) + m;
     const bool a_above = ay > y, b_above = by > y;
@@ -248,7 +256,9 @@ std::optional<bool> PlanarRings::Inside(double x, double y) const {
 std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings& part) {
   if (!shape.ok() || !part.ok()) return std::nullopt;
   std::vector<uint32_t> near;  // the shape's segments near the part
-  shape.SegmentsNear(part.box_, near);
+  shape.SegmentsNear({part.box_.x0 - kMarginDeg, part.box_.y0 - kMarginDeg,
+                      part.box_.x1 + kMarginDeg, part.box_.y1 + kMarginDeg},
+                     near);
 
   // Contacts of the part's segments with the shape's. Allowed: proper crossings (one point
   // inside both segments), a shared endpoint (identical coordinates) of two otherwise
@@ -268,8 +278,9 @@ std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings
   for (uint32_t ps = 0; ps < part.segments(); ++ps) {
     const uint32_t p = part.seg_start_[ps];
     const double p1x = part.X(p), p1y = part.Y(p), p2x = part.X(p + 1), p2y = part.Y(p + 1);
-    const double px0 = std::min(p1x, p2x), px1 = std::max(p1x, p2x);
-    const double py0 = std::min(p1y, p2y), py1 = std::max(p1y, p2y);
+    // The part segment's box grown by the margin: a shape vertex that close must be tested.
+    const double px0 = std::min(p1x, p2x) - kMarginDeg, px1 = std::max(p1x, p2x) + kMarginDeg;
+    const double py0 = std::min(p1y, p2y) - kMarginDeg, py1 = std::max(p1y, p2y) + kMarginDeg;
     for (uint32_t k = 0; k < near.size(); ++k) {
       const uint32_t q = shape.seg_start_[near[k]];
       const double q1x = shape.X(q), q1y = shape.Y(q), q2x = shape.X(q + 1), q2y = shape.Y(q + 1);
@@ -317,11 +328,12 @@ std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings
   // Walk both boundaries, adding the pieces inside the other polygon to the Green sum, in
   // metres on the equal-area projection centred at the part's south-west corner.
   const AuthalicProjection proj(part.box_.y0, part.box_.x0);
-  double twice_area = 0, perimeter = 0;
+  double twice_area = 0, perimeter = 0, magnitude = 0;
   auto add = [&](double sign, double ax, double ay, double bx, double by) {
     const auto [x1, y1] = proj.Project(ay, ax);
     const auto [x2, y2] = proj.Project(by, bx);
     twice_area += sign * (x1 * y2 - x2 * y1);
+    magnitude += std::abs(x1 * y2 - x2 * y1);
     perimeter += std::hypot(x2 - x1, y2 - y1);
   };
   // Adds the pieces of one segment — from (x, y) through the crossings [c, c_end), sorted
@@ -409,6 +421,8 @@ std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings
       return std::nullopt;  // a crossing was missed, or the end is on the boundary
     }
   }
+  // A negative sum means the boundary did not close as it should: do not turn it into 0 m².
+  if (twice_area < -1e-12 * magnitude - 1e-6) return std::nullopt;
   return Extent{std::max(0.0, twice_area / 2), perimeter};
 }
 

@@ -58,11 +58,12 @@ class PlanarRings {
   void BuildIndex();
 
   bool ok() const { return ok_ && !rings_.empty(); }
-  /// Whether no vertex comes within 1e-9° (~0.1 mm) of another segment of the rings than its
-  /// own two, and no vertex is the tip of a zero-width spike. GEOS calls a ring valid that
-  /// folds back on itself a nanometre apart (decimal coordinates on one line are not quite on
-  /// one line in binary); its overlay snaps such spikes away, the walk would measure them.
-  /// MeasureOverlap requires both sides clean.
+  /// Whether no vertex comes within 1e-9° (~0.1 mm) of a segment of the rings other than
+  /// those it is an endpoint of (vertices identical to one of the segment's endpoints — rings
+  /// touching at a shared vertex — are not counted), and no vertex is the tip of a spike. GEOS
+  /// calls a ring valid that folds back on itself a nanometre apart (decimal coordinates on one
+  /// line are not quite on one line in binary); its overlay snaps such spikes away, the walk would
+  /// measure them. MeasureOverlap requires both sides clean.
   bool Clean() const;
   std::size_t segments() const { return seg_start_.size(); }
 

@@ -126,11 +126,18 @@ create function cap_circle(t text) returns geometry language sql immutable as $$
 create function circle_radius(t text) returns float8 language sql immutable as $$
   select regexp_replace(trim(t), '^.*[[:space:]]', '')::float8 $$;
 
--- Repair (self-intersections) keeping the polygonal parts: GEOS's "structure" method, as
--- docs/geo.md specifies (outer rings unioned, holes subtracted, every lobe of a self-crossing
--- ring kept).
+-- Repair (self-intersections) keeping the polygonal parts, erring towards warning
+-- (docs/geo.md): an area that warns with the "structure" method (every region a ring winds
+-- around), united with "linework" when it has interior rings (the part of a hole outside its
+-- shell); an exclusion with "linework" alone (a region wound twice stays warned).
 create function polygonal(g geometry) returns geometry language sql immutable as $$
-  select st_collectionextract(st_makevalid(g, 'method=structure keepcollapsed=false'), 3) $$;
+  select case
+    when (select coalesce(sum(st_numinteriorrings(d.geom)), 0) from st_dump(g) d) > 0
+      then st_union(st_collectionextract(st_makevalid(g, 'method=structure keepcollapsed=false'), 3),
+                    st_collectionextract(st_makevalid(g, 'method=linework'), 3))
+    else st_collectionextract(st_makevalid(g, 'method=structure keepcollapsed=false'), 3) end $$;
+create function polygonal_exclusion(g geometry) returns geometry language sql immutable as $$
+  select st_collectionextract(st_makevalid(g, 'method=linework'), 3) $$;
 
 -- The positive shapes of each <area> (polygons, circles r > 0, WKT), their EXCLUDE_POLYGONs,
 -- and the points (circles of radius 0).
@@ -143,7 +150,7 @@ create table area_pos as
   select id, info_no, area_no, polygonal(st_geomfromtext(value, 4326)) from parts
     where kind = 'geocode' and upper(name) = 'WKT';
 create table area_excl as
-  select id, info_no, area_no, st_union(polygonal(cap_polygon(value))) as g from parts
+  select id, info_no, area_no, st_union(polygonal_exclusion(cap_polygon(value))) as g from parts
   where kind = 'geocode' and upper(name) = 'EXCLUDE_POLYGON' group by 1, 2, 3;
 create table area_points as
   select p.id, p.info_no, p.area_no,
