@@ -80,19 +80,19 @@ n=$(echo "$deliveries" | grep -c "$apns_token" || true)
 [[ $n == 1 ]] || fail "the simulator recorded $n deliveries to the device, expected 1: $deliveries"
 # Plain curl (HTTP/1.1) on the same cleartext port.
 stats=$(curl -sf "http://127.0.0.1:$sim_port/sim/stats") || fail "curl (HTTP/1.1) /sim/stats failed"
-echo "$stats" | grep -q '"deliveries":1,' || fail "sim stats over HTTP/1.1: $stats"
+grep -q '"deliveries":1,' <<<"$stats" || fail "sim stats over HTTP/1.1: $stats"
 # The Update reuses the referenced alert's collapse id; that identifier is longer than 64
 # bytes, so the id is the SHA-256 hex of it (DESIGN §7.3).
 ref=2.49.0.0.276.0.DWD.PVW.1661542140000.7462e657-ce54-473f-91c8-abe408afe703.MUL
 want=$(printf '%s' "$ref" | sha256sum | cut -c1-64)
-echo "$deliveries" | grep -q "\"collapse_id\":\"$want\"" ||
+grep -q "\"collapse_id\":\"$want\"" <<<"$deliveries" ||
   fail "the Update must reuse the referenced alert's collapse id $want: $deliveries"
 metrics=$(curl -s "$api/metrics")
-echo "$metrics" | grep -q '^fanout_process_resident_bytes{region="eu-central"} [1-9]' ||
+grep -q '^fanout_process_resident_bytes{region="eu-central"} [1-9]' <<<"$metrics" ||
   fail "/metrics lacks the process memory gauge"
-echo "$metrics" | grep -q '^fanout_registry_devices{region="eu-central"} 1$' ||
+grep -q '^fanout_registry_devices{region="eu-central"} 1$' <<<"$metrics" ||
   fail "/metrics lacks the registry gauge: $(echo "$metrics" | grep fanout_registry || true)"
-echo "$metrics" | grep -q 'fanout_sender_pushes_total{.*outcome="accepted".*} 1$' ||
+grep -q 'fanout_sender_pushes_total{.*outcome="accepted".*} 1$' <<<"$metrics" ||
   fail "/metrics lacks the accepted push: $(echo "$metrics" | grep fanout_sender || true)"
 grep -q "$mode engines" "$work/serve.log" || fail "serve did not run on the $mode engines"
 if [[ $mode == distributed && -f $PGHOST/data/PG_VERSION ]]; then
