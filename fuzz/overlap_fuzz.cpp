@@ -3,10 +3,12 @@
 // walk answers, its area and perimeter must be the overlay's; it may decline. Aborts on a
 // difference (an under-measured overlap would leave a municipality unwarned).
 //
-// Input: byte 0 = points of the first polygon (3–18), byte 1 = of the second, bit 0 of
-// byte 2 sorts each polygon's points by angle (star-shaped: mostly valid); then little-endian
-// int16 pairs, coordinate = 10° / 51° + v · 1e-6° (a ±3 km square), so repeated values give
-// shared vertices and collinear edges. Seeds: fuzz/seeds/overlap.
+// Input: byte 0 = points of the first polygon (3–18), byte 1 = of the second, byte 2 = flags
+// (bit 0: sort each ring's points by angle — star-shaped, mostly valid; bit 1: the first
+// polygon has a hole, bit 2: the second has one), byte 3 = points of a hole (3–10); then
+// little-endian int16 pairs, coordinate = 10° / 51° + v · 1e-6° (a ±3 km square), so
+// repeated values give shared vertices and collinear edges: the first polygon's shell, its
+// hole, the second's shell, its hole. Seeds: fuzz/seeds/overlap.
 #include <geos_c.h>
 
 #include <algorithm>
@@ -77,13 +79,29 @@ GEOSContextHandle_t Context() {
   return ctx;
 }
 
-GEOSGeometry* Polygon(const std::vector<double>& xy) {
+/// A polygon from a shell and an optional hole (empty: none).
+GEOSGeometry* Polygon(const std::vector<double>& shell, const std::vector<double>& hole) {
   GEOSContextHandle_t ctx = Context();
-  GEOSCoordSequence* seq =
-      GEOSCoordSeq_copyFromBuffer_r(ctx, xy.data(), static_cast<unsigned>(xy.size() / 2), 0, 0);
-  if (!seq) return nullptr;
-  GEOSGeometry* ring = GEOSGeom_createLinearRing_r(ctx, seq);
-  return ring ? GEOSGeom_createPolygon_r(ctx, ring, nullptr, 0) : nullptr;
+  auto ring = [&](const std::vector<double>& xy) -> GEOSGeometry* {
+    GEOSCoordSequence* seq =
+        GEOSCoordSeq_copyFromBuffer_r(ctx, xy.data(), static_cast<unsigned>(xy.size() / 2), 0, 0);
+    return seq ? GEOSGeom_createLinearRing_r(ctx, seq) : nullptr;
+  };
+  GEOSGeometry* outer = ring(shell);
+  if (!outer) return nullptr;
+  GEOSGeometry* inner = hole.empty() ? nullptr : ring(hole);
+  if (!hole.empty() && !inner) {
+    GEOSGeom_destroy_r(ctx, outer);
+    return nullptr;
+  }
+  return GEOSGeom_createPolygon_r(ctx, outer, inner ? &inner : nullptr, inner ? 1 : 0);
+}
+
+PlanarRings Planar(const std::vector<double>& shell, const std::vector<double>& hole) {
+  PlanarRings rings;
+  rings.AddRing(shell.data(), shell.size() / 2, false);
+  if (!hole.empty()) rings.AddRing(hole.data(), hole.size() / 2, true);
+  return rings;
 }
 
 /// Area and perimeter of the polygonal parts of `g`, projected as MeasureOverlap does.
@@ -114,19 +132,20 @@ Extent Measure(const GEOSGeometry* g, const AuthalicProjection& proj) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 3) return 0;
-  const int na = 3 + data[0] % 16, nb = 3 + data[1] % 16;
-  const bool star = (data[2] & 1) != 0;
-  Reader in{data, size, 3};
-  const std::vector<double> a = ReadRing(in, na, star), b = ReadRing(in, nb, star);
-  if (a.empty() || b.empty()) return 0;
+  if (size < 4) return 0;
+  const int na = 3 + data[0] % 16, nb = 3 + data[1] % 16, nh = 3 + data[3] % 8;
+  const bool star = (data[2] & 1) != 0, a_hole = (data[2] & 2) != 0, b_hole = (data[2] & 4) != 0;
+  Reader in{data, size, 4};
+  const std::vector<double> a = ReadRing(in, na, star);
+  const std::vector<double> ah = a_hole ? ReadRing(in, nh, star) : std::vector<double>{};
+  const std::vector<double> b = ReadRing(in, nb, star);
+  const std::vector<double> bh = b_hole ? ReadRing(in, nh, star) : std::vector<double>{};
+  if (a.empty() || b.empty() || (a_hole && ah.empty()) || (b_hole && bh.empty())) return 0;
   GEOSContextHandle_t ctx = Context();
-  GEOSGeometry* ga = Polygon(a);
-  GEOSGeometry* gb = Polygon(b);
+  GEOSGeometry* ga = Polygon(a, ah);
+  GEOSGeometry* gb = Polygon(b, bh);
   if (ga && gb && GEOSisValid_r(ctx, ga) == 1 && GEOSisValid_r(ctx, gb) == 1) {
-    PlanarRings shape, part;
-    shape.AddRing(a.data(), a.size() / 2, false);
-    part.AddRing(b.data(), b.size() / 2, false);
+    PlanarRings shape = Planar(a, ah), part = Planar(b, bh);
     shape.BuildIndex();
     if (shape.Clean() && part.Clean()) {
       if (const auto walk = MeasureOverlap(shape, part)) {
