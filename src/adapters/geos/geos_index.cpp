@@ -38,7 +38,8 @@ struct GeosGeometryIndex::Impl {
   std::vector<GEOSGeometry*> labels;  // by catalog index: a point inside the municipality
   std::vector<const GEOSPreparedGeometry*> prepared;  // by catalog index
   mutable std::vector<int8_t> walkable;  // by catalog index: -1 not checked yet (Walkable)
-  std::vector<uint32_t> ids;             // stable storage for STRtree items
+  mutable std::vector<std::unique_ptr<PlanarRings>> part_rings;  // by catalog index (Walkable)
+  std::vector<uint32_t> ids;                                     // stable storage for STRtree items
   GEOSSTRtree* tree = nullptr;
   std::map<std::string, GEOSGeometry*, std::less<>> warn_cells;  // lakes and coasts
   GeosIndexStats stats;
@@ -306,13 +307,16 @@ struct GeosGeometryIndex::Impl {
     return rings;
   }
 
-  /// Whether MeasureOverlap may measure municipality `c` (valid and PlanarRings::Clean);
-  /// checked once, on first use. VG5000 has three polygons with self-touching rings.
-  bool Walkable(uint32_t c) const {
+  /// Municipality `c`'s rings when MeasureOverlap may measure it (valid and
+  /// PlanarRings::Clean), else nullptr; built once, on first use (~4 MB for all of them).
+  /// VG5000 has three polygons with self-touching rings.
+  const PlanarRings* Walkable(uint32_t c) const {
     if (walkable[c] < 0) {
-      walkable[c] = GEOSisValid_r(ctx, geoms[c]) == 1 && RingsOf(geoms[c]).Clean() ? 1 : 0;
+      auto rings = std::make_unique<PlanarRings>(RingsOf(geoms[c]));
+      walkable[c] = GEOSisValid_r(ctx, geoms[c]) == 1 && rings->Clean() ? 1 : 0;
+      if (walkable[c] == 1) part_rings[c] = std::move(rings);
     }
-    return walkable[c] == 1;
+    return part_rings[c].get();
   }
 
   /// (c) and (d) of the rule for the municipalities `partial` that `g` overlaps only in
@@ -334,7 +338,8 @@ struct GeosGeometryIndex::Impl {
       const bool walk = shape.Clean();
       for (uint32_t c : partial) {
         std::optional<Extent> e;
-        if (walk && Walkable(c)) e = MeasureOverlap(shape, RingsOf(geoms[c]));
+        if (const PlanarRings* part = walk ? Walkable(c) : nullptr)
+          e = MeasureOverlap(shape, *part);
         if (!e) {
           overlay.push_back(c);
         } else if (Counts(*e)) {
@@ -472,6 +477,7 @@ Result<std::unique_ptr<GeosGeometryIndex>, Error> GeosGeometryIndex::Load(
   impl->geoms.assign(n, nullptr);
   impl->prepared.assign(n, nullptr);
   impl->walkable.assign(n, -1);
+  impl->part_rings.resize(n);
   impl->ids.resize(n);
   for (const GeoJsonFeature& f : *features) {
     auto it = f.properties.find("ARS");

@@ -232,24 +232,33 @@ std::optional<bool> PlanarRings::Inside(double x, double y) const {
   // Count the crossings of the ray from (x, y) towards +x with the rings; half-open in y, so
   // a vertex at the ray's height counts once. Only segments right of x can cross the ray;
   // any segment within the margin of the point makes the answer unsafe.
-  std::vector<uint32_t> near;
-  SegmentsNear({x - m, y - m, box_.x1, y + m}, near);
-  bool inside = false;
-  for (uint32_t s : near) {
+  bool inside = false, unsafe = false;
+  auto test = [&](uint32_t s) {
     const uint32_t p = seg_start_[s];
     const double ax = X(p), ay = Y(p), bx = X(p + 1), by = Y(p + 1);
-    if (std::max(ax, bx) < x - m) continue;  // left of the point: neither crossed nor close
+    if (std::max(ax, bx) < x - m) return;  // left of the point: neither crossed nor close
     const bool close = std::min(ax, bx) - m <= x && x <= std::max(ax, bx) + m &&
                        std::min(ay, by) - m <= y && y <= std::max(ay, by) + m;
     const bool a_above = ay > y, b_above = by > y;
-    if (!close && a_above == b_above) continue;
+    if (!close && a_above == b_above) return;
     const Orientation o = Orient(ax, ay, bx, by, x, y);
-    if (o.sign == 0) return std::nullopt;  // on the boundary, or too close to tell
-    if (a_above == b_above) continue;
+    if (o.sign == 0) {  // on the boundary, or too close to tell
+      unsafe = true;
+      return;
+    }
+    if (a_above == b_above) return;
     // The segment crosses the ray right of the point when the point is left of it, taken
     // upwards.
     if ((b_above ? o.sign : -o.sign) > 0) inside = !inside;
+  };
+  if (cells_ == 0) {
+    for (uint32_t s = 0; s < segments() && !unsafe; ++s) test(s);
+  } else {
+    thread_local std::vector<uint32_t> near;
+    SegmentsNear({x - m, y - m, box_.x1, y + m}, near);
+    for (std::size_t i = 0; i < near.size() && !unsafe; ++i) test(near[i]);
   }
+  if (unsafe) return std::nullopt;
   return inside;
 }
 
@@ -329,9 +338,21 @@ std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings
   // metres on the equal-area projection centred at the part's south-west corner.
   const AuthalicProjection proj(part.box_.y0, part.box_.x0);
   double twice_area = 0, perimeter = 0, magnitude = 0;
+  // A walk's pieces follow each other: the end of one is usually the start of the next, so
+  // the last projected point is kept.
+  double last_lon = std::nan(""), last_lat = std::nan("");
+  std::pair<double, double> last_xy;
+  auto project = [&](double lon, double lat) {
+    if (lon != last_lon || lat != last_lat) {
+      last_xy = proj.Project(lat, lon);
+      last_lon = lon;
+      last_lat = lat;
+    }
+    return last_xy;
+  };
   auto add = [&](double sign, double ax, double ay, double bx, double by) {
-    const auto [x1, y1] = proj.Project(ay, ax);
-    const auto [x2, y2] = proj.Project(by, bx);
+    const auto [x1, y1] = project(ax, ay);
+    const auto [x2, y2] = project(bx, by);
     twice_area += sign * (x1 * y2 - x2 * y1);
     magnitude += std::abs(x1 * y2 - x2 * y1);
     perimeter += std::hypot(x2 - x1, y2 - y1);
@@ -401,26 +422,41 @@ std::optional<Extent> MeasureOverlap(const PlanarRings& shape, const PlanarRings
   std::sort(crossings.begin(), crossings.end(), [](const Crossing& a, const Crossing& b) {
     return a.shape_seg != b.shape_seg ? a.shape_seg < b.shape_seg : a.u < b.u;
   });
+  // Without exact contacts, consecutive segments of a ring form a run: the state at one's end
+  // is the next one's start, and the point-in-polygon test at the run's end checks that no
+  // crossing was missed along it.
   next = 0;
+  constexpr uint32_t kNoRun = ~uint32_t{0};
+  uint32_t run_end = kNoRun;  // the point where the current run ends so far
+  bool run_inside = false;
+  auto run_checks_out = [&] {
+    return run_end == kNoRun ||
+           part.Inside(shape.X(run_end), shape.Y(run_end)) == std::optional<bool>(run_inside);
+  };
   for (uint32_t k = 0; k < near.size(); ++k) {
     const std::size_t first = next;
     while (next < crossings.size() && crossings[next].shape_seg == k) ++next;
     if (!shape_shared.empty() && shape_shared[k]) continue;  // settled on the part's side
     const uint32_t q = shape.seg_start_[near[k]];
-    std::optional<bool> start;
+    bool inside = false;
     if (!exact_contacts) {
-      start = part.Inside(shape.X(q), shape.Y(q));
-      if (!start) return std::nullopt;
+      if (run_end == q) {
+        inside = run_inside;
+      } else {
+        if (!run_checks_out()) return std::nullopt;  // a crossing was missed, or on the boundary
+        const std::optional<bool> start = part.Inside(shape.X(q), shape.Y(q));
+        if (!start) return std::nullopt;
+        inside = *start;
+      }
     }
-    bool inside = start.value_or(false);
     if (!split(part, shape.rings_[shape.seg_ring_[near[k]]].sign, inside, shape.X(q), shape.Y(q),
                crossings.data() + first, crossings.data() + next, shape.X(q + 1), shape.Y(q + 1))) {
       return std::nullopt;
     }
-    if (!exact_contacts && part.Inside(shape.X(q + 1), shape.Y(q + 1)) != inside) {
-      return std::nullopt;  // a crossing was missed, or the end is on the boundary
-    }
+    run_end = q + 1;
+    run_inside = inside;
   }
+  if (!exact_contacts && !run_checks_out()) return std::nullopt;
   // A negative sum means the boundary did not close as it should: do not turn it into 0 m².
   if (twice_area < -1e-12 * magnitude - 1e-6) return std::nullopt;
   return Extent{std::max(0.0, twice_area / 2), perimeter};
