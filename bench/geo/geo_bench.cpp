@@ -4,6 +4,7 @@
 // (Google Benchmark 1.7: min_time is a plain number of seconds.) Results are recorded in
 // BENCHMARKS.md ("Geography") and summarised in docs/geo.md ("Measured").
 #include <benchmark/benchmark.h>
+#include <geos_c.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "adapters/geofiles/geo_files.hpp"
 #include "adapters/geos/geojson.hpp"
 #include "adapters/geos/geos_index.hpp"
+#include "adapters/geos/overlap.hpp"
 #include "domain/geo/resolve.hpp"
 
 namespace {
@@ -196,6 +198,71 @@ void BM_IntersectLandPolygon(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(idx->Intersect(shape));
 }
 BENCHMARK(BM_IntersectLandPolygon)->Arg(1)->Arg(0)->ArgName("rule")->Unit(benchmark::kMillisecond);
+
+// One border neighbour's overlap with a Land outline, the rule's unit of work: every
+// municipality Hessen's outline crosses (its box overlaps, the overlap is neither nothing nor
+// all of it), measured by the boundary walk (MeasureOverlap, arg 1) or by a GEOS overlay of
+// the two polygons (arg 0: what every neighbour cost before ADR 0009, one overlay each).
+// Time per neighbour (items/s).
+void BM_BorderNeighbourOverlap(benchmark::State& state) {
+  namespace g = fanout::adapters::geos;
+  auto laender = g::ReadGeoJsonFeatures(kData / "geo/de_laender_vg5000_2021.geojson");
+  auto munis = g::ReadGeoJsonFeatures(kData / "geo/de_gemeinden_vg5000_2021.geojson");
+  GEOSContextHandle_t ctx = GEOS_init_r();
+  GEOSWKTReader* reader = GEOSWKTReader_create_r(ctx);
+  auto rings = [](const g::GeoJsonFeature& f) {
+    g::PlanarRings r;
+    for (const auto& polygon : f.polygons) {
+      for (std::size_t i = 0; i < polygon.size(); ++i) {
+        r.AddRing(polygon[i].data(), polygon[i].size() / 2, i > 0);
+      }
+    }
+    return r;
+  };
+  const g::GeoJsonFeature* hessen = nullptr;
+  for (const auto& l : *laender) {
+    if (l.properties.at("ARS") == "06") hessen = &l;
+  }
+  g::PlanarRings shape = rings(*hessen);
+  shape.BuildIndex();
+  GEOSGeometry* shape_geom = GEOSWKTReader_read_r(ctx, reader, g::ToWkt(*hessen).c_str());
+  std::vector<g::PlanarRings> parts;
+  std::vector<GEOSGeometry*> part_geoms;
+  for (const auto& m : *munis) {
+    g::PlanarRings part = rings(m);
+    const auto e = part.Clean() ? g::MeasureOverlap(shape, part) : std::nullopt;
+    if (!e || e->area_m2 <= 0) continue;
+    g::PlanarRings alone = rings(m);  // the overlap of the part with itself: all of it
+    const auto all = g::MeasureOverlap(alone, part);
+    if (all && e->area_m2 >= 0.999 * all->area_m2) continue;
+    parts.push_back(std::move(part));
+    part_geoms.push_back(GEOSWKTReader_read_r(ctx, reader, g::ToWkt(m).c_str()));
+  }
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (state.range(0)) {
+        benchmark::DoNotOptimize(g::MeasureOverlap(shape, parts[i]));
+      } else {
+        GEOSGeometry* inter = GEOSIntersection_r(ctx, part_geoms[i], shape_geom);
+        double area = 0;
+        GEOSArea_r(ctx, inter, &area);
+        benchmark::DoNotOptimize(area);
+        GEOSGeom_destroy_r(ctx, inter);
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(parts.size()));
+  state.counters["neighbours"] = static_cast<double>(parts.size());
+  for (GEOSGeometry* p : part_geoms) GEOSGeom_destroy_r(ctx, p);
+  GEOSGeom_destroy_r(ctx, shape_geom);
+  GEOSWKTReader_destroy_r(ctx, reader);
+  GEOS_finish_r(ctx);
+}
+BENCHMARK(BM_BorderNeighbourOverlap)
+    ->Arg(1)
+    ->Arg(0)
+    ->ArgName("walk")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

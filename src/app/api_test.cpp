@@ -30,6 +30,16 @@ domain::cap::CheckResult UsableAlert(const std::string& id) {
   return ok;
 }
 
+/// A request from TEST-NET-1 with a bearer token (none when empty) and the CN of a verified
+/// client certificate (none when empty).
+HttpRequest Request(std::string method, std::string target, const std::string& token,
+                    std::string body = "", std::string client_cert = "") {
+  HttpRequest r{std::move(method), std::move(target), {},
+                std::move(body),   "192.0.2.1",       std::move(client_cert)};
+  if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+  return r;
+}
+
 class ApiTest : public ::testing::Test {
  protected:
   ApiTest()
@@ -49,8 +59,8 @@ class ApiTest : public ::testing::Test {
 
   HttpResponse Call(std::string method, std::string target, std::string token = "",
                     std::string body = "") {
-    HttpRequest r{std::move(method), std::move(target), {}, std::move(body), remote_};
-    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    HttpRequest r = Request(std::move(method), std::move(target), token, std::move(body));
+    r.remote = remote_;
     return api_.Handle(r);
   }
 
@@ -192,9 +202,7 @@ TEST(ApiClientCerts, AProviderWithACertificateRuleNeedsBoth) {
   Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
   decoder.Add("<alert/>", UsableAlert("x"));
   auto put = [&](const std::string& provider, const std::string& token, const std::string& cn) {
-    HttpRequest r{"PUT", "/v1/alerts/" + provider + "/x", {}, "<alert/>", "192.0.2.1", cn};
-    r.headers["authorization"] = "Bearer " + token;
-    return api.Handle(r);
+    return api.Handle(Request("PUT", "/v1/alerts/" + provider + "/x", token, "<alert/>", cn));
   };
   HttpResponse none = put("AP1", "t-ap1", "");
   EXPECT_EQ(none.status, 403);
@@ -217,9 +225,7 @@ TEST(ApiRoles, AProcessServesOnlyItsRolesCalls) {
   Api api(settings, RegionSettings{"r0", 0, 1}, ingest, registry, log);
   api.SetReady(true);
   auto call = [&](std::string method, std::string target, std::string token) {
-    HttpRequest r{std::move(method), std::move(target), {}, "<alert/>", "192.0.2.1"};
-    r.headers["authorization"] = "Bearer " + token;
-    return api.Handle(r);
+    return api.Handle(Request(std::move(method), std::move(target), token, "<alert/>"));
   };
   HttpResponse put = call("PUT", "/v1/alerts/AP1/x", "t-ap1");
   EXPECT_EQ(put.status, 421);
@@ -332,10 +338,7 @@ TEST(ApiHashedTokens, AHashedAdminTokenAcceptsTheClearToken) {
   const std::string hashed = "sha256:" + platform::Sha256Hex("t-admin");
   Api api(ApiSettings{{}, "", hashed, Roles{}}, RegionSettings{"r0", 0, 1}, ingest, registry, log);
   auto get = [&](const std::string& token) {
-    return api
-        .Handle(HttpRequest{
-            "GET", "/v1/alerts", {{"authorization", "Bearer " + token}}, "", "192.0.2.1"})
-        .status;
+    return api.Handle(Request("GET", "/v1/alerts", token)).status;
   };
   EXPECT_EQ(get("t-admin"), 200);
   EXPECT_EQ(get(hashed), 401);
