@@ -19,14 +19,16 @@
 #include <cstdlib>
 #include <vector>
 
+#include "adapters/geos/geos_rings.hpp"
 #include "adapters/geos/overlap.hpp"
 
 namespace {
 
 using fanout::adapters::geos::AuthalicProjection;
 using fanout::adapters::geos::Extent;
+using fanout::adapters::geos::ForEachPolygon;
 using fanout::adapters::geos::MeasureOverlap;
-using fanout::adapters::geos::MeasureRing;
+using fanout::adapters::geos::MeasurePolygon;
 using fanout::adapters::geos::PlanarRings;
 
 struct Reader {
@@ -106,26 +108,12 @@ PlanarRings Planar(const std::vector<double>& shell, const std::vector<double>& 
 
 /// Area and perimeter of the polygonal parts of `g`, projected as MeasureOverlap does.
 Extent Measure(const GEOSGeometry* g, const AuthalicProjection& proj) {
-  GEOSContextHandle_t ctx = Context();
   Extent e;
-  const int parts = GEOSGetNumGeometries_r(ctx, g);
-  for (int i = 0; i < parts; ++i) {
-    const GEOSGeometry* p = GEOSGetGeometryN_r(ctx, g, i);
-    if (GEOSGeomTypeId_r(ctx, p) != GEOS_POLYGON || GEOSisEmpty_r(ctx, p)) continue;
-    const int rings = 1 + GEOSGetNumInteriorRings_r(ctx, p);
-    for (int r = 0; r < rings; ++r) {
-      const GEOSGeometry* ring =
-          r == 0 ? GEOSGetExteriorRing_r(ctx, p) : GEOSGetInteriorRingN_r(ctx, p, r - 1);
-      const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, ring);
-      unsigned int n = 0;
-      GEOSCoordSeq_getSize_r(ctx, seq, &n);
-      std::vector<double> xy(2 * size_t{n});
-      GEOSCoordSeq_copyToBuffer_r(ctx, seq, xy.data(), 0, 0);
-      const Extent m = MeasureRing(xy.data(), n, proj);
-      e.area_m2 += (r == 0 ? 1 : -1) * m.area_m2;
-      e.perimeter_m += m.perimeter_m;
-    }
-  }
+  ForEachPolygon(Context(), g, [&](const GEOSGeometry* polygon) {
+    const Extent p = MeasurePolygon(Context(), polygon, proj);
+    e.area_m2 += p.area_m2;
+    e.perimeter_m += p.perimeter_m;
+  });
   return e;
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "adapters/geos/geojson.hpp"
+#include "adapters/geos/geos_rings.hpp"
 #include "adapters/geos/overlap.hpp"
 
 namespace fanout::adapters::geos {
@@ -119,13 +120,7 @@ struct GeosGeometryIndex::Impl {
 
   /// Appends the polygonal parts of `g` (recursively) as clones.
   void CollectPolygons(const GEOSGeometry* g, std::vector<GEOSGeometry*>& out) const {
-    const int type = GEOSGeomTypeId_r(ctx, g);
-    if (type == GEOS_POLYGON) {
-      if (!GEOSisEmpty_r(ctx, g)) out.push_back(GEOSGeom_clone_r(ctx, g));
-    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-      const int n = GEOSGetNumGeometries_r(ctx, g);
-      for (int i = 0; i < n; ++i) CollectPolygons(GEOSGetGeometryN_r(ctx, g, i), out);
-    }
+    ForEachPolygon(ctx, g, [&](const GEOSGeometry* p) { out.push_back(GEOSGeom_clone_r(ctx, p)); });
   }
 
   /// Whether an area warns (its repair may keep more) or excludes (its repair may keep less).
@@ -148,14 +143,11 @@ struct GeosGeometryIndex::Impl {
   }
 
   bool HasInteriorRings(const GEOSGeometry* g) const {
-    const int n = GEOSGetNumGeometries_r(ctx, g);
-    for (int i = 0; i < n; ++i) {
-      const GEOSGeometry* p = GEOSGetGeometryN_r(ctx, g, i);
-      if (GEOSGeomTypeId_r(ctx, p) == GEOS_POLYGON && GEOSGetNumInteriorRings_r(ctx, p) > 0) {
-        return true;
-      }
-    }
-    return false;
+    bool holes = false;
+    ForEachPolygon(ctx, g, [&](const GEOSGeometry* p) {
+      holes = holes || GEOSGetNumInteriorRings_r(ctx, p) > 0;
+    });
+    return holes;
   }
 
   /// Returns a valid version of a polygonal geometry (takes ownership of `g`), adding a
@@ -275,44 +267,12 @@ struct GeosGeometryIndex::Impl {
            (m.area_m2 >= settings.min_overlap_m2 || width >= settings.min_overlap_width_m);
   }
 
-  /// The rings of a polygonal geometry, for MeasureOverlap (ok() false for anything else).
-  PlanarRings RingsOf(const GEOSGeometry* g) const {
-    PlanarRings rings;
-    std::vector<double> buf;
-    auto add = [&](const GEOSGeometry* ring, bool hole) {
-      const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, ring);
-      unsigned int n = 0;
-      if (!seq || !GEOSCoordSeq_getSize_r(ctx, seq, &n)) {
-        rings.AddRing(nullptr, 0, hole);  // marks the rings unusable
-        return;
-      }
-      buf.resize(2 * std::size_t{n});
-      GEOSCoordSeq_copyToBuffer_r(ctx, seq, buf.data(), 0, 0);
-      rings.AddRing(buf.data(), n, hole);
-    };
-    auto polygon = [&](const GEOSGeometry* p) {
-      add(GEOSGetExteriorRing_r(ctx, p), false);
-      const int holes = GEOSGetNumInteriorRings_r(ctx, p);
-      for (int i = 0; i < holes; ++i) add(GEOSGetInteriorRingN_r(ctx, p, i), true);
-    };
-    const int type = GEOSGeomTypeId_r(ctx, g);
-    if (type == GEOS_POLYGON) {
-      polygon(g);
-    } else if (type == GEOS_MULTIPOLYGON) {
-      const int n = GEOSGetNumGeometries_r(ctx, g);
-      for (int i = 0; i < n; ++i) polygon(GEOSGetGeometryN_r(ctx, g, i));
-    } else {
-      rings.AddRing(nullptr, 0, false);
-    }
-    return rings;
-  }
-
   /// Municipality `c`'s rings when MeasureOverlap may measure it (valid and
-  /// PlanarRings::Clean), else nullptr; built once, on first use (24 bytes per vertex: ~4 MB for all 174,259).
-  /// VG5000 has three polygons with self-touching rings.
+  /// PlanarRings::Clean), else nullptr; built once, on first use (24 bytes per vertex: ~4 MB for
+  /// all 174,259). VG5000 has three polygons with self-touching rings.
   const PlanarRings* Walkable(uint32_t c) const {
     if (walkable[c] < 0) {
-      auto rings = std::make_unique<PlanarRings>(RingsOf(geoms[c]));
+      auto rings = std::make_unique<PlanarRings>(PlanarRingsOf(ctx, geoms[c]));
       walkable[c] = GEOSisValid_r(ctx, geoms[c]) == 1 && rings->Clean() ? 1 : 0;
       if (walkable[c] == 1) part_rings[c] = std::move(rings);
     }
@@ -324,8 +284,8 @@ struct GeosGeometryIndex::Impl {
   ///
   /// Each overlap is measured without an overlay where it can be (MeasureOverlap: the
   /// crossings of the two boundaries, 2.1 µs for a border neighbour of Hessen's outline, where a
-  /// GEOS overlay costs 55 µs: BM_BorderNeighbourOverlap); the rest — boundaries within 0.1 mm of each other other than
-  /// at shared vertices, invalid or spiky polygons — go through GEOS.
+  /// GEOS overlay costs 55 µs: BM_BorderNeighbourOverlap); the rest — boundaries within 0.1 mm of
+  /// each other other than at shared vertices, invalid or spiky polygons — go through GEOS.
   void MeasurePartialOverlaps(const GEOSGeometry* g, const std::vector<uint32_t>& partial,
                               std::vector<uint32_t>& out) const {
     if (partial.empty()) return;
@@ -333,7 +293,7 @@ struct GeosGeometryIndex::Impl {
     if (settings.overlay_only) {
       overlay = partial;
     } else {
-      PlanarRings shape = RingsOf(g);
+      PlanarRings shape = PlanarRingsOf(ctx, g);
       shape.BuildIndex();
       const bool walk = shape.Clean();
       for (uint32_t c : partial) {
@@ -423,35 +383,14 @@ struct GeosGeometryIndex::Impl {
   /// than 0.1 % over the few kilometres an overlap spans.
   Extent MeasureOnEllipsoid(const GEOSGeometry* g) const {
     Extent e;
-    const int type = GEOSGeomTypeId_r(ctx, g);
-    if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-      const int n = GEOSGetNumGeometries_r(ctx, g);
-      for (int i = 0; i < n; ++i) {
-        const Extent part = MeasureOnEllipsoid(GEOSGetGeometryN_r(ctx, g, i));
-        e.area_m2 += part.area_m2;
-        e.perimeter_m += part.perimeter_m;
-      }
-      return e;
-    }
-    if (type != GEOS_POLYGON || GEOSisEmpty_r(ctx, g)) return e;
-    double lon0 = 0, lat0 = 0;
-    GEOSGeom_getXMin_r(ctx, g, &lon0);
-    GEOSGeom_getYMin_r(ctx, g, &lat0);
-    const AuthalicProjection proj(lat0, lon0);
-    std::vector<double> xy;
-    auto ring = [&](const GEOSGeometry* r, double sign) {
-      const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, r);
-      unsigned int n = 0;
-      if (!seq || !GEOSCoordSeq_getSize_r(ctx, seq, &n)) return;
-      xy.resize(2 * std::size_t{n});
-      GEOSCoordSeq_copyToBuffer_r(ctx, seq, xy.data(), 0, 0);
-      const Extent r_extent = MeasureRing(xy.data(), n, proj);
-      e.area_m2 += sign * r_extent.area_m2;
-      e.perimeter_m += r_extent.perimeter_m;
-    };
-    ring(GEOSGetExteriorRing_r(ctx, g), 1);
-    const int holes = GEOSGetNumInteriorRings_r(ctx, g);
-    for (int i = 0; i < holes; ++i) ring(GEOSGetInteriorRingN_r(ctx, g, i), -1);
+    ForEachPolygon(ctx, g, [&](const GEOSGeometry* polygon) {
+      double lon0 = 0, lat0 = 0;
+      GEOSGeom_getXMin_r(ctx, polygon, &lon0);
+      GEOSGeom_getYMin_r(ctx, polygon, &lat0);
+      const Extent p = MeasurePolygon(ctx, polygon, AuthalicProjection(lat0, lon0));
+      e.area_m2 += p.area_m2;
+      e.perimeter_m += p.perimeter_m;
+    });
     return e;
   }
 };

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "adapters/geos/geojson.hpp"
+#include "adapters/geos/geos_rings.hpp"
 
 namespace fanout::adapters::geos {
 namespace {
@@ -166,52 +167,15 @@ GEOSGeometry* FromFeature(GEOSContextHandle_t ctx, const GeoJsonFeature& f) {
   return g;
 }
 
-/// A ring's x0, y0, x1, y1, ….
-std::vector<double> Coords(GEOSContextHandle_t ctx, const GEOSGeometry* ring) {
-  const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, ring);
-  unsigned int n = 0;
-  GEOSCoordSeq_getSize_r(ctx, seq, &n);
-  std::vector<double> xy(2 * std::size_t{n});
-  GEOSCoordSeq_copyToBuffer_r(ctx, seq, xy.data(), 0, 0);
-  return xy;
-}
-
-PlanarRings RingsOf(GEOSContextHandle_t ctx, const GEOSGeometry* g) {
-  PlanarRings rings;
-  auto add = [&](const GEOSGeometry* r, bool hole) {
-    const std::vector<double> xy = Coords(ctx, r);
-    rings.AddRing(xy.data(), xy.size() / 2, hole);
-  };
-  const int parts = GEOSGetNumGeometries_r(ctx, g);
-  for (int i = 0; i < parts; ++i) {
-    const GEOSGeometry* p = GEOSGetGeometryN_r(ctx, g, i);
-    add(GEOSGetExteriorRing_r(ctx, p), false);
-    for (int h = 0; h < GEOSGetNumInteriorRings_r(ctx, p); ++h) {
-      add(GEOSGetInteriorRingN_r(ctx, p, h), true);
-    }
-  }
-  return rings;
-}
-
 /// Area and perimeter of the polygonal parts of `g`, projected like MeasureOverlap does.
 Extent MeasureGeometry(GEOSContextHandle_t ctx, const GEOSGeometry* g,
                        const AuthalicProjection& proj) {
   Extent e;
-  auto ring = [&](const GEOSGeometry* r, double sign) {
-    const std::vector<double> xy = Coords(ctx, r);
-    const Extent r_extent = MeasureRing(xy.data(), xy.size() / 2, proj);
-    e.area_m2 += sign * r_extent.area_m2;
-    e.perimeter_m += r_extent.perimeter_m;
-  };
-  const int parts = GEOSGetNumGeometries_r(ctx, g);
-  for (int i = 0; i < parts; ++i) {
-    const GEOSGeometry* p = GEOSGetGeometryN_r(ctx, g, i);
-    if (GEOSGeomTypeId_r(ctx, p) != GEOS_POLYGON) continue;
-    ring(GEOSGetExteriorRing_r(ctx, p), 1);
-    for (int h = 0; h < GEOSGetNumInteriorRings_r(ctx, p); ++h) {
-      ring(GEOSGetInteriorRingN_r(ctx, p, h), -1);
-    }
-  }
+  ForEachPolygon(ctx, g, [&](const GEOSGeometry* polygon) {
+    const Extent p = MeasurePolygon(ctx, polygon, proj);
+    e.area_m2 += p.area_m2;
+    e.perimeter_m += p.perimeter_m;
+  });
   return e;
 }
 
@@ -339,7 +303,7 @@ void Compare(const Geos& geos, const GeoJsonFeature& shape_feature,
   GEOSContextHandle_t ctx = geos.ctx;
   GEOSGeometry* shape_geom = FromFeature(ctx, shape_feature);
   ASSERT_NE(shape_geom, nullptr);
-  PlanarRings shape = RingsOf(ctx, shape_geom);
+  PlanarRings shape = PlanarRingsOf(ctx, shape_geom);
   shape.BuildIndex();
   ASSERT_TRUE(shape.Clean());
   const GEOSPreparedGeometry* prepared = GEOSPrepare_r(ctx, shape_geom);
@@ -349,7 +313,7 @@ void Compare(const Geos& geos, const GeoJsonFeature& shape_feature,
         GEOSPreparedContainsProperly_r(ctx, prepared, m) == 1) {
       continue;
     }
-    const PlanarRings part = RingsOf(ctx, m);
+    const PlanarRings part = PlanarRingsOf(ctx, m);
     const auto fast = part.Clean() ? MeasureOverlap(shape, part) : std::nullopt;
     ++a.compared;
     if (!fast) {
